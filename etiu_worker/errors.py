@@ -1,0 +1,132 @@
+"""The one exception tree of etiu-worker.
+
+Every error the worker raises on purpose is an ``EtiuError``. Each class carries the process
+exit code the CLI uses for it, so the mapping from failure to exit code lives in one place.
+The exit codes are documented in the README and in ``etiu-worker --help``.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_ACTIONS_FAILED = 1
+EXIT_USAGE = 2
+EXIT_INVALID_CONFIG = 3
+EXIT_SERVICENOW_UNAVAILABLE = 4
+EXIT_LOCKED = 5
+EXIT_INTERNAL = 70
+
+
+class EtiuError(Exception):
+    """Base class of every error etiu-worker raises on purpose."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class ConfigError(EtiuError):
+    """The configuration (file or environment) is invalid."""
+
+    exit_code = EXIT_INVALID_CONFIG
+
+
+class RulesError(EtiuError):
+    """A rules file or a template is invalid; nothing was sent to ServiceNow."""
+
+    exit_code = EXIT_INVALID_CONFIG
+
+
+class TemplateError(EtiuError):
+    """A template failed to render against an engagement."""
+
+    exit_code = EXIT_INVALID_CONFIG
+
+
+class QueryValueError(EtiuError):
+    """A value would change the meaning of an encoded query (it holds ``^`` or a newline)."""
+
+    exit_code = EXIT_INTERNAL
+
+
+class LockedError(EtiuError):
+    """Another run already holds the state folder's lock."""
+
+    exit_code = EXIT_LOCKED
+
+
+class ActionsFailedError(EtiuError):
+    """One or more actions of a cycle failed or could not be verified."""
+
+    exit_code = EXIT_ACTIONS_FAILED
+
+
+class ServiceNowError(EtiuError):
+    """ServiceNow answered with an error, or could not be reached.
+
+    ``message`` and ``detail`` are ServiceNow's own error text when it sent one.
+    """
+
+    exit_code = EXIT_ACTIONS_FAILED
+
+    def __init__(
+        self,
+        message: str,
+        detail: str = "",
+        *,
+        status: int | None = None,
+        method: str = "",
+        table: str = "",
+    ) -> None:
+        self.message = message
+        self.detail = detail
+        self.status = status
+        self.method = method
+        self.table = table
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.method} {self.table}".strip()
+        status = f"HTTP {self.status}" if self.status is not None else ""
+        head = ", ".join(part for part in (where, status) if part)
+        text = self.message + (f" ({self.detail})" if self.detail else "")
+        return f"{head}: {text}" if head else text
+
+
+class UnreachableError(ServiceNowError):
+    """ServiceNow could not be reached (connection refused, DNS, timeout, TLS) after retries."""
+
+    exit_code = EXIT_SERVICENOW_UNAVAILABLE
+
+
+class AuthenticationError(ServiceNowError):
+    """ServiceNow refused the credentials (HTTP 401)."""
+
+    exit_code = EXIT_SERVICENOW_UNAVAILABLE
+
+
+class ForbiddenError(ServiceNowError):
+    """ServiceNow refused the operation: ACL, data policy or business rule (HTTP 403)."""
+
+
+class NotFoundError(ServiceNowError):
+    """The record does not exist, or an ACL hides it (HTTP 404)."""
+
+
+class RateLimitedError(ServiceNowError):
+    """ServiceNow kept answering 429 Too Many Requests after every retry."""
+
+    exit_code = EXIT_SERVICENOW_UNAVAILABLE
+
+
+class ServerError(ServiceNowError):
+    """ServiceNow kept answering 5xx after every retry."""
+
+    exit_code = EXIT_SERVICENOW_UNAVAILABLE
+
+
+class EmptyResponseError(ServiceNowError):
+    """ServiceNow answered 202 with no body: the request was dropped from its queue."""
+
+    exit_code = EXIT_SERVICENOW_UNAVAILABLE
+
+
+class BadRequestError(ServiceNowError):
+    """ServiceNow refused the request as malformed (another 4xx)."""
