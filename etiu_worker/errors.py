@@ -130,3 +130,27 @@ class EmptyResponseError(ServiceNowError):
 
 class BadRequestError(ServiceNowError):
     """ServiceNow refused the request as malformed (another 4xx)."""
+
+
+class RoadmapError(EtiuError):
+    """A short description's roadmap cannot be parsed.
+
+    Also raised when a roadmap cannot be written back (the dates alone overflow the field, or a
+    title would read as a label) and when a prod upgrade's local time does not exist, or
+    contradicts its zone label, in the engagement's time zone. ``text`` is the text at fault,
+    ``position`` the index in ``text`` where the problem starts, ``expected`` the accepted form.
+    The ticket needs a human, so it counts as a failed action, not an internal error.
+    """
+
+    exit_code = EXIT_ACTIONS_FAILED
+
+    def __init__(self, problem: str, text: str, position: int, expected: str) -> None:
+        self.problem = problem
+        self.text = text
+        self.position = position
+        self.expected = expected
+        # Every argument goes to Exception so that the error pickles (multiprocessing, logging).
+        super().__init__(problem, text, position, expected)
+
+    def __str__(self) -> str:
+        return f"{self.problem} (at index {self.position}); expected {self.expected}"
