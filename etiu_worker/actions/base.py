@@ -1,0 +1,117 @@
+"""What an action plans: writes, each explained, none sent yet."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from ..model import ChangeRequest, ChangeTask, Engagement, Ticket
+from ..rules import Action, Playbook, Rule
+from ..templates import render, render_file
+
+NOTE_FOOTER = "— etiu-worker · rule {rule} · ref {ref}"
+FLAG_MARKERS = {"problem": "[ETIU FLAG]", "warning": "[ETIU WARNING]"}
+
+
+@dataclass(frozen=True)
+class Write:
+    """One request the worker means to send, with what it changes and why."""
+
+    rule: str
+    engagement: str
+    kind: str
+    table: str
+    sys_id: str  # "" when the write creates the record
+    number: str
+    target: str  # how people name the record: ETIU03, change request
+    fields: Mapping[str, str] = field(default_factory=dict)
+    before: Mapping[str, str] = field(default_factory=dict)
+    note_field: str = ""
+    note: str = ""
+    note_ref: str = ""
+    flag_key: str = ""
+    flag_message: str = ""
+
+    @property
+    def is_create(self) -> bool:
+        return not self.sys_id
+
+    def payload(self) -> dict[str, str]:
+        payload = dict(self.fields)
+        if self.note:
+            payload[self.note_field] = self.note
+        return payload
+
+
+@dataclass
+class Plan:
+    """The writes planned for one engagement, and what they will have changed once sent.
+
+    Later actions of a cycle see the effect of earlier ones (a ticket about to be created exists,
+    a state about to be set is set), so rules compose without writing twice.
+    """
+
+    engagement: Engagement
+    playbook: Playbook
+    already_posted: Callable[[str, str], bool]
+    writes: list[Write] = field(default_factory=list)
+    states: dict[str, str] = field(default_factory=dict)  # target -> planned state name
+    created: set[str] = field(default_factory=set)
+    raised_flags: set[tuple[str, str]] = field(default_factory=set)  # (rule, flag key) still true now
+
+    def record(self, target: str) -> Ticket | ChangeRequest | ChangeTask | None:
+        if target == "change":
+            return self.engagement.change
+        if target == "ctask":
+            return self.engagement.planned_dates_ctask
+        return self.engagement.ticket(target)
+
+    def exists(self, target: str) -> bool:
+        return target in self.created or self.record(target) is not None
+
+    def state_of(self, target: str) -> str | None:
+        if target in self.states:
+            return self.states[target]
+        record = self.record(target)
+        return record.state if record is not None else None
+
+
+def target_label(plan: Plan, target: str) -> str:
+    if target == "change":
+        return "change request"
+    if target == "ctask":
+        return "CTASK"
+    return getattr(plan.playbook.schema.codes, target)
+
+
+def state_field(plan: Plan, target: str) -> tuple[str, str]:
+    schema = plan.playbook.schema
+    if target == "change":
+        return schema.change.table, schema.change.state
+    if target == "ctask":
+        return schema.ctask.table, schema.ctask.state
+    return schema.ticket.table, schema.ticket.state
+
+
+def state_value(plan: Plan, target: str, name: str) -> str:
+    schema = plan.playbook.schema
+    states = {"change": schema.change_states, "ctask": schema.ctask_states}.get(target, schema.ticket_states)
+    return getattr(states, name)
+
+
+def note_ref(engagement: str, rule: str, target: str, key: str) -> str:
+    """A short, stable reference for one note, written into it so it can be found again."""
+    return hashlib.sha256(f"{engagement}|{rule}|{target}|{key}".encode()).hexdigest()[:12]
+
+
+def compose_note(body: str, rule: Rule, ref: str) -> str:
+    return f"{body}\n\n{NOTE_FOOTER.format(rule=rule.name, ref=ref)}"
+
+
+def render_note(plan: Plan, action: Action, context: Mapping[str, Any]) -> str:
+    return render_file(plan.playbook.env, action.template, dict(context))
+
+
+def render_inline(plan: Plan, source: str, context: Mapping[str, Any], *, name: str) -> str:
+    return render(plan.playbook.env, source, dict(context), name=name)

@@ -1,0 +1,36 @@
+"""Write the agreed roadmap into every ticket whose short description does not carry it."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..roadmap import format_short_description
+from ..rules import Action, Rule
+from .base import Plan, Write, compose_note, note_ref, render_note
+
+
+def plan_update_roadmap(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]) -> None:
+    sync = context["sync"]
+    if sync.conflicts:
+        return  # the conflict is flagged; writing either side could undo a person's change
+    schema = plan.playbook.schema
+    stale = set(sync.stale)
+    for ticket in plan.engagement.tickets:
+        if ticket.number not in stale or ticket.parsed is None:
+            continue
+        text = format_short_description(
+            ticket.parsed.title, sync.agreed, max_length=schema.short_description_max, extras=ticket.parsed.extras
+        )
+        if text == ticket.short_description:
+            continue
+        changes = ticket.parsed.roadmap.changes(sync.agreed)
+        ref = note_ref(plan.engagement.key, rule.name, ticket.number, text)
+        posted = plan.already_posted(ticket.sys_id, ref)
+        body = "" if posted else render_note(plan, action, {**context, "ticket": ticket, "changes": changes})
+        plan.writes.append(Write(
+            rule=rule.name, engagement=plan.engagement.key, kind="update_roadmap", table=ticket.table,
+            sys_id=ticket.sys_id, number=ticket.number, target=ticket.code,
+            fields={schema.ticket.short_description: text},
+            before={schema.ticket.short_description: ticket.short_description},
+            note_field="work_notes", note=compose_note(body, rule, ref) if body else "", note_ref=ref,
+        ))

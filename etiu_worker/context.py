@@ -1,0 +1,75 @@
+"""The read-only view of one engagement that rule conditions and templates see."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Mapping
+
+from . import facts as f
+from .model import Engagement
+from .roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
+from .rules import Playbook, Rule
+
+def baseline_roadmap(memory: Mapping[str, Any]) -> Roadmap | None:
+    text = memory.get("roadmap")
+    if not text:
+        return None
+    from .roadmap import parse_short_description
+
+    return parse_short_description(text).roadmap
+
+
+def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[str, Any], now: datetime) -> f.Facts:
+    sync = f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory))
+    window = f.check_window(engagement, sync.agreed, playbook.planned_window_hours)
+    today = now.astimezone(engagement.zone).date()
+    week = f.support_week(sync.agreed, playbook.calendar, today, playbook.support_week_days, playbook.bp_grace_days)
+    return f.Facts(
+        sync=sync,
+        window=window,
+        support_week=week,
+        validation=f.validation(engagement, playbook.calendar, now),
+        schedule=f.schedule(engagement, dict(memory), window),
+        today=today,
+        memory=dict(memory),
+    )
+
+
+def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    roadmap = facts.sync.agreed
+    prod_utc = prod_upgrade_to_utc(roadmap.prod_upgrade, engagement.zone) if roadmap.prod_upgrade else None
+    return {
+        "engagement": engagement,
+        "key": engagement.key,
+        "tickets": {role: engagement.ticket(role) for role in ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")},
+        "change": engagement.change,
+        "ctask": engagement.planned_dates_ctask,
+        "problems": engagement.problems,
+        "roadmap": roadmap,
+        "prod_upgrade_utc": prod_utc,
+        "prod_upgrade_local": prod_utc.astimezone(engagement.zone) if prod_utc else None,
+        "client": client_name(engagement),
+        "sync": facts.sync,
+        "window": facts.window,
+        "support_week": facts.support_week,
+        "validation": facts.validation,
+        "schedule": facts.schedule,
+        "calendar": playbook.calendar,
+        "zone": engagement.zone,
+        "now": now,
+        "today": facts.today,
+        "codes": playbook.schema.codes,
+    }
+
+
+def rule_context(base: Mapping[str, Any], rule: Rule) -> dict[str, Any]:
+    return {**base, "params": rule.params, "rule": rule}
+
+
+def client_name(engagement: Engagement) -> str:
+    """The client's name as people wrote it: the part of a ticket title after the last ' - '."""
+    for ticket in engagement.tickets:
+        parsed: ShortDescription | None = ticket.parsed
+        if parsed and " - " in parsed.title:
+            return parsed.title.rsplit(" - ", 1)[1].strip()
+    return engagement.key

@@ -1,0 +1,59 @@
+"""Match: evaluate a rule's conditions against one engagement, and say why it did not match."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from jinja2 import TemplateError as JinjaTemplateError
+
+from .rules import Condition, Playbook, Rule
+
+
+@dataclass(frozen=True)
+class ConditionResult:
+    text: str
+    value: bool
+    error: str = ""
+
+
+@dataclass(frozen=True)
+class RuleResult:
+    rule: str
+    engagement: str
+    matched: bool
+    conditions: tuple[ConditionResult, ...] = ()
+    skipped: str = ""  # why the rule was not evaluated at all
+
+    def why(self) -> str:
+        if self.skipped:
+            return f"skipped: {self.skipped}"
+        failed = next((c for c in self.conditions if not c.value), None)
+        if failed is None:
+            return f"matched: all {len(self.conditions)} conditions hold"
+        if failed.error:
+            return f"not matched: {failed.text!r} could not be evaluated: {failed.error}"
+        return f"not matched: {failed.text!r} is false"
+
+
+def evaluate_conditions(playbook: Playbook, conditions: tuple[Condition, ...], context: Mapping[str, Any]) -> tuple[ConditionResult, ...]:
+    """Every condition in order, stopping at the first that does not hold."""
+    results = []
+    for condition in conditions:
+        try:
+            value = bool(condition.evaluate(playbook.env, context))
+            results.append(ConditionResult(condition.text, value))
+        except (JinjaTemplateError, TypeError, ValueError, AttributeError) as error:
+            results.append(ConditionResult(condition.text, False, f"{type(error).__name__}: {error}"))
+            break
+        if not value:
+            break
+    return tuple(results)
+
+
+def evaluate_rule(playbook: Playbook, rule: Rule, engagement_key: str, broken: bool, context: Mapping[str, Any]) -> RuleResult:
+    if broken and not rule.on_broken_engagement:
+        return RuleResult(rule.name, engagement_key, False, skipped="the engagement has problems flagged by the sanity rule")
+    results = evaluate_conditions(playbook, rule.when, context)
+    matched = all(result.value for result in results) and len(results) == len(rule.when)
+    return RuleResult(rule.name, engagement_key, matched, results)

@@ -1,0 +1,77 @@
+"""A sample engagement that every condition and template is tried against when rules load.
+
+It has every record a rule can name (all five tickets, the change request, the planned-dates
+CTASK) so that a misspelt name fails at load time under StrictUndefined, before any request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from .context import build_context, compute_facts, rule_context
+from .errors import RulesError, TemplateError
+from .evaluate import evaluate_conditions
+from .model import EngagementBuilder, Problem
+from .roadmap import parse_short_description
+
+SAMPLE_NOW = datetime(2026, 11, 16, 15, 0, tzinfo=timezone.utc)
+SAMPLE_PROBLEM = Problem("duplicate-code:ETIU02", "2 tickets carry the code ETIU02: ETIU0001002, ETIU0001009", "u_etiu_ticket", "2" * 32, "ETIU0001002")
+ROADMAP = "Kickoff: 2026-11-02 | Dev upgrade: 2026-11-05 | Prod upgrade: 2026-11-24 18:00 EST | BP: 2026-11-26 | Support week: 2026-11-25"
+
+
+def sample_records(schema) -> tuple[list[dict], list[dict], list[dict]]:
+    t, c, k = schema.ticket, schema.change, schema.ctask
+    titles = {"kickoff": "Kickoff and guided tour", "dev_upgrade": "Dev upgrade and technical validation",
+              "validation": "Client process validation", "best_practices": "Best practices session",
+              "support_week": "Support week"}
+    tickets = [
+        {"sys_id": f"{index:032x}", "number": f"ETIU000100{index}", t.engagement: "ENG-SAMPLE",
+         t.code: getattr(schema.codes, role), t.state: schema.ticket_states.work_in_progress,
+         t.short_description: f"{title} - Sample Client | {ROADMAP}", t.work_start: "2026-11-13 14:00:00",
+         "sys_updated_on": "2026-11-13 14:00:00"}
+        for index, (role, title) in enumerate(titles.items(), start=1)
+    ]
+    change = {"sys_id": "c" * 32, "number": "CHG0030001", c.engagement: "ENG-SAMPLE",
+              c.planned_start: "2026-11-24 23:00:00", c.planned_end: "2026-11-25 02:00:00",
+              c.state: schema.change_states.scheduled, c.timezone: "America/New_York",
+              "sys_updated_on": "2026-11-13 14:00:00"}
+    ctask = {"sys_id": "d" * 32, "number": "CTASK0010001", k.change_request: "c" * 32,
+             k.short_description: "Please provide the planned start date and end date",
+             k.state: schema.ctask_states.closed, "sys_updated_on": "2026-11-13 14:00:00"}
+    return tickets, [change], [ctask]
+
+
+def sample_context(playbook) -> tuple[Any, dict[str, Any]]:
+    builder = EngagementBuilder(playbook.schema, "America/New_York")
+    engagement = builder.build(*sample_records(playbook.schema))[0]
+    memory = {"roadmap": ROADMAP}
+    facts = compute_facts(engagement, playbook, memory, SAMPLE_NOW)
+    return engagement, build_context(engagement, facts, playbook, SAMPLE_NOW)
+
+
+def check_against_sample(playbook) -> None:
+    """Evaluate every condition and render every template once; raise RulesError on the first failure."""
+    from .actions.base import render_inline, render_note, Plan
+
+    engagement, base = sample_context(playbook)
+    plan = Plan(engagement, playbook, already_posted=lambda sys_id, ref: False)
+    ticket = engagement.tickets[0]
+    changes = ticket.parsed.roadmap.changes(parse_short_description("Kickoff: 2026-11-03").roadmap)
+    for rule in playbook.rules:
+        context = rule_context(base, rule)
+        conditions = list(rule.when) + [c for action in rule.actions for c in action.when]
+        for condition in conditions:
+            result = evaluate_conditions(playbook, (condition,), context)[0]
+            if result.error:
+                raise RulesError(f"{condition.where}: condition {result.text!r} fails on the sample engagement: {result.error}")
+        for action in rule.actions:
+            extra = {"target": action.targets[0] if action.targets else "validation", "ticket": ticket,
+                     "changes": changes, "problem": SAMPLE_PROBLEM}
+            try:
+                for label, source in (("title", action.title), ("key", action.key)):
+                    if source:
+                        render_inline(plan, source, {**context, **extra}, name=label)
+                render_note(plan, action, {**context, **extra})
+            except TemplateError as error:
+                raise RulesError(f"{action.where}: fails on the sample engagement: {error}") from None
