@@ -1,0 +1,261 @@
+"""The ``etiu-worker`` command line.
+
+Exit codes (also in the README and ``etiu-worker --help``):
+  0  success
+  1  one or more actions failed or could not be verified
+  2  usage error (unknown option, missing argument)
+  3  invalid configuration, rules or templates (nothing was sent to ServiceNow)
+  4  ServiceNow unreachable, rate limiting it for good, or authentication refused
+  5  another run holds the state folder's lock
+ 70  internal error (a bug: please report it with the --debug output)
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
+import click
+
+from . import errors
+from .config import Settings, load_settings
+from .logs import setup_logging
+
+EPILOG = """\b
+Examples:
+  etiu-worker demo                          try it on the built-in sandbox
+  etiu-worker --config /etc/etiu.toml run --once   one cycle (cron)
+  etiu-worker run                           loop every worker.poll_interval seconds
+  etiu-worker plan                          what a cycle would do; writes nothing
+  etiu-worker rules check                   validate the rules folder offline
+  etiu-worker sandbox --port 8080           serve the sandbox instance
+
+\b
+Exit codes:
+  0 success                 1 actions failed or unverified
+  2 usage error             3 invalid configuration or rules
+  4 ServiceNow unreachable or authentication refused
+  5 another run holds the lock                70 internal error
+"""
+
+log = logging.getLogger("etiu_worker")
+
+
+class Context:
+    """What every subcommand shares: the parsed global options and lazily loaded settings."""
+
+    def __init__(self, config: Path | None, debug: bool, log_format: str | None) -> None:
+        self.config = config
+        self.debug = debug
+        self.log_format = log_format
+        self._settings: Settings | None = None
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            self._settings = load_settings(self.config)
+            secret = self._settings.servicenow.password
+            setup_logging(
+                "DEBUG" if self.debug else self._settings.worker.log_level,
+                self.log_format or self._settings.worker.log_format,
+                [secret.get_secret_value()] if secret else [],
+            )
+        return self._settings
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings file (or ETIU_CONFIG).")
+@click.option("--debug", is_flag=True, help="Log at DEBUG and show tracebacks.")
+@click.option("--log-format", type=click.Choice(["text", "json"]), help="Overrides worker.log_format.")
+@click.version_option(package_name="etiu-worker")
+@click.pass_context
+def cli(ctx: click.Context, config: Path | None, debug: bool, log_format: str | None) -> None:
+    """Keep ServiceNow Express-to-Enterprise upgrade engagements in line with the playbook."""
+    ctx.obj = Context(config, debug, log_format)
+
+
+@cli.command()
+@click.option("--once", is_flag=True, help="Run one cycle and exit (for cron).")
+@pass_context
+def run(context: Context, once: bool) -> None:
+    """Sync the engagements and enforce the playbook, once or in a loop."""
+    from .runner import run_forever, run_once
+
+    settings = context.settings
+    if once:
+        report = run_once(settings)
+        _print_cycle(report)
+        sys.exit(report.exit_code)
+    run_forever(settings)
+
+
+@cli.command()
+@pass_context
+def plan(context: Context) -> None:
+    """Print what a cycle would do on the instance, record by record; write nothing."""
+    from .runner import plan_once
+
+    report = plan_once(context.settings)
+    _print_cycle(report)
+
+
+@cli.group()
+def rules() -> None:
+    """Check and test the rules folder offline."""
+
+
+@rules.command("check")
+@pass_context
+def rules_check(context: Context) -> None:
+    """Load and check every rules file and template; no request is sent."""
+    from .rules import load_playbook
+
+    settings = context.settings
+    playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+    click.echo(f"{len(playbook.rules)} rules in {settings.rules.path} are valid:")
+    for rule in playbook.rules:
+        click.echo(f"  {rule.name}: {rule.summary}")
+
+
+@rules.command("test")
+@click.argument("fixtures", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@pass_context
+def rules_test(context: Context, fixtures: tuple[Path, ...]) -> None:
+    """Run the rules offline against engagement fixtures and say why each matched or not."""
+    from .rules import load_playbook
+    from .tester import run_fixture
+
+    settings = context.settings
+    playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+    for path in fixtures:
+        click.echo(run_fixture(path, playbook, settings).render())
+
+
+@cli.command()
+@click.option("--port", default=8080, show_default=True, help="Loopback port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind; keep it on loopback.")
+@click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file to keep the data in (default: memory).")
+@click.option("--no-demo", is_flag=True, help="Start empty instead of with the demo engagements.")
+@click.option("--user", default="admin", show_default=True)
+@click.option("--password", default="sandbox", show_default=True)
+@click.option("--latency", type=float, default=0.0, help="Seconds added to every request.")
+@click.option("--rate-429", type=float, default=0.0, help="Share of requests answered 429.")
+@click.option("--rate-5xx", type=float, default=0.0, help="Share of requests answered 500/502/503/504.")
+@click.option("--rate-drop", type=float, default=0.0, help="Share of connections dropped unanswered.")
+@click.option("--rate-drop-write", type=float, default=0.0, help="Share of writes answered 200 but not saved.")
+@click.option("--seed", type=int, help="Random seed for the faults, for reproducible runs.")
+def sandbox(port, host, data, no_demo, user, password, latency, rate_429, rate_5xx, rate_drop, rate_drop_write, seed) -> None:
+    """Serve the local sandbox instance (a ServiceNow Table API emulator) over HTTP."""
+    from .sandbox import Faults, Sandbox
+
+    faults = Faults(
+        latency=latency, rate_429=rate_429, rate_5xx=rate_5xx, rate_drop=rate_drop,
+        rate_drop_write=rate_drop_write, seed=seed,
+    )
+    instance = Sandbox(data_path=data, user=user, password=password, seed_demo=not no_demo)
+    instance.faults = faults
+    instance.start(host=host, port=port)
+    click.echo(f"sandbox instance at {instance.url} (user {user}); Ctrl-C to stop")
+    click.echo(f"  ETIU_SERVICENOW__URL={instance.url} ETIU_SERVICENOW__USER={user} ETIU_SERVICENOW__PASSWORD=...")
+    try:
+        instance.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        instance.stop()
+
+
+@cli.command()
+@click.option("--cycles", default=2, show_default=True, help="Cycles to run; the second shows that nothing is done twice.")
+@pass_context
+def demo(context: Context, cycles: int) -> None:
+    """Run the worker against the built-in sandbox instance and show what it does."""
+    from .runner import demo_settings, run_once
+    from .sandbox import Sandbox
+
+    with Sandbox(seed_demo=True).start(port=0) as instance, tempfile.TemporaryDirectory() as state:
+        settings = demo_settings(context.settings, instance.url, instance.user, instance.password, Path(state))
+        click.echo(f"Sandbox instance at {instance.url}, seeded with demo engagements; state in {state}")
+        worst = 0
+        for number in range(1, cycles + 1):
+            click.echo(f"\n=== cycle {number} ===")
+            report = run_once(settings)
+            _print_cycle(report)
+            worst = max(worst, report.exit_code)
+        sys.exit(worst)
+
+
+@cli.command()
+@click.option("--engagement", help="Only this engagement key.")
+@click.option("--rule", help="Only this rule.")
+@click.option("--outcome", type=click.Choice(["planned", "pending", "done", "failed", "unverified"]))
+@click.option("--since", type=click.DateTime(), help="Only entries at or after this UTC time.")
+@click.option("--until", type=click.DateTime(), help="Only entries before this UTC time.")
+@click.option("--limit", default=50, show_default=True)
+@pass_context
+def journal(context: Context, engagement, rule, outcome, since, until, limit) -> None:
+    """List what the worker did, newest first."""
+    from .journal import Journal
+    from .report import print_journal
+
+    with Journal.open(context.settings.state.dir) as store:
+        entries = store.entries(
+            engagement=engagement, rule=rule, outcome=outcome, since=_utc(since), until=_utc(until), limit=limit
+        )
+        print_journal(entries)
+
+
+def _utc(value):
+    from datetime import timezone
+
+    return value.replace(tzinfo=timezone.utc) if value is not None else None
+
+
+def _print_cycle(report) -> None:
+    from .report import print_cycle
+
+    print_cycle(report)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning expected failures into a line and an exit code."""
+    debug = "--debug" in (argv if argv is not None else sys.argv[1:])
+    try:
+        cli.main(args=argv, prog_name="etiu-worker", standalone_mode=False)
+    except click.exceptions.Exit as done:
+        sys.exit(done.exit_code)
+    except click.ClickException as usage:
+        usage.show()
+        sys.exit(errors.EXIT_USAGE)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except errors.EtiuError as error:
+        if debug:
+            traceback.print_exc()
+        click.echo(f"etiu-worker: {type(error).__name__}: {error}", err=True)
+        click.echo(f"  {_advice(error)}", err=True)
+        sys.exit(error.exit_code)
+    except Exception:  # noqa: BLE001 - the last line of defence
+        if debug:
+            traceback.print_exc()
+        else:
+            click.echo("etiu-worker: internal error; run again with --debug for the traceback", err=True)
+        sys.exit(errors.EXIT_INTERNAL)
+
+
+def _advice(error: errors.EtiuError) -> str:
+    if isinstance(error, errors.AuthenticationError):
+        return "Check ETIU_SERVICENOW__USER and ETIU_SERVICENOW__PASSWORD (the user needs web service access)."
+    if isinstance(error, errors.UnreachableError):
+        return "Check ETIU_SERVICENOW__URL and the network path to the instance; the worker will retry next cycle."
+    if isinstance(error, (errors.ConfigError, errors.RulesError, errors.TemplateError)):
+        return "Nothing was sent to ServiceNow. Fix the setting or file named above and run again."
+    if isinstance(error, errors.LockedError):
+        return "Another etiu-worker run is in progress on this state folder; this one did nothing."
+    return "See the log above; run again with --debug for details."

@@ -1,0 +1,157 @@
+"""One cycle: read the engagements, match the rules, plan the writes, send them, verify them.
+
+Match, plan and enforce are separate steps: ``plan_cycle`` decides and writes nothing (``plan``
+prints it); ``run_cycle`` sends the planned writes, reads every one of them back, and records
+each in the journal with its outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Callable
+
+from .actions import PLANNERS, Plan, Write
+from .context import build_context, compute_facts, rule_context
+from .errors import AuthenticationError, EXIT_ACTIONS_FAILED, EXIT_OK, ServiceNowError, UnreachableError
+from .evaluate import RuleResult, evaluate_conditions, evaluate_rule
+from .facts import remembered_schedule
+from .model import Engagement, EngagementBuilder
+from .roadmap import format_short_description
+from .rules import Playbook
+from .verify import Outcome, send_and_verify
+
+log = logging.getLogger(__name__)
+
+
+def now() -> datetime:
+    """The worker's clock; tests replace it to run a cycle at any moment."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class CyclePlan:
+    engagements: list[Engagement]
+    results: list[RuleResult] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
+    memories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raised_flags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
+
+
+@dataclass
+class CycleReport:
+    run_id: str
+    dry_run: bool
+    started: datetime
+    duration: float
+    plan: CyclePlan
+    outcomes: list[Outcome] = field(default_factory=list)
+    requests: Counter = field(default_factory=Counter)
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.status != "done"]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ACTIONS_FAILED if self.failed else EXIT_OK
+
+
+def fetch_records(client, playbook: Playbook) -> tuple[list[dict], list[dict], list[dict]]:
+    """Every record of every engagement: one paginated list per table."""
+    schema = playbook.schema
+    tickets = client.list(schema.ticket.table, f"{schema.ticket.engagement}ISNOTEMPTY")
+    changes = client.list(schema.change.table, f"{schema.change.engagement}ISNOTEMPTY")
+    ctasks = client.list(schema.ctask.table, f"{schema.ctask.change_request}.{schema.change.engagement}ISNOTEMPTY")
+    return tickets, changes, ctasks
+
+
+def plan_cycle(
+    playbook: Playbook,
+    engagements: list[Engagement],
+    memories: dict[str, dict[str, Any]],
+    at: datetime,
+    already_posted: Callable[[str, str], bool],
+) -> CyclePlan:
+    cycle = CyclePlan(engagements)
+    for engagement in engagements:
+        plan_engagement(playbook, engagement, memories.get(engagement.key, {}), at, already_posted, cycle)
+    return cycle
+
+
+def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: CyclePlan) -> None:
+    facts = compute_facts(engagement, playbook, memory, at)
+    base = build_context(engagement, facts, playbook, at)
+    plan = Plan(engagement, playbook, already_posted)
+    evaluated: set[str] = set()
+    for rule in playbook.rules:
+        context = rule_context(base, rule)
+        result = evaluate_rule(playbook, rule, engagement.key, engagement.is_broken, context)
+        cycle.results.append(result)
+        if result.skipped:
+            continue
+        evaluated.add(rule.name)
+        if result.matched:
+            for action in rule.actions:
+                if _holds(playbook, action.when, context):
+                    PLANNERS[action.kind](plan, rule, action, context)
+    cycle.writes += plan.writes
+    cycle.raised_flags[engagement.key] = plan.raised_flags
+    cycle.evaluated_rules[engagement.key] = evaluated
+    cycle.memories[engagement.key] = next_memory(engagement, memory, facts)
+
+
+def _holds(playbook, conditions, context) -> bool:
+    results = evaluate_conditions(playbook, conditions, context)
+    return len(results) == len(conditions) and all(result.value for result in results)
+
+
+def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[str, Any]:
+    """What to remember: the roadmap once every ticket agrees on it, the verified schedule."""
+    updated = dict(memory)
+    if engagement.tickets and facts.sync.consistent and not engagement.is_broken:
+        updated["roadmap"] = format_short_description("", facts.sync.agreed, max_length=10_000)
+    return remembered_schedule(updated, facts.window, engagement)
+
+
+def run_cycle(client, journal, playbook: Playbook, default_timezone: str, *, dry_run: bool = False) -> CycleReport:
+    started = now()
+    clock = time.monotonic()
+    run_id = journal.start_run() if not dry_run else uuid.uuid4().hex[:8]
+    before = Counter(client.requests)
+    log.info("cycle started", extra={"run": run_id})
+    records = fetch_records(client, playbook)
+    engagements = EngagementBuilder(playbook.schema, default_timezone).build(*records)
+    memories = journal.all_engagement_states()
+    cycle = plan_cycle(playbook, engagements, memories, started, journal.note_posted)
+    report = CycleReport(run_id, dry_run, started, 0.0, cycle)
+    if not dry_run:
+        try:
+            report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, started)
+        finally:
+            record_state(journal, cycle, report.outcomes)
+    report.requests = Counter(client.requests) - before
+    report.duration = time.monotonic() - clock
+    if not dry_run:
+        journal.finish_run(run_id, "failed" if report.failed else "ok", {"writes": len(report.outcomes), "failed": len(report.failed)})
+    log.info("cycle finished: %d engagements, %d writes, %d failed", len(engagements), len(report.outcomes), len(report.failed), extra={"run": run_id})
+    return report
+
+
+def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
+    """Flags opened and resolved, and engagement memory, after the writes were sent."""
+    for outcome in outcomes:
+        write = outcome.write
+        if write.kind == "flag" and outcome.status == "done":
+            journal.open_flag(write.engagement, write.rule, write.flag_key, write.table, write.sys_id, write.number, write.flag_message)
+    for key, rules in cycle.evaluated_rules.items():
+        raised = cycle.raised_flags.get(key, set())
+        for rule in rules:
+            journal.resolve_flags(key, rule, {flag for name, flag in raised if name == rule})
+    for key, memory in cycle.memories.items():
+        journal.save_engagement_state(key, memory)

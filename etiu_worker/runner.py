@@ -1,0 +1,79 @@
+"""Wiring for the CLI: settings in, a cycle (or a loop of them) out.
+
+Order matters: the rules are loaded and checked before the client is built, so a broken rules
+folder exits with the invalid-configuration code before any request is sent.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import signal
+import threading
+from pathlib import Path
+
+from . import engine
+from .config import Settings
+from .errors import AuthenticationError, RateLimitedError, ServerError, UnreachableError
+from .journal import Journal
+from .rules import load_playbook
+from .servicenow import ServiceNowClient
+
+log = logging.getLogger(__name__)
+
+
+def _prepare(settings: Settings):
+    playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+    settings.servicenow.require_credentials()
+    if not settings.servicenow.verify_tls:
+        log.warning("TLS certificate checks are OFF (servicenow.verify_tls = false): the instance is not authenticated")
+    return playbook
+
+
+def run_once(settings: Settings) -> engine.CycleReport:
+    playbook = _prepare(settings)
+    with ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
+        return engine.run_cycle(client, journal, playbook, settings.worker.default_timezone)
+
+
+def plan_once(settings: Settings) -> engine.CycleReport:
+    playbook = _prepare(settings)
+    with ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
+        return engine.run_cycle(client, journal, playbook, settings.worker.default_timezone, dry_run=True)
+
+
+def run_forever(settings: Settings) -> None:
+    """Cycle, sleep, repeat; SIGTERM or SIGINT lets the cycle in flight finish, then returns."""
+    playbook = _prepare(settings)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    failing = False
+    with ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
+        while not stop.is_set():
+            try:
+                engine.run_cycle(client, journal, playbook, settings.worker.default_timezone)
+                if failing:
+                    log.info("ServiceNow is reachable again")
+                failing = False
+            except (UnreachableError, RateLimitedError, ServerError, AuthenticationError) as error:
+                if not failing:
+                    log.error("cycle failed, will keep trying: %s", error)
+                failing = True
+            stop.wait(_pause(settings, failing))
+    log.info("stopped")
+
+
+def _pause(settings: Settings, failing: bool) -> float:
+    interval = settings.worker.poll_interval
+    return interval + random.uniform(0, interval * settings.worker.jitter)
+
+
+def demo_settings(settings: Settings, url: str, user: str, password: str, state_dir: Path) -> Settings:
+    """The user's settings, pointed at an in-process sandbox and a throwaway state folder."""
+    servicenow = settings.servicenow.model_copy(update={"url": url, "user": user, "password": password, "verify_tls": True})
+    from pydantic import SecretStr
+
+    servicenow = servicenow.model_copy(update={"password": SecretStr(password)})
+    state = settings.state.model_copy(update={"dir": state_dir})
+    return settings.model_copy(update={"servicenow": servicenow, "state": state})

@@ -1,0 +1,154 @@
+"""Enforce: send planned writes, then read every one back, because fields fail silently.
+
+The read-backs of a cycle are batched: one list request per table per 100 written records
+(``sys_idIN...``), and one per 100 records for the journal entries of the notes. A field that did
+not persist is written once more and checked again; what still does not hold is reported.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from .actions import Write
+from .errors import AuthenticationError, ServiceNowError, UnreachableError
+from .journal import ActionRecord
+from .model import format_sn_datetime
+
+log = logging.getLogger(__name__)
+BATCH = 100
+JOURNAL_TABLE = "sys_journal_field"
+# The instance's clock may run behind ours; look for new journal entries a little further back.
+CLOCK_SLACK = timedelta(minutes=10)
+
+
+@dataclass
+class Outcome:
+    write: Write
+    status: str = "pending"  # done, failed, unverified
+    verification: str = ""
+    error: str = ""
+    sys_id: str = ""
+    number: str = ""
+    journal_id: int = 0
+    missing: dict[str, str] = field(default_factory=dict)
+
+
+def send_and_verify(client, journal, run_id: str, writes: list[Write], started: datetime) -> list[Outcome]:
+    outcomes = [send(client, journal, run_id, write) for write in writes]
+    sent = [outcome for outcome in outcomes if outcome.status == "sent"]
+    verify(client, sent, started)
+    retry = [outcome for outcome in sent if outcome.missing and not outcome.write.note_field or _fields_only_missing(outcome)]
+    for outcome in retry:
+        resend_missing(client, outcome)
+    if retry:
+        verify(client, retry, started, notes=False)
+    for outcome in outcomes:
+        finish(journal, outcome)
+    return outcomes
+
+
+def _fields_only_missing(outcome: Outcome) -> bool:
+    """A missing plain field may be written again; a missing note never (it could post twice)."""
+    return bool(outcome.missing) and outcome.write.note_field not in outcome.missing
+
+
+def send(client, journal, run_id: str, write: Write) -> Outcome:
+    outcome = Outcome(write, sys_id=write.sys_id, number=write.number)
+    outcome.journal_id = journal.record_action(ActionRecord(
+        run_id=run_id, rule=write.rule, engagement=write.engagement, table=write.table,
+        sys_id=write.sys_id, number=write.number, target=write.target, kind=write.kind,
+        before=dict(write.before), after=_after(write), note_key=write.note_ref if write.note else "",
+    ))
+    extra = {"run": run_id, "rule": write.rule, "engagement": write.engagement, "record": write.number or write.target, "action": write.kind}
+    try:
+        if write.is_create:
+            record = client.create(write.table, write.payload())
+            outcome.sys_id, outcome.number = record.get("sys_id", ""), record.get("number", "")
+        else:
+            client.update(write.table, write.sys_id, write.payload())
+    except (AuthenticationError, UnreachableError) as error:
+        outcome.status, outcome.error = "failed", str(error)
+        journal.finish_action(outcome.journal_id, "failed", error=str(error))
+        raise
+    except ServiceNowError as error:
+        outcome.status, outcome.error = "failed", str(error)
+        log.error("%s on %s failed: %s", write.kind, write.number or write.target, error, extra=extra)
+        return outcome
+    log.info("%s on %s %s", write.kind, write.target, outcome.number, extra=extra)
+    outcome.status = "sent"
+    return outcome
+
+
+def _after(write: Write) -> dict[str, str]:
+    after = dict(write.fields)
+    if write.note:
+        after[write.note_field] = write.note
+    return after
+
+
+def verify(client, outcomes: list[Outcome], started: datetime, notes: bool = True) -> None:
+    """Fill each outcome's ``missing``: written fields whose stored value differs."""
+    by_table: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_table.setdefault(outcome.write.table, []).append(outcome)
+    for table, group in by_table.items():
+        names = sorted({name for outcome in group for name in outcome.write.fields} | {"sys_id"})
+        stored = _read_back(client, table, [o.sys_id for o in group], names)
+        for outcome in group:
+            record = stored.get(outcome.sys_id, {})
+            outcome.missing = {
+                name: str(record.get(name, "(record not found)"))
+                for name, value in outcome.write.fields.items() if str(record.get(name)) != value
+            }
+    if notes:
+        _verify_notes(client, [o for o in outcomes if o.write.note], started)
+
+
+def _read_back(client, table: str, sys_ids: list[str], fields: list[str]) -> dict[str, dict]:
+    stored: dict[str, dict] = {}
+    for chunk in _chunks(sys_ids):
+        for record in client.list(table, f"sys_idIN{','.join(chunk)}", fields=fields):
+            stored[record["sys_id"]] = record
+    return stored
+
+
+def _verify_notes(client, outcomes: list[Outcome], started: datetime) -> None:
+    since = format_sn_datetime(started - CLOCK_SLACK)
+    found: dict[str, str] = {}
+    for chunk in _chunks(sorted({o.sys_id for o in outcomes})):
+        query = f"element_idIN{','.join(chunk)}^sys_created_on>={since}"
+        for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "element", "value"]):
+            found[entry.get("element_id", "")] = found.get(entry.get("element_id", ""), "") + "\n" + entry.get("value", "")
+    for outcome in outcomes:
+        if outcome.write.note_ref not in found.get(outcome.sys_id, ""):
+            outcome.missing[outcome.write.note_field] = "(note not found in the record's journal)"
+
+
+def resend_missing(client, outcome: Outcome) -> None:
+    fields = {name: outcome.write.fields[name] for name in outcome.missing if name in outcome.write.fields}
+    log.warning("%s on %s did not persist %s; writing it once more", outcome.write.kind, outcome.number, ", ".join(fields))
+    try:
+        client.update(outcome.write.table, outcome.sys_id, fields)
+    except ServiceNowError as error:
+        outcome.error = str(error)
+
+
+def finish(journal, outcome: Outcome) -> None:
+    if outcome.status == "sent":
+        if outcome.missing:
+            outcome.status = "unverified"
+            outcome.verification = "not verified: " + "; ".join(f"{name} reads {value[:60]!r}" for name, value in outcome.missing.items())
+            log.error("%s on %s could not be verified: %s", outcome.write.kind, outcome.number or outcome.write.target, outcome.verification,
+                      extra={"rule": outcome.write.rule, "engagement": outcome.write.engagement, "record": outcome.number})
+        else:
+            outcome.status, outcome.verification = "done", "verified"
+    journal.finish_action(outcome.journal_id, outcome.status, verification=outcome.verification,
+                          error=outcome.error, sys_id=outcome.sys_id, number=outcome.number)
+
+
+def _chunks(items: list[str]) -> Iterable[list[str]]:
+    for start in range(0, len(items), BATCH):
+        yield items[start:start + BATCH]
