@@ -133,8 +133,14 @@ def rules_test(context: Context, fixtures: tuple[Path, ...]) -> None:
 
     settings = context.settings
     playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+    failed = 0
     for path in fixtures:
-        click.echo(run_fixture(path, playbook, settings).render())
+        result = run_fixture(path, playbook, settings)
+        click.echo(result.render())
+        failed += not result.passed
+    if failed:
+        click.echo(f"{failed} of {len(fixtures)} fixtures did not meet their [expect] section", err=True)
+        sys.exit(errors.EXIT_ACTIONS_FAILED)
 
 
 @cli.command()

@@ -1,0 +1,93 @@
+"""The offline rule tester: run the playbook against engagement fixtures, no instance needed.
+
+A fixture is a TOML file holding the records as ServiceNow would return them (field names from
+the schema, values as strings), the moment to evaluate at, optionally the worker's memory of the
+engagement, and optionally what is expected to match:
+
+    now = 2026-11-20T15:00:00Z
+    [[tickets]]          # u_etiu_ticket rows
+    [[change_requests]]  # change_request rows
+    [[change_tasks]]     # change_task rows
+    [memory.ENG-ACME]    # what earlier cycles remembered (optional)
+    [expect]             # matched = ["rule", ...], not_matched = [...] (optional)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import tomllib
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .engine import plan_cycle
+from .errors import RulesError
+from .evaluate import RuleResult
+from .model import EngagementBuilder
+
+
+@dataclass
+class FixtureResult:
+    path: Path
+    results: list[RuleResult]
+    writes: list
+    failures: list[str] = field(default_factory=list)
+
+    def render(self) -> str:
+        lines = [f"== {self.path}"]
+        for result in self.results:
+            mark = "MATCH" if result.matched else "  -  "
+            lines.append(f"{mark} {result.engagement:<16} {result.rule:<26} {result.why()}")
+        for write in self.writes:
+            change = ", ".join(f"{k}={v}" for k, v in write.fields.items())
+            note = (write.note.splitlines()[0][:70] + "…") if write.note else ""
+            lines.append(f"  would {write.kind} on {write.target} {write.number or '(new)'}: {change} {note}".rstrip())
+        lines += [f"FAILED expectation: {failure}" for failure in self.failures]
+        return "\n".join(lines)
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def load_fixture(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as error:
+        raise RulesError(f"fixture {path}: not valid TOML: {error}") from None
+
+
+def _with_ids(rows: list[dict[str, Any]], table: str) -> list[dict[str, str]]:
+    """Fixture rows as ServiceNow rows: strings, with a stable sys_id when none is given."""
+    out = []
+    for index, row in enumerate(rows):
+        record = {key: str(value) for key, value in row.items()}
+        record.setdefault("sys_id", hashlib.md5(f"{table}:{index}:{record.get('number', '')}".encode()).hexdigest())
+        out.append(record)
+    return out
+
+
+def run_fixture(path: Path, playbook, settings) -> FixtureResult:
+    data = load_fixture(path)
+    at = data.get("now")
+    if not isinstance(at, datetime):
+        raise RulesError(f"fixture {path}: set now = 2026-11-20T15:00:00Z (the moment to evaluate at)")
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    builder = EngagementBuilder(playbook.schema, settings.worker.default_timezone)
+    engagements = builder.build(
+        _with_ids(data.get("tickets", []), "ticket"),
+        _with_ids(data.get("change_requests", []), "change"),
+        _with_ids(data.get("change_tasks", []), "ctask"),
+    )
+    cycle = plan_cycle(playbook, engagements, data.get("memory", {}), at, lambda sys_id, ref: False)
+    result = FixtureResult(path, cycle.results, cycle.writes)
+    result.failures = _check_expectations(data.get("expect", {}), cycle.results)
+    return result
+
+
+def _check_expectations(expect: dict[str, Any], results: list[RuleResult]) -> list[str]:
+    matched = {result.rule for result in results if result.matched}
+    failures = [f"{name} did not match" for name in expect.get("matched", []) if name not in matched]
+    failures += [f"{name} matched" for name in expect.get("not_matched", []) if name in matched]
+    return failures
