@@ -178,9 +178,9 @@ def sandbox(port, host, data, no_demo, user, password, latency, rate_429, rate_5
 
 
 @cli.command()
-@click.option("--cycles", default=2, show_default=True, help="Cycles to run; the second shows that nothing is done twice.")
+@click.option("--max-cycles", default=4, show_default=True, help="Stop after this many cycles even if there is still work.")
 @pass_context
-def demo(context: Context, cycles: int) -> None:
+def demo(context: Context, max_cycles: int) -> None:
     """Run the worker against the built-in sandbox instance and show what it does."""
     from .runner import demo_settings, run_once
     from .sandbox import Sandbox
@@ -189,11 +189,14 @@ def demo(context: Context, cycles: int) -> None:
         settings = demo_settings(context.settings, instance.url, instance.user, instance.password, Path(state))
         click.echo(f"Sandbox instance at {instance.url}, seeded with demo engagements; state in {state}")
         worst = 0
-        for number in range(1, cycles + 1):
+        for number in range(1, max_cycles + 1):
             click.echo(f"\n=== cycle {number} ===")
             report = run_once(settings)
             _print_cycle(report)
             worst = max(worst, report.exit_code)
+            if not report.plan.writes:
+                click.echo("The instance is in line with the playbook: this cycle wrote nothing.")
+                break
         sys.exit(worst)
 
 

@@ -21,6 +21,7 @@ from .errors import AuthenticationError, EXIT_ACTIONS_FAILED, EXIT_OK, ServiceNo
 from .evaluate import RuleResult, evaluate_conditions, evaluate_rule
 from .facts import remembered_schedule
 from .model import Engagement, EngagementBuilder
+from .query import Query
 from .roadmap import format_short_description
 from .rules import Playbook
 from .verify import Outcome, send_and_verify
@@ -65,9 +66,10 @@ class CycleReport:
 def fetch_records(client, playbook: Playbook) -> tuple[list[dict], list[dict], list[dict]]:
     """Every record of every engagement: one paginated list per table."""
     schema = playbook.schema
-    tickets = client.list(schema.ticket.table, f"{schema.ticket.engagement}ISNOTEMPTY")
-    changes = client.list(schema.change.table, f"{schema.change.engagement}ISNOTEMPTY")
-    ctasks = client.list(schema.ctask.table, f"{schema.ctask.change_request}.{schema.change.engagement}ISNOTEMPTY")
+    tickets = client.list(schema.ticket.table, Query.where(schema.ticket.engagement, "ISNOTEMPTY"))
+    changes = client.list(schema.change.table, Query.where(schema.change.engagement, "ISNOTEMPTY"))
+    # Dot-walked through the reference: one paginated list, not a query per change request.
+    ctasks = client.list(schema.ctask.table, Query.where(f"{schema.ctask.change_request}.{schema.change.engagement}", "ISNOTEMPTY"))
     return tickets, changes, ctasks
 
 

@@ -255,7 +255,14 @@ class Schedule:
 def schedule(engagement: Engagement, memory: dict[str, Any], window: Window) -> Schedule:
     remembered = parse_sn_datetime(memory.get("scheduled_start", ""))
     ticket = engagement.ticket("validation")
-    scheduled = remembered is not None or bool(ticket and ticket.state == "closed_complete")
+    ctask = engagement.planned_dates_ctask
+    # Scheduled once the switch is flipped (window verified, CTASK closed), or once ETIU03 was
+    # closed for it, or when an earlier cycle saw it so.
+    scheduled = (
+        remembered is not None
+        or bool(ticket and ticket.state == "closed_complete")
+        or bool(window.verified and ctask and ctask.is_closed)
+    )
     change = engagement.change
     if not scheduled or change is None:
         return Schedule(scheduled=scheduled, scheduled_start=remembered)

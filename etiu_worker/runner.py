@@ -16,6 +16,7 @@ from . import engine
 from .config import Settings
 from .errors import AuthenticationError, RateLimitedError, ServerError, UnreachableError
 from .journal import Journal
+from .lock import exclusive_run
 from .rules import load_playbook
 from .servicenow import ServiceNowClient
 
@@ -32,7 +33,7 @@ def _prepare(settings: Settings):
 
 def run_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
-    with ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
+    with exclusive_run(settings.state.dir), ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
         return engine.run_cycle(client, journal, playbook, settings.worker.default_timezone)
 
 
@@ -49,7 +50,7 @@ def run_forever(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     failing = False
-    with ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
+    with exclusive_run(settings.state.dir), ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
         while not stop.is_set():
             try:
                 engine.run_cycle(client, journal, playbook, settings.worker.default_timezone)

@@ -16,6 +16,7 @@ from .actions import Write
 from .errors import AuthenticationError, ServiceNowError, UnreachableError
 from .journal import ActionRecord
 from .model import format_sn_datetime
+from .query import Query
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -110,7 +111,7 @@ def verify(client, outcomes: list[Outcome], started: datetime, notes: bool = Tru
 def _read_back(client, table: str, sys_ids: list[str], fields: list[str]) -> dict[str, dict]:
     stored: dict[str, dict] = {}
     for chunk in _chunks(sys_ids):
-        for record in client.list(table, f"sys_idIN{','.join(chunk)}", fields=fields):
+        for record in client.list(table, Query.where("sys_id", "IN", chunk), fields=fields):
             stored[record["sys_id"]] = record
     return stored
 
@@ -119,7 +120,7 @@ def _verify_notes(client, outcomes: list[Outcome], started: datetime) -> None:
     since = format_sn_datetime(started - CLOCK_SLACK)
     found: dict[str, str] = {}
     for chunk in _chunks(sorted({o.sys_id for o in outcomes})):
-        query = f"element_idIN{','.join(chunk)}^sys_created_on>={since}"
+        query = Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since)
         for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "element", "value"]):
             found[entry.get("element_id", "")] = found.get(entry.get("element_id", ""), "") + "\n" + entry.get("value", "")
     for outcome in outcomes:
