@@ -1,0 +1,229 @@
+"""Encoded queries (``sysparm_query``): parsing, matching and ordering, as ServiceNow does them.
+
+Grammar: ``^NQ`` separates whole queries that are ORed; inside one, ``^`` separates clauses that
+are ANDed and ``^OR`` adds an alternative to the clause before it (so ``a^b^ORc`` is
+``a AND (b OR c)``, ServiceNow's precedence). ``ORDERBY<f>``/``ORDERBYDESC<f>`` may appear anywhere.
+
+Semantics chosen to match ServiceNow on its usual MySQL back end:
+- text equality, ``IN``, ``LIKE``, ``STARTSWITH`` and ``ENDSWITH`` ignore case;
+- values compare as integers when both sides are integers (state, sys_mod_count), else as text,
+  which orders ``YYYY-MM-DD HH:MM:SS`` date-times correctly;
+- empty values are SQL NULLs: ``!=``, ``NOT IN``, ``NOT LIKE``, ``<``, ``>`` and ``BETWEEN``
+  never match them (ask ``^ORfieldISEMPTY`` to include them);
+- a term naming a field the table does not have, or using an unknown operator, is dropped,
+  so a typo widens the result instead of failing;
+- ``javascript:gs.dateGenerate(...)`` operands are read in the user's time zone.
+"""
+
+from __future__ import annotations
+
+import operator
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from zoneinfo import ZoneInfo
+
+from . import dates
+
+Record = dict[str, str]
+ValueOf = Callable[[Record, str], str]
+Predicate = Callable[[Record], bool]
+_LOWEST = float("-inf")
+
+_OPERATORS = (
+    "ISNOTEMPTY", "ISEMPTY", "NOT IN", "NOT LIKE", "NOTLIKE", "STARTSWITH", "ENDSWITH", "BETWEEN",
+    "ANYTHING", "EMPTYSTRING", "LIKE", "IN", "!=", "<=", ">=", "=", "<", ">",
+)
+# Field names are lower case in ServiceNow, so the first capital or symbol starts the operator.
+_TERM = re.compile(r"^([a-z0-9_.]+)(" + "|".join(re.escape(op) for op in _OPERATORS) + r")(.*)$", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Term:
+    field: str
+    op: str
+    value: str
+
+
+Clause = tuple[Term, ...]  # alternatives, ORed
+
+
+@dataclass(frozen=True)
+class Query:
+    groups: tuple[tuple[Clause, ...], ...]  # ^NQ groups, ORed; each a tuple of ANDed clauses
+    order: tuple[tuple[str, bool], ...]  # (field, descending)
+
+
+def parse(encoded: str) -> Query:
+    """Split an encoded query into groups, clauses and terms; unparseable terms are dropped."""
+    groups: list[tuple[Clause, ...]] = []
+    order: list[tuple[str, bool]] = []
+    for text in (encoded or "").split("^NQ"):
+        clauses: list[list[Term]] = []
+        for part in text.split("^"):
+            _parse_part(part.strip(), clauses, order)
+        groups.append(tuple(tuple(clause) for clause in clauses if clause))
+    return Query(tuple(groups), tuple(order))
+
+
+def _parse_part(part: str, clauses: list[list[Term]], order: list[tuple[str, bool]]) -> None:
+    if part.startswith("ORDERBYDESC"):
+        order.append((part[len("ORDERBYDESC"):], True))
+        return
+    if part.startswith("ORDERBY"):
+        order.append((part[len("ORDERBY"):], False))
+        return
+    alternative = part.startswith("OR") and bool(clauses)
+    term = _term(part[2:] if alternative else part)
+    if term is None:  # "EQ", "GROUPBY..." and typos
+        return
+    if alternative:
+        clauses[-1].append(term)
+    else:
+        clauses.append([term])
+
+
+def _term(text: str) -> Term | None:
+    match = _TERM.match(text)
+    return Term(match.group(1), match.group(2), match.group(3)) if match else None
+
+
+def compile_filter(query: Query, knows: Callable[[str], bool], value_of: ValueOf, zone: ZoneInfo) -> Predicate:
+    """A predicate over records; terms on fields ``knows`` rejects are dropped, like ServiceNow."""
+    groups = []
+    for group in query.groups:
+        clauses = [[_predicate(term, value_of, zone) for term in clause if knows(term.field)] for clause in group]
+        groups.append([alternatives for alternatives in clauses if alternatives])
+    if not groups or any(not clauses for clauses in groups):
+        return lambda record: True  # an empty group matches everything, so their OR does too
+    return _any_of([_all_of([_any_of(alternatives) for alternatives in clauses]) for clauses in groups])
+
+
+# Plain loops over closures: several times faster than nested generator expressions on 20,000 rows.
+
+def _any_of(tests: list[Predicate]) -> Predicate:
+    if len(tests) == 1:
+        return tests[0]
+
+    def any_of(record: Record) -> bool:
+        for test in tests:
+            if test(record):
+                return True
+        return False
+
+    return any_of
+
+
+def _all_of(tests: list[Predicate]) -> Predicate:
+    if len(tests) == 1:
+        return tests[0]
+
+    def all_of(record: Record) -> bool:
+        for test in tests:
+            if not test(record):
+                return False
+        return True
+
+    return all_of
+
+
+def _as_int(text: str) -> int | None:
+    digits = text[1:] if text[:1] == "-" else text
+    return int(text) if digits.isascii() and digits.isdigit() else None
+
+
+def _equals(operand: str) -> Callable[[str], bool]:
+    lowered, number = operand.lower(), _as_int(operand)
+
+    def test(value: str) -> bool:
+        if value.lower() == lowered:
+            return True
+        return number is not None and _as_int(value) == number
+
+    return test
+
+
+def _one_of(operands: Iterable[str]) -> Callable[[str], bool]:
+    tests = [_equals(operand.strip()) for operand in operands]
+    lowered = {operand.strip().lower() for operand in operands}
+    return lambda value: value.lower() in lowered or any(test(value) for test in tests)
+
+
+def _compare(compare: Callable[[object, object], bool], operand: str) -> Callable[[str], bool]:
+    number = _as_int(operand)
+
+    def test(value: str) -> bool:
+        if value == "":
+            return False
+        if number is not None and (other := _as_int(value)) is not None:
+            return compare(other, number)
+        return compare(value, operand)
+
+    return test
+
+
+def _between(operand: str, zone: ZoneInfo) -> Callable[[str], bool]:
+    low, _, high = operand.partition("@")
+    above = _compare(operator.ge, dates.query_value(low, zone))
+    below = _compare(operator.le, dates.query_value(high, zone))
+    return lambda value: above(value) and below(value)
+
+
+def _value_test(op: str, operand: str, zone: ZoneInfo) -> Callable[[str], bool]:
+    plain = dates.query_value(operand, zone)
+    lowered = operand.lower()
+    if op == "=":
+        return _equals(plain)
+    if op == "!=":
+        equal = _equals(plain)
+        return lambda value: value != "" and not equal(value)
+    if op == "IN":
+        return _one_of(operand.split(","))
+    if op == "NOT IN":
+        member = _one_of(operand.split(","))
+        return lambda value: value != "" and not member(value)
+    if op == "LIKE":
+        return lambda value: lowered in value.lower()
+    if op in ("NOT LIKE", "NOTLIKE"):
+        return lambda value: value != "" and lowered not in value.lower()
+    if op == "STARTSWITH":
+        return lambda value: value.lower().startswith(lowered)
+    if op == "ENDSWITH":
+        return lambda value: value.lower().endswith(lowered)
+    if op in ("ISEMPTY", "EMPTYSTRING"):
+        return lambda value: value == ""
+    if op == "ISNOTEMPTY":
+        return lambda value: value != ""
+    if op == "ANYTHING":
+        return lambda value: True
+    if op == "BETWEEN":
+        return _between(operand, zone)
+    compare = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}[op]
+    return _compare(compare, plain)
+
+
+def _predicate(term: Term, value_of: ValueOf, zone: ZoneInfo) -> Predicate:
+    test = _value_test(term.op, term.value, zone)
+    name = term.field
+    if "." not in name:
+        return lambda record: test(record.get(name, ""))
+    return lambda record: test(value_of(record, name))
+
+
+def _column_keys(values: list[str]) -> list[object]:
+    """Sort keys for one column: numeric when every value is an integer (an integer column), else text
+    ignoring case. Empty values sort first, as NULLs do in ascending order."""
+    if all(value == "" or _as_int(value) is not None for value in values):
+        return [int(value) if value else _LOWEST for value in values]
+    return [value.lower() for value in values]
+
+
+def sort(records: list[Record], order: Iterable[tuple[str, bool]], value_of: ValueOf) -> None:
+    """Sort in place by the ORDERBY keys, first key most significant; the sort is stable."""
+    for name, descending in reversed(list(order)):
+        if "." in name:
+            keys = _column_keys([value_of(record, name) for record in records])
+        else:
+            keys = _column_keys([record.get(name, "") for record in records])
+        positions = sorted(range(len(records)), key=keys.__getitem__, reverse=descending)
+        records[:] = [records[position] for position in positions]

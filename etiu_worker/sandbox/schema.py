@@ -1,0 +1,87 @@
+"""The tables the sandbox knows: their fields, references, journal fields, states and numbers.
+
+Any other table name is accepted schemaless, as ServiceNow accepts any table its user can read;
+these declarations only make the known tables behave like their real counterparts (unknown
+fields ignored on write, references rendered as links, states given labels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+SYS_FIELDS = ("sys_id", "sys_created_on", "sys_created_by", "sys_updated_on", "sys_updated_by", "sys_mod_count")
+SYS_DATE_TIMES = frozenset({"sys_created_on", "sys_updated_on"})
+JOURNAL_LABELS = {"work_notes": "Work notes", "comments": "Additional comments"}
+
+TASK_STATES = {
+    "-5": "Pending", "1": "Open", "2": "Work in Progress",
+    "3": "Closed Complete", "4": "Closed Incomplete", "7": "Closed Skipped",
+}
+CHANGE_STATES = {
+    "-5": "New", "-4": "Assess", "-3": "Authorize", "-2": "Scheduled",
+    "-1": "Implement", "0": "Review", "3": "Closed", "4": "Canceled",
+}
+CHANGE_TASK_STATES = {"-5": "Pending", "1": "Open", "2": "In Progress", "3": "Closed", "4": "Canceled"}
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    fields: tuple[str, ...]
+    references: dict[str, str] = field(default_factory=dict)
+    journals: frozenset[str] = frozenset()
+    date_times: frozenset[str] = frozenset()
+    states: dict[str, str] = field(default_factory=dict)
+    defaults: dict[str, str] = field(default_factory=dict)
+    number_prefix: str = ""
+    number_start: int = 0
+    display_field: str = "number"
+
+    def declares(self, name: str) -> bool:
+        return name in self.fields or name in SYS_FIELDS
+
+    def is_date_time(self, name: str) -> bool:
+        return name in self.date_times or name in SYS_DATE_TIMES
+
+
+TABLES: dict[str, TableSpec] = {
+    "u_etiu_ticket": TableSpec(
+        fields=("number", "correlation_id", "u_etiu_code", "short_description", "state",
+                "work_start", "work_end", "assigned_to", "work_notes", "comments"),
+        references={"assigned_to": "sys_user"},
+        journals=frozenset({"work_notes", "comments"}),
+        date_times=frozenset({"work_start", "work_end"}),
+        states=TASK_STATES,
+        defaults={"state": "1"},
+        number_prefix="ETIU", number_start=1001,
+    ),
+    "change_request": TableSpec(
+        fields=("number", "correlation_id", "short_description", "start_date", "end_date", "state",
+                "u_client_timezone", "work_notes", "comments", "assigned_to"),
+        references={"assigned_to": "sys_user"},
+        journals=frozenset({"work_notes", "comments"}),
+        date_times=frozenset({"start_date", "end_date"}),
+        states=CHANGE_STATES,
+        defaults={"state": "-5"},
+        number_prefix="CHG", number_start=30001,
+    ),
+    "change_task": TableSpec(
+        fields=("number", "change_request", "short_description", "state",
+                "planned_start_date", "planned_end_date", "work_notes", "comments"),
+        references={"change_request": "change_request"},
+        journals=frozenset({"work_notes", "comments"}),
+        date_times=frozenset({"planned_start_date", "planned_end_date"}),
+        states=CHANGE_TASK_STATES,
+        defaults={"state": "1"},
+        number_prefix="CTASK", number_start=10001,
+    ),
+    "sys_journal_field": TableSpec(
+        fields=("element", "element_id", "name", "value", "sys_created_on", "sys_created_by"),
+        display_field="value",
+    ),
+    "sys_user": TableSpec(fields=("user_name", "name", "time_zone"), display_field="name"),
+}
+
+
+def spec(table: str) -> TableSpec | None:
+    """The declaration of a known table, or None for a schemaless one."""
+    return TABLES.get(table)

@@ -1,0 +1,143 @@
+"""``Sandbox``: a store, fault settings and an HTTP server in a daemon thread, started and stopped."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections import Counter
+from collections.abc import Callable
+from datetime import date
+from http.server import ThreadingHTTPServer
+from types import TracebackType
+
+from . import demo
+from .faults import Faults
+from .handler import Handler
+from .store import Store
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, address: tuple[str, int], sandbox: Sandbox) -> None:
+        self.sandbox = sandbox
+        self._connections: set[socket.socket] = set()
+        self._connections_lock = threading.Lock()
+        super().__init__(address, Handler)
+
+    def get_request(self) -> tuple[socket.socket, object]:
+        connection, address = super().get_request()
+        with self._connections_lock:
+            self._connections.add(connection)
+        return connection, address
+
+    def shutdown_request(self, request: socket.socket) -> None:  # type: ignore[override]
+        with self._connections_lock:
+            self._connections.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End idle keep-alive connections, whose threads would otherwise wait for another request."""
+        with self._connections_lock:
+            connections = list(self._connections)
+        for connection in connections:
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+
+
+class Sandbox:
+    """An emulated ServiceNow instance on loopback; see the package docstring for the contract."""
+
+    def __init__(self, data_path: str | os.PathLike[str] | None = None, user: str = "admin",
+                 password: str = "sandbox", seed_demo: bool = False, today: date | None = None,
+                 timezone: str = "UTC") -> None:
+        self.user = user
+        self.password = password
+        self.timezone = timezone
+        self.faults = Faults()
+        self.store = Store(data_path, timezone=timezone)
+        self.requests: Counter[tuple[str, str]] = Counter()
+        self._requests_lock = threading.Lock()
+        self._server: _Server | None = None
+        self._address: str | None = None  # kept after stop() for messages about the old address
+        self._thread: threading.Thread | None = None
+        if seed_demo and self.store.is_empty():
+            demo.seed(self.store, today or self.store.now().astimezone(self.store.zone).date())
+
+    # ----- lifecycle -----
+
+    def start(self, host: str = "127.0.0.1", port: int = 0) -> Sandbox:
+        """Serve in a daemon thread; port 0 picks a free port (read it from ``url``)."""
+        self._bind(host, port)
+        assert self._server is not None
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, name="etiu-sandbox", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def serve_forever(self, host: str = "127.0.0.1", port: int = 0,
+                      on_ready: Callable[[Sandbox], object] | None = None) -> None:
+        """Serve in the calling thread until interrupted or stopped from another thread; then stop.
+
+        ``on_ready`` is called once the socket listens, e.g. to print ``url`` when ``port`` is 0.
+        """
+        self._bind(host, port)
+        assert self._server is not None
+        if on_ready is not None:
+            on_ready(self)
+        try:
+            self._server.serve_forever(poll_interval=0.2)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Stop serving and close the database; the store stays readable. Calling it twice is fine."""
+        server, self._server = self._server, None
+        if server is not None:
+            server.shutdown()
+            server.close_connections()
+            server.server_close()
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout=5)
+        self._thread = None
+        self.store.close()
+
+    def __enter__(self) -> Sandbox:
+        return self if self._server is not None else self.start()
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.stop()
+
+    # ----- addresses and counters -----
+
+    @property
+    def address(self) -> str:
+        """host:port the sandbox listens on (or last listened on, once stopped)."""
+        if self._address is None:
+            raise RuntimeError("the sandbox is not serving: call start() first")
+        return self._address
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def count_request(self, method: str, table: str) -> None:
+        with self._requests_lock:
+            self.requests[(method, table)] += 1
+
+    def reset_requests(self) -> None:
+        with self._requests_lock:
+            self.requests.clear()
+
+    def _bind(self, host: str, port: int) -> None:
+        if self._server is not None:
+            raise RuntimeError(f"the sandbox is already serving at {self.url}")
+        self._server = _Server((host, port), self)
+        bound_host, bound_port = self._server.server_address[:2]
+        self._address = f"{bound_host}:{bound_port}"
