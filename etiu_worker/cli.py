@@ -185,8 +185,12 @@ def demo(context: Context, max_cycles: int) -> None:
     from .runner import demo_settings, run_once
     from .sandbox import Sandbox
 
+    base = context.settings
+    if not context.debug:
+        # The demo's tables say what each cycle did; per-write log lines would repeat them.
+        logging.getLogger().setLevel(logging.WARNING)
     with Sandbox(seed_demo=True).start(port=0) as instance, tempfile.TemporaryDirectory() as state:
-        settings = demo_settings(context.settings, instance.url, instance.user, instance.password, Path(state))
+        settings = demo_settings(base, instance.url, instance.user, instance.password, Path(state))
         click.echo(f"Sandbox instance at {instance.url}, seeded with demo engagements; state in {state}")
         worst = 0
         for number in range(1, max_cycles + 1):
