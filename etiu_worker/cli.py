@@ -13,6 +13,7 @@ Exit codes (also in the README and ``etiu-worker --help``):
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 import tempfile
 import traceback
@@ -166,15 +167,20 @@ def sandbox(port, host, data, no_demo, user, password, latency, rate_429, rate_5
     )
     instance = Sandbox(data_path=data, user=user, password=password, seed_demo=not no_demo)
     instance.faults = faults
-    instance.start(host=host, port=port)
-    click.echo(f"sandbox instance at {instance.url} (user {user}); Ctrl-C to stop")
-    click.echo(f"  ETIU_SERVICENOW__URL={instance.url} ETIU_SERVICENOW__USER={user} ETIU_SERVICENOW__PASSWORD=...")
+
+    def announce(ready) -> None:
+        click.echo(f"sandbox instance at {ready.url} (user {user}); Ctrl-C to stop")
+        click.echo(f"  export ETIU_SERVICENOW__URL={ready.url} ETIU_SERVICENOW__USER={user} ETIU_SERVICENOW__PASSWORD=<the --password>")
+
+    signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
-        instance.serve_forever()
+        instance.serve_forever(host=host, port=port, on_ready=announce)
     except KeyboardInterrupt:
         pass
-    finally:
-        instance.stop()
+
+
+def _stop_like_ctrl_c(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 @cli.command()

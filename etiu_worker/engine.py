@@ -16,6 +16,8 @@ from datetime import datetime, timedelta, timezone
 from typing import Any, Callable
 
 from .actions import PLANNERS, Plan, Write
+from .actions.base import FLAG_MARKERS, ClockCheck, compose_note, note_ref
+from .templates import render_file
 from .context import build_context, compute_facts, rule_context
 from .errors import AuthenticationError, EXIT_ACTIONS_FAILED, EXIT_OK, ServiceNowError, UnreachableError
 from .evaluate import RuleResult, evaluate_conditions, evaluate_rule
@@ -134,7 +136,11 @@ def run_cycle(client, journal, playbook: Playbook, default_timezone: str, *, dry
     report = CycleReport(run_id, dry_run, started, 0.0, cycle)
     if not dry_run:
         try:
-            report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, started)
+            report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, started, now)
+            gaps = clock_gap_flags(report.outcomes, journal.note_posted)
+            if gaps:
+                cycle.writes += gaps
+                report.outcomes += send_and_verify(client, journal, run_id, gaps, started, now)
         finally:
             record_state(journal, cycle, report.outcomes)
     report.requests = Counter(client.requests) - before
@@ -143,6 +149,36 @@ def run_cycle(client, journal, playbook: Playbook, default_timezone: str, *, dry
         journal.finish_run(run_id, "failed" if report.failed else "ok", {"writes": len(report.outcomes), "failed": len(report.failed)})
     log.info("cycle finished: %d engagements, %d writes, %d failed", len(engagements), len(report.outcomes), len(report.failed), extra={"run": run_id})
     return report
+
+
+def clock_gap_flags(outcomes: list[Outcome], already_posted) -> list[Write]:
+    """Flags for notes the instance stamped too far from the worker's clock."""
+    flags = []
+    for outcome in outcomes:
+        check = outcome.write.clock_check
+        if check is None or outcome.stamped_at is None or outcome.sent_at is None:
+            continue
+        gap = (outcome.stamped_at - outcome.sent_at).total_seconds() / 60
+        # The instance stamps whole seconds; allow for that and the round trip.
+        if abs(gap) <= check.minutes:
+            continue
+        flag = gap_flag(outcome, check, gap)
+        if not already_posted(flag.sys_id, flag.note_ref):
+            flags.append(flag)
+    return flags
+
+
+def gap_flag(outcome: Outcome, check: ClockCheck, gap: float) -> Write:
+    write = outcome.write
+    context = {**check.context, "gap_minutes": gap, "instance_time": outcome.stamped_at, "worker_time": outcome.sent_at}
+    body = FLAG_MARKERS["problem"] + " " + render_file(check.env, check.flag_template, context)
+    ref = note_ref(write.engagement, write.rule, "clock-gap", write.note_ref)
+    return Write(
+        rule=write.rule, engagement=write.engagement, kind="flag", table=write.table, sys_id=outcome.sys_id,
+        number=outcome.number, target=write.target, note_field="work_notes",
+        note=compose_note(body, check.rule, ref), note_ref=ref,
+        flag_key=f"clock-gap:{write.note_ref}", flag_message=body.splitlines()[0][:300],
+    )
 
 
 def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:

@@ -9,7 +9,7 @@ moved. Each fact is a frozen object that can say why it is what it is.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -98,9 +98,14 @@ def _resolve_field(name, holders, base, has_baseline):
     return newest[1], Carried(name, old, newest[1], newest[0].number), None
 
 
+_NEVER = datetime.min.replace(tzinfo=timezone.utc)
+
+
 def _newest(holders):
     """The (ticket, value) of the strictly most recently updated ticket, or None on a tie."""
-    stamped = sorted(holders, key=lambda pair: pair[0].updated_on or datetime.min, reverse=True)
+    # A ticket without a readable sys_updated_on (flagged by the sanity rule) sorts oldest; the
+    # stand-in must be aware like the others, or comparing them raises and aborts the cycle.
+    stamped = sorted(holders, key=lambda pair: pair[0].updated_on or _NEVER, reverse=True)
     if len(stamped) > 1 and stamped[0][0].updated_on == stamped[1][0].updated_on and stamped[0][1] != stamped[1][1]:
         return None
     return stamped[0]

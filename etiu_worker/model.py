@@ -10,14 +10,14 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .config import SchemaSettings
 from .errors import RoadmapError
-from .roadmap import ShortDescription, parse_short_description
+from .roadmap import ShortDescription, parse_short_description, prod_upgrade_to_utc
 
 SN_DATETIME = "%Y-%m-%d %H:%M:%S"
 ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
@@ -172,6 +172,7 @@ class EngagementBuilder:
         ctask_records = ctasks_by_change.get(change.sys_id, []) if change else []
         ctasks = tuple(self.ctask(record, problems) for record in ctask_records)
         zone = self.zone(change, problems)
+        tickets = tuple(self.place_prod_upgrade(ticket, zone, problems) for ticket in tickets)
         return Engagement(key, tickets, change, ctasks, zone, tuple(problems))
 
     def ticket(self, record: Mapping[str, str], problems: list[Problem]) -> Ticket:
@@ -206,6 +207,21 @@ class EngagementBuilder:
             work_start=_datetime_or_problem(record, schema.work_start, problems, where),
             raw=MappingProxyType(dict(record)),
         )
+
+    def place_prod_upgrade(self, ticket: Ticket, zone: ZoneInfo, problems: list[Problem]) -> Ticket:
+        """The ticket as is, or, when its prod upgrade does not exist in the client's zone (clocks
+        springing forward) or contradicts its zone label, a problem and the ticket with its roadmap
+        set aside, so that no fact is computed from a time the client did not agree to."""
+        prod = ticket.parsed.roadmap.prod_upgrade if ticket.parsed else None
+        if prod is None:
+            return ticket
+        try:
+            prod_upgrade_to_utc(prod, zone)
+        except RoadmapError as error:
+            where = dict(table=ticket.table, sys_id=ticket.sys_id, number=ticket.number)
+            problems.append(Problem(f"roadmap:{ticket.number}", f"the prod upgrade in {ticket.number}'s short description is not a time in {zone.key}: {error}", **where))
+            return replace(ticket, parsed=None)
+        return ticket
 
     def change_request(self, records: list[Mapping[str, str]], problems: list[Problem]) -> ChangeRequest | None:
         if not records:

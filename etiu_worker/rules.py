@@ -43,6 +43,8 @@ class ActionFile(_Strict):
     key: str = ""
     severity: Literal["warning", "problem"] = "problem"
     when: list[str] = Field(default_factory=list)
+    check_clock_minutes: float = Field(0, ge=0)
+    clock_flag_template: str = ""
 
 
 class RuleBody(_Strict):
@@ -95,6 +97,8 @@ class Action:
     severity: str
     when: tuple[Condition, ...]
     where: str
+    check_clock_minutes: float = 0
+    clock_flag_template: str = ""
 
 
 @dataclass(frozen=True)
@@ -203,7 +207,8 @@ def _condition(env, source: str, path: Path, text: str, rule: str, key: str) -> 
 
 
 def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: str, rule: str, index: int) -> Action:
-    line = _line_of(text, f'type = "{action.type}"')
+    line = _action_line(text, index)
+    line = _line_of(text, f'type = "{action.type}"') if line == "?" else line
     where = f"{path}:{line}: rule {rule}, actions[{index}] ({action.type})"
     targets = tuple([action.target] if isinstance(action.target, str) else action.target)
     targets = tuple(target for target in targets if target)
@@ -214,16 +219,20 @@ def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: s
                 env.parse(source)
             except TemplateSyntaxError as error:
                 raise RulesError(f"{where}: {label} template does not compile: {error.message}") from None
-    if action.template:
+    if action.check_clock_minutes and not action.clock_flag_template:
+        raise RulesError(f"{where}: check_clock_minutes needs clock_flag_template, the flag posted when the clocks differ")
+    for template in (action.template, action.clock_flag_template):
+        if not template:
+            continue
         try:
-            env.get_template(action.template)
+            env.get_template(template)
         except TemplateSyntaxError as error:
-            raise RulesError(f"{where}: template {action.template}, line {error.lineno}: {error.message}") from None
+            raise RulesError(f"{where}: template {template}, line {error.lineno}: {error.message}") from None
         except Exception:  # noqa: BLE001 - TemplateNotFound and loader errors
-            raise RulesError(f"{where}: template {action.template!r} is not in the templates folder") from None
+            raise RulesError(f"{where}: template {template!r} is not in the templates folder") from None
     when = tuple(_condition(env, item, path, text, rule, f"actions[{index}].when") for item in action.when)
     return Action(action.type, targets, action.state, action.title, action.template, action.key,
-                  action.severity, when, where)
+                  action.severity, when, where, action.check_clock_minutes, action.clock_flag_template)
 
 
 TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
@@ -271,14 +280,31 @@ def _describe(path: Path, text: str, error: ValidationError, rule: str) -> str:
     key = ".".join(str(part) for part in first["loc"])
     last = str(first["loc"][-1]) if first["loc"] else ""
     line = _line_of(text, last) if last and not last.isdigit() else ""
+    loc = first["loc"]
+    if len(loc) > 3 and loc[:2] == ("rule", "actions") and isinstance(loc[2], int):
+        line = _action_line(text, loc[2], last).replace("?", "") or line
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "is not a known key (see the README's section on rules files)"
-    elif first["type"] == "literal_error":
+    elif first["type"] == "literal_error" and last == "type":
         message = f"{first['input']!r} is not a known action; use one of {', '.join(ACTION_KINDS)}"
+    elif first["type"] == "literal_error":
+        message = f"{first['input']!r} is not allowed here; use {first['ctx']['expected']}"
     rule_part = f" rule {rule}," if rule and rule != "?" else ""
     location = f"{path}:{line}" if line else str(path)
     return f"{location}:{rule_part} {key}: {message}"
+
+
+def _action_line(text: str, index: int, key: str = "type") -> str:
+    """The line of ``key`` in the index-th ``[[rule.actions]]``: several actions of a file may
+    share a type or a key, so the first match in the file can be another action's."""
+    seen = -1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip().startswith("[[rule.actions]]"):
+            seen += 1
+        elif seen == index and line.strip().startswith(key):
+            return str(number)
+    return "?"
 
 
 def _line_of(text: str, needle: str) -> str:

@@ -14,6 +14,7 @@ from .errors import RulesError, TemplateError
 from .evaluate import evaluate_conditions
 from .model import EngagementBuilder, Problem
 from .roadmap import parse_short_description
+from .templates import render_file
 
 SAMPLE_NOW = datetime(2026, 11, 16, 15, 0, tzinfo=timezone.utc)
 SAMPLE_PROBLEM = Problem("duplicate-code:ETIU02", "2 tickets carry the code ETIU02: ETIU0001002, ETIU0001009", "u_etiu_ticket", "2" * 32, "ETIU0001002")
@@ -73,5 +74,8 @@ def check_against_sample(playbook) -> None:
                     if source:
                         render_inline(plan, source, {**context, **extra}, name=label)
                 render_note(plan, action, {**context, **extra})
+                if action.clock_flag_template:
+                    clock = {"gap_minutes": 7.5, "instance_time": SAMPLE_NOW, "worker_time": SAMPLE_NOW}
+                    render_file(playbook.env, action.clock_flag_template, {**context, **extra, **clock})
             except TemplateError as error:
                 raise RulesError(f"{action.where}: fails on the sample engagement: {error}") from None

@@ -15,7 +15,7 @@ from typing import Iterable
 from .actions import Write
 from .errors import AuthenticationError, ServiceNowError, UnreachableError
 from .journal import ActionRecord
-from .model import format_sn_datetime
+from .model import format_sn_datetime, parse_sn_datetime
 from .query import Query
 
 log = logging.getLogger(__name__)
@@ -35,10 +35,12 @@ class Outcome:
     number: str = ""
     journal_id: int = 0
     missing: dict[str, str] = field(default_factory=dict)
+    sent_at: datetime | None = None  # the worker's clock when the write was sent
+    stamped_at: datetime | None = None  # the instance's time stamp on the note it posted
 
 
-def send_and_verify(client, journal, run_id: str, writes: list[Write], started: datetime) -> list[Outcome]:
-    outcomes = [send(client, journal, run_id, write) for write in writes]
+def send_and_verify(client, journal, run_id: str, writes: list[Write], started: datetime, clock) -> list[Outcome]:
+    outcomes = [send(client, journal, run_id, write, clock) for write in writes]
     sent = [outcome for outcome in outcomes if outcome.status == "sent"]
     verify(client, sent, started)
     retry = [outcome for outcome in sent if outcome.missing and not outcome.write.note_field or _fields_only_missing(outcome)]
@@ -56,8 +58,8 @@ def _fields_only_missing(outcome: Outcome) -> bool:
     return bool(outcome.missing) and outcome.write.note_field not in outcome.missing
 
 
-def send(client, journal, run_id: str, write: Write) -> Outcome:
-    outcome = Outcome(write, sys_id=write.sys_id, number=write.number)
+def send(client, journal, run_id: str, write: Write, clock) -> Outcome:
+    outcome = Outcome(write, sys_id=write.sys_id, number=write.number, sent_at=clock())
     outcome.journal_id = journal.record_action(ActionRecord(
         run_id=run_id, rule=write.rule, engagement=write.engagement, table=write.table,
         sys_id=write.sys_id, number=write.number, target=write.target, kind=write.kind,
@@ -118,14 +120,20 @@ def _read_back(client, table: str, sys_ids: list[str], fields: list[str]) -> dic
 
 def _verify_notes(client, outcomes: list[Outcome], started: datetime) -> None:
     since = format_sn_datetime(started - CLOCK_SLACK)
-    found: dict[str, str] = {}
+    entries: dict[str, list[dict]] = {}
     for chunk in _chunks(sorted({o.sys_id for o in outcomes})):
         query = Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since)
-        for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "element", "value"]):
-            found[entry.get("element_id", "")] = found.get(entry.get("element_id", ""), "") + "\n" + entry.get("value", "")
+        for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "element", "value", "sys_created_on"]):
+            entries.setdefault(entry.get("element_id", ""), []).append(entry)
     for outcome in outcomes:
-        if outcome.write.note_ref not in found.get(outcome.sys_id, ""):
+        posted = [e for e in entries.get(outcome.sys_id, []) if outcome.write.note_ref in e.get("value", "")]
+        if not posted:
             outcome.missing[outcome.write.note_field] = "(note not found in the record's journal)"
+            continue
+        try:
+            outcome.stamped_at = parse_sn_datetime(posted[0].get("sys_created_on", ""))
+        except ValueError:
+            outcome.stamped_at = None
 
 
 def resend_missing(client, outcome: Outcome) -> None:

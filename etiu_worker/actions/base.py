@@ -15,6 +15,17 @@ FLAG_MARKERS = {"problem": "[ETIU FLAG]", "warning": "[ETIU WARNING]"}
 
 
 @dataclass(frozen=True)
+class ClockCheck:
+    """Compare the instance's time stamp on a posted note with the worker's clock."""
+
+    minutes: float
+    flag_template: str
+    rule: Rule
+    env: Any = field(repr=False)
+    context: Mapping[str, Any] = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Write:
     """One request the worker means to send, with what it changes and why."""
 
@@ -32,6 +43,7 @@ class Write:
     note_ref: str = ""
     flag_key: str = ""
     flag_message: str = ""
+    clock_check: ClockCheck | None = None
 
     @property
     def is_create(self) -> bool:

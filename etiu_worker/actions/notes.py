@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..rules import Action, Rule
-from .base import FLAG_MARKERS, Plan, Write, compose_note, note_ref, render_inline, render_note, target_label
+from .base import FLAG_MARKERS, ClockCheck, Plan, Write, compose_note, note_ref, render_inline, render_note, target_label
 
 FIELD_OF_KIND = {"work_note": "work_notes", "comment": "comments", "flag": "work_notes"}
 
@@ -49,7 +49,14 @@ def _plan_one(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]
         note_field=FIELD_OF_KIND[action.kind], note=compose_note(body, rule, ref), note_ref=ref,
         flag_key=f"{slot}:{key}" if action.kind == "flag" else "",
         flag_message=body.splitlines()[0][:300] if action.kind == "flag" else "",
+        clock_check=_clock_check(plan, rule, action, context),
     ))
+
+
+def _clock_check(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]) -> ClockCheck | None:
+    if not action.check_clock_minutes:
+        return None
+    return ClockCheck(action.check_clock_minutes, action.clock_flag_template, rule, plan.playbook.env, context)
 
 
 def _label(plan: Plan, target: str, record: Any) -> str:
