@@ -23,7 +23,9 @@ from .errors import AuthenticationError, EXIT_ACTIONS_FAILED, EXIT_OK, ServiceNo
 from .evaluate import RuleResult, evaluate_conditions, evaluate_rule
 from .facts import remembered_schedule
 from .model import Engagement, EngagementBuilder
-from .query import Query
+from .config import Settings
+from .recover import settle_pending
+from .sync import read_records
 from .roadmap import format_short_description
 from .rules import Playbook
 from .verify import Outcome, send_and_verify
@@ -44,6 +46,7 @@ class CyclePlan:
     memories: dict[str, dict[str, Any]] = field(default_factory=dict)
     raised_flags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # engagement -> why it could not be planned
 
 
 @dataclass
@@ -62,17 +65,7 @@ class CycleReport:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_ACTIONS_FAILED if self.failed else EXIT_OK
-
-
-def fetch_records(client, playbook: Playbook) -> tuple[list[dict], list[dict], list[dict]]:
-    """Every record of every engagement: one paginated list per table."""
-    schema = playbook.schema
-    tickets = client.list(schema.ticket.table, Query.where(schema.ticket.engagement, "ISNOTEMPTY"))
-    changes = client.list(schema.change.table, Query.where(schema.change.engagement, "ISNOTEMPTY"))
-    # Dot-walked through the reference: one paginated list, not a query per change request.
-    ctasks = client.list(schema.ctask.table, Query.where(f"{schema.ctask.change_request}.{schema.change.engagement}", "ISNOTEMPTY"))
-    return tickets, changes, ctasks
+        return EXIT_ACTIONS_FAILED if self.failed or self.plan.skipped else EXIT_OK
 
 
 def plan_cycle(
@@ -84,7 +77,12 @@ def plan_cycle(
 ) -> CyclePlan:
     cycle = CyclePlan(engagements)
     for engagement in engagements:
-        plan_engagement(playbook, engagement, memories.get(engagement.key, {}), at, already_posted, cycle)
+        try:
+            plan_engagement(playbook, engagement, memories.get(engagement.key, {}), at, already_posted, cycle)
+        except Exception as error:  # noqa: BLE001 - one engagement's bad data must not stop the others
+            log.error("engagement %s skipped: %s: %s", engagement.key, type(error).__name__, error,
+                      extra={"engagement": engagement.key}, exc_info=log.isEnabledFor(logging.DEBUG))
+            cycle.skipped[engagement.key] = f"{type(error).__name__}: {error}"
     return cycle
 
 
@@ -123,29 +121,34 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
     return remembered_schedule(updated, facts.window, engagement)
 
 
-def run_cycle(client, journal, playbook: Playbook, default_timezone: str, *, dry_run: bool = False) -> CycleReport:
+def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *, dry_run: bool = False) -> CycleReport:
+    """One cycle; with ``dry_run`` nothing is written to ServiceNow or to the journal."""
     started = now()
     clock = time.monotonic()
     run_id = journal.start_run() if not dry_run else uuid.uuid4().hex[:8]
     before = Counter(client.requests)
     log.info("cycle started", extra={"run": run_id})
-    records = fetch_records(client, playbook)
-    engagements = EngagementBuilder(playbook.schema, default_timezone).build(*records)
+    if not dry_run:
+        settle_pending(client, journal)
+    records = read_records(client, cache, playbook.schema, settings.state, started)
+    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
     memories = journal.all_engagement_states()
     cycle = plan_cycle(playbook, engagements, memories, started, journal.note_posted)
     report = CycleReport(run_id, dry_run, started, 0.0, cycle)
     if not dry_run:
         try:
             report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, started, now)
-            gaps = clock_gap_flags(report.outcomes, journal.note_posted)
-            if gaps:
-                cycle.writes += gaps
-                report.outcomes += send_and_verify(client, journal, run_id, gaps, started, now)
+            follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
+            follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
+            if follow_ups:
+                cycle.writes += follow_ups
+                report.outcomes += send_and_verify(client, journal, run_id, follow_ups, started, now)
         finally:
             record_state(journal, cycle, report.outcomes)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
     if not dry_run:
+        journal.prune(settings.state.journal_retention_days)
         journal.finish_run(run_id, "failed" if report.failed else "ok", {"writes": len(report.outcomes), "failed": len(report.failed)})
     log.info("cycle finished: %d engagements, %d writes, %d failed", len(engagements), len(report.outcomes), len(report.failed), extra={"run": run_id})
     return report
@@ -179,6 +182,33 @@ def gap_flag(outcome: Outcome, check: ClockCheck, gap: float) -> Write:
         note=compose_note(body, check.rule, ref), note_ref=ref,
         flag_key=f"clock-gap:{write.note_ref}", flag_message=body.splitlines()[0][:300],
     )
+
+
+NOT_SAVED_RULE = "write_verification"
+NOT_SAVED_TEMPLATE = "flag_write_not_saved.j2"
+
+
+def not_saved_flags(playbook: Playbook, outcomes: list[Outcome], already_posted) -> list[Write]:
+    """A flag on each record where a field the worker wrote did not persist, even after a retry."""
+    flags = []
+    for outcome in outcomes:
+        write = outcome.write
+        fields = {name: value for name, value in outcome.missing.items() if name in write.fields}
+        if outcome.status != "unverified" or not fields or not outcome.sys_id:
+            continue
+        ref = note_ref(write.engagement, NOT_SAVED_RULE, outcome.sys_id, repr(sorted(write.fields.items())))
+        if already_posted(outcome.sys_id, ref):
+            continue
+        context = {"written": {name: write.fields[name] for name in fields}, "stored": fields,
+                   "number": outcome.number, "rule": write.rule}
+        body = FLAG_MARKERS["problem"] + " " + render_file(playbook.env, NOT_SAVED_TEMPLATE, context)
+        flags.append(Write(
+            rule=NOT_SAVED_RULE, engagement=write.engagement, kind="flag", table=write.table, sys_id=outcome.sys_id,
+            number=outcome.number, target=write.target, note_field="work_notes",
+            note=f"{body}\n\n— etiu-worker · write verification · ref {ref}", note_ref=ref,
+            flag_key=f"not-saved:{outcome.sys_id}:{','.join(sorted(fields))}", flag_message=body.splitlines()[0][:300],
+        ))
+    return flags
 
 
 def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:

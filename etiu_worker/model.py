@@ -219,7 +219,7 @@ class EngagementBuilder:
             prod_upgrade_to_utc(prod, zone)
         except RoadmapError as error:
             where = dict(table=ticket.table, sys_id=ticket.sys_id, number=ticket.number)
-            problems.append(Problem(f"roadmap:{ticket.number}", f"the prod upgrade in {ticket.number}'s short description is not a time in {zone.key}: {error}", **where))
+            problems.append(Problem(f"roadmap:{ticket.number}", f"{ticket.number}'s short description: {error.problem}; expected {error.expected}", **where))
             return replace(ticket, parsed=None)
         return ticket
 

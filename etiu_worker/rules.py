@@ -10,7 +10,7 @@ A folder holds ``playbook.toml`` (calendar and shared numbers) and one file per 
 from __future__ import annotations
 
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from types import MappingProxyType
@@ -81,9 +81,10 @@ class PlaybookFile(_Strict):
 class Condition:
     text: str
     where: str  # file:line and rule, for messages
+    compiled: Any = field(repr=False, compare=False, default=None)  # compiled once, at load
 
     def evaluate(self, env: ImmutableSandboxedEnvironment, context: Mapping[str, Any]) -> Any:
-        return env.compile_expression(self.text, undefined_to_none=False)(**context)
+        return self.compiled(**context)
 
 
 @dataclass(frozen=True)
@@ -200,10 +201,10 @@ def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSet
 def _condition(env, source: str, path: Path, text: str, rule: str, key: str) -> Condition:
     where = f"{path}:{_line_of(text, source)}: rule {rule}, {key}"
     try:
-        env.compile_expression(source)
+        compiled = env.compile_expression(source, undefined_to_none=False)
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}") from None
-    return Condition(source, where)
+    return Condition(source, where, compiled)
 
 
 def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: str, rule: str, index: int) -> Action:

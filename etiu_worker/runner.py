@@ -10,11 +10,13 @@ import logging
 import random
 import signal
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import engine
 from .config import Settings
 from .errors import AuthenticationError, RateLimitedError, ServerError, UnreachableError
+from .cache import RecordCache
 from .journal import Journal
 from .lock import exclusive_run
 from .rules import load_playbook
@@ -26,21 +28,33 @@ log = logging.getLogger(__name__)
 def _prepare(settings: Settings):
     playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
     settings.servicenow.require_credentials()
+    return playbook
+
+
+def _warn_if_tls_is_off(settings: Settings) -> None:
     if not settings.servicenow.verify_tls:
         log.warning("TLS certificate checks are OFF (servicenow.verify_tls = false): the instance is not authenticated")
-    return playbook
+
+
+@contextmanager
+def _connections(settings: Settings):
+    with ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal, \
+            RecordCache.open(settings.state.dir) as cache:
+        yield client, journal, cache
 
 
 def run_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
-    with exclusive_run(settings.state.dir), ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
-        return engine.run_cycle(client, journal, playbook, settings.worker.default_timezone)
+    _warn_if_tls_is_off(settings)
+    with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache):
+        return engine.run_cycle(client, journal, cache, playbook, settings)
 
 
 def plan_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
-    with ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
-        return engine.run_cycle(client, journal, playbook, settings.worker.default_timezone, dry_run=True)
+    _warn_if_tls_is_off(settings)
+    with _connections(settings) as (client, journal, cache):
+        return engine.run_cycle(client, journal, cache, playbook, settings, dry_run=True)
 
 
 def run_forever(settings: Settings) -> None:
@@ -50,10 +64,11 @@ def run_forever(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     failing = False
-    with exclusive_run(settings.state.dir), ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal:
+    with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache):
         while not stop.is_set():
             try:
-                engine.run_cycle(client, journal, playbook, settings.worker.default_timezone)
+                _warn_if_tls_is_off(settings)
+                engine.run_cycle(client, journal, cache, playbook, settings)
                 if failing:
                     log.info("ServiceNow is reachable again")
                 failing = False

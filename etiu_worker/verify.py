@@ -120,11 +120,7 @@ def _read_back(client, table: str, sys_ids: list[str], fields: list[str]) -> dic
 
 def _verify_notes(client, outcomes: list[Outcome], started: datetime) -> None:
     since = format_sn_datetime(started - CLOCK_SLACK)
-    entries: dict[str, list[dict]] = {}
-    for chunk in _chunks(sorted({o.sys_id for o in outcomes})):
-        query = Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since)
-        for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "element", "value", "sys_created_on"]):
-            entries.setdefault(entry.get("element_id", ""), []).append(entry)
+    entries = journal_entries(client, {o.sys_id for o in outcomes}, since)
     for outcome in outcomes:
         posted = [e for e in entries.get(outcome.sys_id, []) if outcome.write.note_ref in e.get("value", "")]
         if not posted:
@@ -134,6 +130,16 @@ def _verify_notes(client, outcomes: list[Outcome], started: datetime) -> None:
             outcome.stamped_at = parse_sn_datetime(posted[0].get("sys_created_on", ""))
         except ValueError:
             outcome.stamped_at = None
+
+
+def journal_entries(client, sys_ids: Iterable[str], since: str) -> dict[str, list[dict]]:
+    """The instance's journal entries (work notes, comments) on these records since a time."""
+    entries: dict[str, list[dict]] = {}
+    for chunk in _chunks(sorted(sys_ids)):
+        query = Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since)
+        for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "element", "value", "sys_created_on"]):
+            entries.setdefault(entry.get("element_id", ""), []).append(entry)
+    return entries
 
 
 def resend_missing(client, outcome: Outcome) -> None:
