@@ -121,8 +121,13 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
     return remembered_schedule(updated, facts.window, engagement)
 
 
-def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *, dry_run: bool = False) -> CycleReport:
-    """One cycle; with ``dry_run`` nothing is written to ServiceNow or to the journal."""
+def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *, dry_run: bool = False,
+              should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
+    """One cycle; with ``dry_run`` nothing is written to ServiceNow or to the journal.
+
+    ``should_stop`` is asked between two writes: a stopping worker finishes the write in flight,
+    verifies what it sent, and leaves the rest to the next run.
+    """
     started = now()
     clock = time.monotonic()
     run_id = journal.start_run() if not dry_run else uuid.uuid4().hex[:8]
@@ -137,7 +142,7 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     report = CycleReport(run_id, dry_run, started, 0.0, cycle)
     if not dry_run:
         try:
-            report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, started, now)
+            report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, started, now, should_stop)
             follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
             follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
             if follow_ups:

@@ -58,30 +58,34 @@ def plan_once(settings: Settings) -> engine.CycleReport:
 
 
 def run_forever(settings: Settings) -> None:
-    """Cycle, sleep, repeat; SIGTERM or SIGINT lets the cycle in flight finish, then returns."""
+    """Cycle, sleep, repeat, until SIGTERM or SIGINT.
+
+    A signal lets the write in flight finish, then the loop returns. While ServiceNow cannot be
+    reached the pause doubles, up to 8 poll intervals, and the log speaks only when that changes.
+    """
     playbook = _prepare(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
-    failing = False
+    failures = 0
     with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache):
         while not stop.is_set():
             try:
                 _warn_if_tls_is_off(settings)
-                engine.run_cycle(client, journal, cache, playbook, settings)
-                if failing:
-                    log.info("ServiceNow is reachable again")
-                failing = False
+                engine.run_cycle(client, journal, cache, playbook, settings, should_stop=stop.is_set)
+                if failures:
+                    log.info("ServiceNow answers again after %d failed cycles", failures)
+                failures = 0
             except (UnreachableError, RateLimitedError, ServerError, AuthenticationError) as error:
-                if not failing:
-                    log.error("cycle failed, will keep trying: %s", error)
-                failing = True
-            stop.wait(_pause(settings, failing))
+                if not failures:
+                    log.error("cycle failed; backing off and trying again: %s", error)
+                failures += 1
+            stop.wait(_pause(settings, failures))
     log.info("stopped")
 
 
-def _pause(settings: Settings, failing: bool) -> float:
-    interval = settings.worker.poll_interval
+def _pause(settings: Settings, failures: int) -> float:
+    interval = settings.worker.poll_interval * min(2 ** max(failures - 1, 0), 8)
     return interval + random.uniform(0, interval * settings.worker.jitter)
 
 

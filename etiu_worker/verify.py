@@ -39,8 +39,15 @@ class Outcome:
     stamped_at: datetime | None = None  # the instance's time stamp on the note it posted
 
 
-def send_and_verify(client, journal, run_id: str, writes: list[Write], started: datetime, clock) -> list[Outcome]:
-    outcomes = [send(client, journal, run_id, write, clock) for write in writes]
+def send_and_verify(client, journal, run_id: str, writes: list[Write], started: datetime, clock,
+                    should_stop=lambda: False) -> list[Outcome]:
+    """Send the writes in order (stopping early, between two writes, when asked), then verify them."""
+    outcomes = []
+    for write in writes:
+        if should_stop():
+            log.info("stopping: %d planned writes left for the next run", len(writes) - len(outcomes))
+            break
+        outcomes.append(send(client, journal, run_id, write, clock))
     sent = [outcome for outcome in outcomes if outcome.status == "sent"]
     verify(client, sent, started)
     retry = [outcome for outcome in sent if outcome.missing and not outcome.write.note_field or _fields_only_missing(outcome)]
