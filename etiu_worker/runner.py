@@ -13,7 +13,7 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from . import engine
+from . import engine, metrics
 from .config import Settings
 from .errors import AuthenticationError, RateLimitedError, ServerError, UnreachableError
 from .cache import RecordCache
@@ -47,7 +47,9 @@ def run_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
     _warn_if_tls_is_off(settings)
     with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache):
-        return engine.run_cycle(client, journal, cache, playbook, settings)
+        report = engine.run_cycle(client, journal, cache, playbook, settings)
+        _export_metrics(settings, report, journal)
+        return report
 
 
 def plan_once(settings: Settings) -> engine.CycleReport:
@@ -72,7 +74,8 @@ def run_forever(settings: Settings) -> None:
         while not stop.is_set():
             try:
                 _warn_if_tls_is_off(settings)
-                engine.run_cycle(client, journal, cache, playbook, settings, should_stop=stop.is_set)
+                report = engine.run_cycle(client, journal, cache, playbook, settings, should_stop=stop.is_set)
+                _export_metrics(settings, report, journal)
                 if failures:
                     log.info("ServiceNow answers again after %d failed cycles", failures)
                 failures = 0
@@ -82,6 +85,15 @@ def run_forever(settings: Settings) -> None:
                 failures += 1
             stop.wait(_pause(settings, failures))
     log.info("stopped")
+
+
+def _export_metrics(settings: Settings, report: engine.CycleReport, journal: Journal) -> None:
+    path = settings.worker.metrics_path
+    if path is None:
+        return
+    succeeded = [run.finished_at for run in journal.runs(limit=50) if run.outcome == "ok" and run.finished_at]
+    last_success = max(succeeded).timestamp() if succeeded else None
+    metrics.write_atomically(path, metrics.render(report, journal.open_flags(), last_success))
 
 
 def _pause(settings: Settings, failures: int) -> float:
