@@ -32,6 +32,8 @@ Examples:
   etiu-worker run                           loop every worker.poll_interval seconds
   etiu-worker plan                          what a cycle would do; writes nothing
   etiu-worker rules check                   validate the rules folder offline
+  etiu-worker rules test tests/fixtures/*.toml   run the rules on engagement fixtures
+  etiu-worker journal --outcome unverified  what the worker did, newest first
   etiu-worker sandbox --port 8080           serve the sandbox instance
 
 \b

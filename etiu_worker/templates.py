@@ -11,7 +11,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError as JinjaTemplateError
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError as JinjaTemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import TemplateError
@@ -43,6 +43,13 @@ def _weekday(value: date | datetime | None) -> str:
     return value.strftime("%A") if value is not None else ""
 
 
+def _is_none(value: Any) -> bool:
+    """Jinja's ``none`` test, strict: ``misspelt is not none`` fails instead of being always true."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value is None
+
+
 def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
         loader=FileSystemLoader(str(templates_dir)) if templates_dir else None,
@@ -53,6 +60,7 @@ def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnv
         keep_trailing_newline=False,
     )
     env.filters.update(local=_local, when=_when, utc=_utc, weekday=_weekday)
+    env.tests["none"] = _is_none
     return env
 
 
