@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from typing import Any, Mapping
 
 from . import facts as f
+from .errors import RoadmapError
 from .model import Engagement
 from .roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
 from .rules import Playbook, Rule
@@ -20,7 +22,7 @@ def baseline_roadmap(memory: Mapping[str, Any]) -> Roadmap | None:
 
 
 def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[str, Any], now: datetime) -> f.Facts:
-    sync = f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory))
+    sync = _without_unplaceable_prod_upgrade(f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory)), engagement)
     window = f.check_window(engagement, sync.agreed, playbook.planned_window_hours)
     today = now.astimezone(engagement.zone).date()
     week = f.support_week(sync.agreed, playbook.calendar, today, playbook.support_week_days, playbook.bp_grace_days)
@@ -33,6 +35,23 @@ def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[st
         today=today,
         memory=dict(memory),
     )
+
+
+def _without_unplaceable_prod_upgrade(sync: f.RoadmapSync, engagement: Engagement) -> f.RoadmapSync:
+    """The agreed roadmap, less a prod upgrade with no instant in the client's zone.
+
+    Tickets carrying one are flagged by the model (which sets their roadmap aside), but the
+    agreed value can still be a remembered one, e.g. after the client's zone was changed:
+    dropping it here keeps every fact computable, so the engagement is flagged, not skipped.
+    """
+    prod = sync.agreed.prod_upgrade
+    if prod is None:
+        return sync
+    try:
+        prod_upgrade_to_utc(prod, engagement.zone)
+    except RoadmapError:
+        return replace(sync, agreed=sync.agreed.replace(prod_upgrade=None))
+    return sync
 
 
 def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
