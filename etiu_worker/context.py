@@ -78,6 +78,7 @@ def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, no
         "now": now,
         "today": facts.today,
         "codes": playbook.schema.codes,
+        "contacts": playbook.contacts,
     }
 
 
@@ -87,7 +88,8 @@ def rule_context(base: Mapping[str, Any], rule: Rule) -> dict[str, Any]:
 
 def client_name(engagement: Engagement) -> str:
     """The client's name as people wrote it: the part of a ticket title after the last ' - '."""
-    for ticket in engagement.tickets:
+    # ETIU01 first: it is written first and its title is the one people read.
+    for ticket in sorted(engagement.tickets, key=lambda t: (t.role != "kickoff", t.number)):
         parsed: ShortDescription | None = ticket.parsed
         if parsed and " - " in parsed.title:
             return parsed.title.rsplit(" - ", 1)[1].strip()

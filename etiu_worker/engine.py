@@ -118,6 +118,13 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
     updated = dict(memory)
     if engagement.tickets and facts.sync.consistent and not engagement.is_broken:
         updated["roadmap"] = format_short_description("", facts.sync.agreed, max_length=10_000)
+    elif not memory.get("roadmap") and facts.sync.carried and not facts.sync.conflicts and not engagement.is_broken:
+        # First sight, and a person's change is being carried: remember the dates it replaces as
+        # the last agreed roadmap. Should a carry not land on every ticket, the ticket left behind
+        # is then carried to again next cycle, instead of its old date being read as the newest
+        # change (its update stamp moves with any note the worker posts on it) and carried back.
+        replaced = facts.sync.agreed.replace(**{carry.field: carry.old for carry in facts.sync.carried})
+        updated["roadmap"] = format_short_description("", replaced, max_length=10_000)
     return remembered_schedule(updated, facts.window, engagement)
 
 
@@ -205,7 +212,7 @@ def not_saved_flags(playbook: Playbook, outcomes: list[Outcome], already_posted)
         if already_posted(outcome.sys_id, ref):
             continue
         context = {"written": {name: write.fields[name] for name in fields}, "stored": fields,
-                   "number": outcome.number, "rule": write.rule}
+                   "number": outcome.number, "rule": write.rule, "contacts": playbook.contacts}
         body = FLAG_MARKERS["problem"] + " " + render_file(playbook.env, NOT_SAVED_TEMPLATE, context)
         flags.append(Write(
             rule=NOT_SAVED_RULE, engagement=write.engagement, kind="flag", table=write.table, sys_id=outcome.sys_id,

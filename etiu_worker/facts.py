@@ -233,7 +233,7 @@ def support_week(roadmap: Roadmap, calendar: BusinessCalendar, today: date, days
 class Validation:
     running: bool
     started: datetime | None = None
-    business_days: int = 0
+    business_days: float = 0.0
 
 
 def validation(engagement: Engagement, calendar: BusinessCalendar, now: datetime) -> Validation:
@@ -244,7 +244,7 @@ def validation(engagement: Engagement, calendar: BusinessCalendar, now: datetime
     if started is None:
         return Validation(running=True)
     days = calendar.elapsed_business_days(started, now, engagement.zone)
-    return Validation(True, started, int(days))
+    return Validation(True, started, days)
 
 
 @dataclass(frozen=True)

@@ -192,7 +192,7 @@ class EngagementBuilder:
         try:
             parsed = parse_short_description(text)
         except RoadmapError as error:
-            problems.append(Problem(f"roadmap:{number}", f"the roadmap in {number}'s short description cannot be read: {error}", **where))
+            problems.append(Problem(f"roadmap:{number}", f"the roadmap in {number}'s short description cannot be read: {error.problem}; expected {error.expected}", **where))
         return Ticket(
             table=schema.table,
             sys_id=record.get("sys_id", ""),

@@ -74,6 +74,7 @@ class PlaybookNumbers(_Strict):
 
 class PlaybookFile(_Strict):
     playbook: PlaybookNumbers = PlaybookNumbers()
+    contacts: dict[str, str] = Field(default_factory=lambda: {"scheduling_lead": "the scheduling lead", "bp_skip_approver": "the engagement manager"})
     calendar: CalendarFile = CalendarFile()
 
 
@@ -125,6 +126,7 @@ class Playbook:
     planned_window_hours: float
     support_week_days: int
     bp_grace_days: int
+    contacts: Mapping[str, str]
     env: ImmutableSandboxedEnvironment
     schema: SchemaSettings
 
@@ -151,6 +153,7 @@ def load_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) 
         planned_window_hours=numbers.playbook.planned_window_hours,
         support_week_days=numbers.playbook.support_week_business_days,
         bp_grace_days=numbers.playbook.bp_grace_business_days,
+        contacts=MappingProxyType(dict(numbers.contacts)),
         env=env,
         schema=schema,
     )

@@ -15,6 +15,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError as JinjaTemp
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import TemplateError
+from .roadmap import LABELS
 
 
 def _local(value: datetime | None, zone: Any) -> datetime | None:
@@ -39,6 +40,11 @@ def _utc(value: datetime | None) -> str:
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+def _label(field_name: str) -> str:
+    """A roadmap field as the short descriptions name it: prod_upgrade -> Prod upgrade."""
+    return LABELS.get(field_name, field_name.replace("_", " "))
+
+
 def _weekday(value: date | datetime | None) -> str:
     return value.strftime("%A") if value is not None else ""
 
@@ -59,7 +65,7 @@ def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnv
         lstrip_blocks=True,
         keep_trailing_newline=False,
     )
-    env.filters.update(local=_local, when=_when, utc=_utc, weekday=_weekday)
+    env.filters.update(local=_local, when=_when, utc=_utc, weekday=_weekday, label=_label)
     env.tests["none"] = _is_none
     return env
 

@@ -156,7 +156,7 @@ def test_template_with_a_syntax_error_is_rejected(playbook_copy):
 
 def test_misspelt_name_in_a_template_is_rejected(playbook_copy):
     rules, templates = playbook_copy
-    h.edit(templates / "flag_validation_overdue.j2", "{{ validation.business_days }}", "{{ validation.busines_days }}")
+    h.edit(templates / "flag_validation_overdue.j2", "validation.business_days | round", "validation.busines_days | round")
     message = refused(rules, templates)
     assert "rule validation_length" in message
     assert "flag_validation_overdue.j2" in message and "busines_days" in message

@@ -35,7 +35,7 @@ def test_the_carried_date_note_says_from_to_and_which_ticket_it_came_from():
     write = h.one(h.plan("roadmap_date_carried"), kind="update_roadmap", number="ETIU0100003")
     note = h.body(write)
     assert note.startswith("Roadmap updated on ETIU0100003")
-    assert "bp: 2026-12-03 → 2026-12-02 (changed on ETIU0100004)" in note
+    assert "BP: 2026-12-03 → 2026-12-02 (changed on ETIU0100004)" in note
     assert not note.startswith("[ETIU")
 
 
@@ -59,7 +59,7 @@ def test_without_memory_the_strictly_newest_ticket_wins():
     updates = h.writes(h.plan(data), kind="update_roadmap")
     assert len(updates) == 3
     assert all(h.roadmap_of(w.fields["short_description"]).bp == date(2026, 12, 2) for w in updates)
-    assert "bp: 2026-12-03 → 2026-12-02 (changed on ETIU0100004)" in updates[0].note
+    assert "BP: 2026-12-03 → 2026-12-02 (changed on ETIU0100004)" in updates[0].note
 
 
 def test_missing_labels_and_placeholders_are_filled_in_from_the_siblings():
@@ -109,7 +109,7 @@ def test_tickets_changed_differently_in_the_same_second_are_flagged_and_nothing_
     assert sorted(w.target for w in flags) == ["ETIU01", "ETIU03"]
     note = h.body(flags[0])
     assert note.startswith(h.FLAG + " Roadmap conflict on ENG-MASSIVE")
-    assert "prod upgrade: ETIU0100001 says 2026-12-02 18:00 CST, ETIU0100003 says 2026-12-01 19:00 CST" in note
+    assert "Prod upgrade: ETIU0100001 says 2026-12-02 18:00 CST, ETIU0100003 says 2026-12-01 19:00 CST" in note
     assert "Nothing was changed" in note
 
 
@@ -159,7 +159,7 @@ def test_a_moved_upgrade_still_has_its_new_date_carried_and_its_new_window_check
     cycle = h.plan("scheduled_upgrade_moved")
     updates = h.writes(cycle, kind="update_roadmap")
     assert sorted(w.target for w in updates) == ["ETIU01", "ETIU04", "SUPPORT_WEEK"]
-    assert "prod upgrade: 2026-11-24 18:00 EST → 2026-11-25 18:00 EST (changed on ETIU0120003)" in updates[0].note
+    assert "Prod upgrade: 2026-11-24 18:00 EST → 2026-11-25 18:00 EST (changed on ETIU0120003)" in updates[0].note
     assert "2026-11-25 23:00 UTC = 2026-11-25 18:00 EST" in h.one(cycle, kind="work_note").note
     # The move is remembered as a move: the scheduled start is not overwritten.
     assert cycle.memories["ENG-CYBERDYNE"]["scheduled_start"] == "2026-11-24 23:00:00"

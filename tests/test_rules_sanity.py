@@ -49,7 +49,7 @@ def test_an_engagement_with_duplicate_codes_is_left_alone_while_the_others_carry
     assert_left_alone(cycle, "ENG-DUNDER")  # ETIU04's new BP date is not carried
     carried = h.one(cycle, kind="update_roadmap", engagement="ENG-ACME")
     assert carried.number == "ETIU0210003"
-    assert "bp: 2026-11-30 → 2026-12-01 (changed on ETIU0210004)" in carried.note
+    assert "BP: 2026-11-30 → 2026-12-01 (changed on ETIU0210004)" in carried.note
 
 
 def test_a_broken_engagement_does_not_update_its_remembered_roadmap():

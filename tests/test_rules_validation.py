@@ -68,13 +68,18 @@ def test_validation_longer_than_two_business_days_is_flagged_on_etiu03():
     flag = h.one(h.plan("validation_overdue"), kind="flag")
     assert (flag.target, flag.number) == ("ETIU03", "ETIU0150003")
     note = h.body(flag)
-    assert note.startswith(h.FLAG + " Client process validation has run 3 business days since 2026-11-16 09:00 PST")
+    assert note.startswith(h.FLAG + " Client process validation has run 3.1 business days since 2026-11-16 09:00 PST")
     assert "more than the 2 the playbook allows" in note
 
 
-def test_two_business_days_and_some_hours_is_not_flagged_yet():
-    cycle = h.plan("validation_overdue", at=utc(2026, 11, 19, 16, 59))  # Thursday 08:59 PST
+def test_exactly_two_business_days_is_not_flagged_yet():
+    cycle = h.plan("validation_overdue", at=utc(2026, 11, 18, 17, 0))  # Wednesday 09:00 PST: 2.0
     assert h.writes(cycle, kind="flag") == []
+
+
+def test_two_business_days_and_some_minutes_is_flagged():
+    cycle = h.plan("validation_overdue", at=utc(2026, 11, 18, 17, 15))  # Wednesday 09:15 PST
+    assert "has run 2.1 business days" in h.one(cycle, kind="flag").note
 
 
 def test_the_overdue_flag_is_posted_once_for_one_validation():
@@ -84,8 +89,8 @@ def test_the_overdue_flag_is_posted_once_for_one_validation():
 
 
 @pytest.mark.parametrize("at, flagged", [
-    (utc(2026, 11, 4, 18, 59), False),  # Wednesday 13:59 EST: 2.99 business days
-    (utc(2026, 11, 4, 19, 0), True),  # Wednesday 14:00 EST: 3 business days since Friday 14:00 EDT
+    (utc(2026, 11, 3, 19, 0), False),  # Tuesday 14:00 EST: exactly 2 business days since Friday 14:00 EDT
+    (utc(2026, 11, 3, 19, 5), True),  # Tuesday 14:05 EST: more than 2
 ])
 def test_validation_across_the_dst_weekend_counts_business_days_on_the_clients_wall_clock(at, flagged):
     cycle = h.plan("validation_dst_weekend", at=at)
@@ -96,19 +101,19 @@ def test_validation_across_the_dst_weekend_counts_business_days_on_the_clients_w
 
 @pytest.mark.parametrize("at, flagged", [
     (utc(2026, 12, 1, 14, 0), False),  # Tuesday 09:00 EST: six calendar days, under 2 business days
-    (utc(2026, 12, 2, 14, 59), False),  # Wednesday 09:59 EST: 2.96
-    (utc(2026, 12, 2, 15, 0), True),  # Wednesday 10:00 EST: 3 business days
+    (utc(2026, 12, 1, 15, 0), False),  # Tuesday 10:00 EST: exactly 2
+    (utc(2026, 12, 1, 15, 5), True),  # Tuesday 10:05 EST: more than 2
 ])
 def test_holidays_in_the_playbook_calendar_are_not_business_days(at, flagged):
     assert bool(h.writes(h.plan("validation_thanksgiving_not_counted", at=at), kind="flag")) is flagged
 
 
 def test_validation_that_started_on_a_weekend_counts_from_monday():
-    # Saturday 2026-11-14 10:00 PST: Monday, Tuesday and Wednesday make 3 business days by Thursday 00:00.
+    # Saturday 2026-11-14 10:00 PST: Monday and Tuesday make 2 business days by Wednesday 00:00.
     data = h.load_with("validation_overdue", {'work_start = "2026-11-16 17:00:00"  # Monday 09:00 PST':
                                               'work_start = "2026-11-14 18:00:00"'})
-    assert h.writes(h.plan(data, at=utc(2026, 11, 19, 7, 59)), kind="flag") == []
-    assert len(h.writes(h.plan(data, at=utc(2026, 11, 19, 8, 0)), kind="flag")) == 1
+    assert h.writes(h.plan(data, at=utc(2026, 11, 18, 8, 0)), kind="flag") == []
+    assert len(h.writes(h.plan(data, at=utc(2026, 11, 18, 8, 10)), kind="flag")) == 1
 
 
 def test_validation_without_an_actual_start_is_not_measured():
