@@ -81,6 +81,8 @@ def reconcile_roadmap(tickets: tuple[Ticket, ...], baseline: Roadmap | None) -> 
 
 
 def _resolve_field(name, holders, base, has_baseline):
+    if not holders:
+        return None, None, None  # no ticket carries it: removed everywhere, or never set
     changed = [(ticket, value) for ticket, value in holders if value != base] if has_baseline else holders
     values = {value for _, value in changed}
     if not values:

@@ -45,6 +45,7 @@ class ActionFile(_Strict):
     when: list[str] = Field(default_factory=list)
     check_clock_minutes: float = Field(0, ge=0)
     clock_flag_template: str = ""
+    overflow_template: str = ""
 
 
 class RuleBody(_Strict):
@@ -101,6 +102,7 @@ class Action:
     where: str
     check_clock_minutes: float = 0
     clock_flag_template: str = ""
+    overflow_template: str = ""
 
 
 @dataclass(frozen=True)
@@ -225,7 +227,7 @@ def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: s
                 raise RulesError(f"{where}: {label} template does not compile: {error.message}") from None
     if action.check_clock_minutes and not action.clock_flag_template:
         raise RulesError(f"{where}: check_clock_minutes needs clock_flag_template, the flag posted when the clocks differ")
-    for template in (action.template, action.clock_flag_template):
+    for template in (action.template, action.clock_flag_template, action.overflow_template):
         if not template:
             continue
         try:
@@ -236,7 +238,8 @@ def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: s
             raise RulesError(f"{where}: template {template!r} is not in the templates folder") from None
     when = tuple(_condition(env, item, path, text, rule, f"actions[{index}].when") for item in action.when)
     return Action(action.type, targets, action.state, action.title, action.template, action.key,
-                  action.severity, when, where, action.check_clock_minutes, action.clock_flag_template)
+                  action.severity, when, where, action.check_clock_minutes, action.clock_flag_template,
+                  action.overflow_template)
 
 
 TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from .context import build_context, compute_facts, rule_context
-from .errors import RulesError, TemplateError
+from .errors import RoadmapError, RulesError, TemplateError
 from .evaluate import evaluate_conditions
 from .model import EngagementBuilder, Problem
 from .roadmap import parse_short_description
@@ -74,6 +74,9 @@ def check_against_sample(playbook) -> None:
                     if source:
                         render_inline(plan, source, {**context, **extra}, name=label)
                 render_note(plan, action, {**context, **extra})
+                if action.overflow_template:
+                    overflow = RoadmapError("the dates and the extra text need 171 characters", "…", 0, "at most 160")
+                    render_file(playbook.env, action.overflow_template, {**context, **extra, "error": overflow})
                 if action.clock_flag_template:
                     clock = {"gap_minutes": 7.5, "instance_time": SAMPLE_NOW, "worker_time": SAMPLE_NOW}
                     render_file(playbook.env, action.clock_flag_template, {**context, **extra, **clock})

@@ -88,10 +88,6 @@ def test_a_label_removed_from_one_ticket_is_filled_in_again():
     assert h.roadmap_of(write.fields["short_description"]).bp == date(2026, 12, 2)
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "README: 'removing a date means removing it everywhere', but facts._resolve_field returns the "
-    "remembered value when no ticket holds the field, so the worker writes the removed date back "
-    "into every ticket"))
 def test_a_date_removed_from_every_ticket_stays_removed():
     data = h.load_with("roadmap_date_carried", {" | BP: 2026-12-03 | ": " | ", " | BP: 2026-12-02 | ": " | "})
     data["memory"]["ENG-MASSIVE"]["roadmap"] = (

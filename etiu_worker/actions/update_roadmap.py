@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
+from ..errors import RoadmapError
 from ..roadmap import format_short_description
 from ..rules import Action, Rule
-from .base import Plan, Write, compose_note, note_ref, render_note
+from ..templates import render_file
+from .base import FLAG_MARKERS, Plan, Write, compose_note, note_ref, render_note
 
 
 def plan_update_roadmap(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]) -> None:
@@ -18,9 +20,13 @@ def plan_update_roadmap(plan: Plan, rule: Rule, action: Action, context: Mapping
     for ticket in plan.engagement.tickets:
         if ticket.number not in stale or ticket.parsed is None:
             continue
-        text = format_short_description(
-            ticket.parsed.title, sync.agreed, max_length=schema.short_description_max, extras=ticket.parsed.extras
-        )
+        try:
+            text = format_short_description(
+                ticket.parsed.title, sync.agreed, max_length=schema.short_description_max, extras=ticket.parsed.extras
+            )
+        except RoadmapError as error:
+            _plan_overflow_flag(plan, rule, action, context, ticket, error)
+            continue
         if text == ticket.short_description:
             continue
         changes = ticket.parsed.roadmap.changes(sync.agreed)
@@ -34,3 +40,21 @@ def plan_update_roadmap(plan: Plan, rule: Rule, action: Action, context: Mapping
             before={schema.ticket.short_description: ticket.short_description},
             note_field="work_notes", note=compose_note(body, rule, ref) if body else "", note_ref=ref,
         ))
+
+
+def _plan_overflow_flag(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any], ticket, error: RoadmapError) -> None:
+    """The dates cannot be written without dropping text a person wrote: ask the person."""
+    key = f"overflow:{error.problem}"
+    plan.raised_flags.add((rule.name, f"{ticket.code}:{key}"))
+    ref = note_ref(plan.engagement.key, rule.name, ticket.number, key)
+    if not action.overflow_template or plan.already_posted(ticket.sys_id, ref):
+        return
+    body = FLAG_MARKERS["problem"] + " " + render_file(
+        plan.playbook.env, action.overflow_template, {**context, "ticket": ticket, "error": error}
+    )
+    plan.writes.append(Write(
+        rule=rule.name, engagement=plan.engagement.key, kind="flag", table=ticket.table,
+        sys_id=ticket.sys_id, number=ticket.number, target=ticket.code,
+        note_field="work_notes", note=compose_note(body, rule, ref), note_ref=ref,
+        flag_key=f"{ticket.code}:{key}", flag_message=body.splitlines()[0][:300],
+    ))
