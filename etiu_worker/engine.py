@@ -129,7 +129,7 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
 
 
 def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *, dry_run: bool = False,
-              should_stop: Callable[[], bool] = lambda: False) -> CycleReport:
+              should_stop: Callable[[], bool] = lambda: False, progress=None) -> CycleReport:
     """One cycle; with ``dry_run`` nothing is written to ServiceNow or to the journal.
 
     ``should_stop`` is asked between two writes: a stopping worker finishes the write in flight,
@@ -142,7 +142,7 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     log.info("cycle started", extra={"run": run_id})
     if not dry_run:
         settle_pending(client, journal)
-    records = read_records(client, cache, playbook.schema, settings.state, started)
+    records = read_records(client, cache, playbook.schema, settings.state, started, progress)
     engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
     memories = journal.all_engagement_states()
     cycle = plan_cycle(playbook, engagements, memories, started, journal.note_posted)

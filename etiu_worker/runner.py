@@ -19,6 +19,8 @@ from .errors import AuthenticationError, RateLimitedError, ServerError, Unreacha
 from .cache import RecordCache
 from .journal import Journal
 from .lock import exclusive_run
+from .progress import SyncProgress
+from .progress import wanted as progress_wanted
 from .rules import load_playbook
 from .servicenow import ServiceNowClient
 
@@ -46,8 +48,9 @@ def _connections(settings: Settings):
 def run_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
     _warn_if_tls_is_off(settings)
-    with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache):
-        report = engine.run_cycle(client, journal, cache, playbook, settings)
+    with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), \
+            SyncProgress(progress_wanted(settings.worker.log_format)) as progress:
+        report = engine.run_cycle(client, journal, cache, playbook, settings, progress=progress)
         _export_metrics(settings, report, journal)
         return report
 

@@ -196,6 +196,7 @@ class ServiceNowClient:
         display_value: bool | str = False,
         exclude_reference_link: bool = True,
         page_size: int | None = None,
+        on_page: Callable[[int, int | None], object] | None = None,
     ) -> list[Record]:
         """Every record matching ``query`` (a string or a ``query.Query``), all pages read."""
         pages = self.iter_pages(
@@ -205,6 +206,7 @@ class ServiceNowClient:
             display_value=display_value,
             exclude_reference_link=exclude_reference_link,
             page_size=page_size,
+            on_page=on_page,
         )
         return [record for page in pages for record in page]
 
@@ -217,15 +219,17 @@ class ServiceNowClient:
         display_value: bool | str = False,
         exclude_reference_link: bool = True,
         page_size: int | None = None,
+        on_page: Callable[[int, int | None], object] | None = None,
     ) -> Iterator[list[Record]]:
         """The matching records one non-empty page at a time, ordered by sys_id after ``query``'s own order.
 
-        The arguments are checked here, before the first request.
+        The arguments are checked here, before the first request. ``on_page(read, total)`` is
+        called after each page with the rows read so far and X-Total-Count (for progress bars).
         """
         table = _checked_table(table)
         parameters = _read_parameters(fields, display_value, exclude_reference_link)
         ordered_query = _ordered_by_sys_id(str(query))
-        return self._pages(table, ordered_query, parameters, self._checked_page_size(page_size))
+        return self._pages(table, ordered_query, parameters, self._checked_page_size(page_size), on_page)
 
     def get(
         self,
@@ -273,15 +277,18 @@ class ServiceNowClient:
     # Paging and single requests through pysnow
 
     def _pages(
-        self, table: str, query: str, parameters: _ReadParameters, page_size: int
+        self, table: str, query: str, parameters: _ReadParameters, page_size: int,
+        on_page: Callable[[int, int | None], object] | None = None,
     ) -> Iterator[list[Record]]:
         offset = 0
         while True:
             send = partial(self._read_page, table, query, parameters, page_size, offset)
             records, total = self._call(_Call("GET", table, send, idempotent=True))
+            offset += len(records)
+            if on_page is not None:
+                on_page(offset, total)
             if records:
                 yield records
-            offset += len(records)
             if len(records) < page_size or (total is not None and offset >= total):
                 return
 

@@ -10,6 +10,7 @@ from datetime import datetime, timedelta
 
 from .cache import RecordCache
 from .config import SchemaSettings, StateSettings
+from .progress import SyncProgress
 from .query import Query
 
 log = logging.getLogger(__name__)
@@ -25,8 +26,10 @@ def scopes(schema: SchemaSettings) -> list[tuple[str, Query]]:
     ]
 
 
-def read_records(client, cache: RecordCache, schema: SchemaSettings, state: StateSettings, at: datetime) -> list[list[dict]]:
+def read_records(client, cache: RecordCache, schema: SchemaSettings, state: StateSettings, at: datetime,
+                 progress: SyncProgress | None = None) -> list[list[dict]]:
     """The current records of each scope's table, in ``scopes`` order."""
+    progress = progress or SyncProgress(enabled=False)
     period = timedelta(hours=state.full_resync_hours)
     overlap = timedelta(seconds=state.watermark_overlap_seconds)
     tables = []
@@ -34,7 +37,7 @@ def read_records(client, cache: RecordCache, schema: SchemaSettings, state: Stat
         watermark = cache.watermark(table)
         if watermark is None or cache.full_sync_due(table, at, period):
             log.info("full read of %s", table, extra={"table": table})
-            cache.replace(table, client.list(table, query), at)
+            cache.replace(table, client.list(table, query, on_page=progress.on_page(table)), at)
         else:
             since = (datetime.strptime(watermark, "%Y-%m-%d %H:%M:%S") - overlap).strftime("%Y-%m-%d %H:%M:%S")
             cache.merge(table, client.list(table, query.and_where("sys_updated_on", ">=", since)))

@@ -90,3 +90,44 @@ def test_no_metrics_file_is_written_unless_configured(sandbox, tmp_path):
     settings = demo_settings(load_settings(), sandbox.url, sandbox.user, sandbox.password, tmp_path / "state")
     run_once(settings)
     assert not list(tmp_path.rglob("*.prom"))
+
+
+def run_in_pseudo_terminal(argv: list[str], env: dict[str, str], timeout: float = 60) -> str:
+    """Run a command with a pseudo-terminal as its stdout and stderr; return what it printed."""
+    import pty
+    import select
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(argv, env=env, stdout=follower, stderr=follower, stdin=subprocess.DEVNULL)
+    os.close(follower)
+    chunks, deadline = [], time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([leader], [], [], 0.5)
+            if ready:
+                try:
+                    data = os.read(leader, 65536)
+                except OSError:  # the child closed the terminal
+                    break
+                if not data:
+                    break
+                chunks.append(data)
+            elif process.poll() is not None:
+                break
+    finally:
+        process.kill()
+        process.wait()
+        os.close(leader)
+    return b"".join(chunks).decode(errors="replace")
+
+
+def test_a_long_read_shows_a_progress_bar_on_a_terminal_and_nothing_when_piped(sandbox, tmp_path):
+    sandbox.faults.latency = 0.03  # about 30 pages per table at page size 2: long enough to draw
+    command = [sys.executable, "-m", "etiu_worker", "run", "--once"]
+    env = worker_env(sandbox, tmp_path / "tty", ETIU_SERVICENOW__PAGE_SIZE="2", TERM="xterm", COLUMNS="120")
+    on_terminal = run_in_pseudo_terminal(command, env)
+    assert "reading u_etiu_ticket" in on_terminal
+    env = worker_env(sandbox, tmp_path / "pipe", ETIU_SERVICENOW__PAGE_SIZE="2")
+    piped = subprocess.run(command, env=env, capture_output=True, text=True, timeout=120)
+    assert "reading u_etiu_ticket" not in piped.stdout + piped.stderr
+    assert "━" not in piped.stderr
