@@ -93,7 +93,9 @@ def run(context: Context, once: bool) -> None:
     settings = context.settings
     if once:
         report = run_once(settings)
-        _print_cycle(report)
+        # With JSON logs the log lines are the record (cron appends both streams to one file).
+        if (context.log_format or settings.worker.log_format) != "json":
+            _print_cycle(report)
         sys.exit(report.exit_code)
     run_forever(settings)
 
