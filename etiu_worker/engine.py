@@ -89,7 +89,7 @@ def plan_cycle(
 def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: CyclePlan) -> None:
     facts = compute_facts(engagement, playbook, memory, at)
     base = build_context(engagement, facts, playbook, at)
-    plan = Plan(engagement, playbook, already_posted)
+    plan = Plan(engagement, playbook, already_posted, created_earlier=memory.get("created", {}))
     evaluated: set[str] = set()
     for rule in playbook.rules:
         context = rule_context(base, rule)
@@ -233,5 +233,11 @@ def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
         raised = cycle.raised_flags.get(key, set())
         for rule in rules:
             journal.resolve_flags(key, rule, {flag for name, flag in raised if name == rule})
+    for outcome in outcomes:
+        write = outcome.write
+        if write.kind == "create_ticket" and outcome.sys_id and write.engagement in cycle.memories:
+            # Remembered so that a ticket whose engagement key did not save is repaired, not created twice.
+            memory = cycle.memories[write.engagement]
+            memory["created"] = {**memory.get("created", {}), write.role: outcome.sys_id}
     for key, memory in cycle.memories.items():
         journal.save_engagement_state(key, memory)

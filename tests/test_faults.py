@@ -253,10 +253,6 @@ def test_a_write_left_pending_by_an_interrupted_run_is_settled_as_done_only_if_i
     assert not snapshot(sb).duplicate_notes
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "product bug: a create_ticket whose engagement key (correlation_id) does not save leaves a ticket the "
-    "worker cannot see, and every later cycle creates another (verify.py flags it but nothing remembers the "
-    "created sys_id; create_ticket.py plans from the records only)"))
 def test_a_ticket_is_created_once_even_when_its_engagement_key_does_not_save(request, clock, tmp_path):
     sb = open_sandbox(request, clock)
     settings = in_process_settings(sb, tmp_path / "state")

@@ -44,6 +44,7 @@ class Write:
     flag_key: str = ""
     flag_message: str = ""
     clock_check: ClockCheck | None = None
+    role: str = ""  # for create_ticket: the role of the ticket created
 
     @property
     def is_create(self) -> bool:
@@ -71,6 +72,7 @@ class Plan:
     states: dict[str, str] = field(default_factory=dict)  # target -> planned state name
     created: set[str] = field(default_factory=set)
     raised_flags: set[tuple[str, str]] = field(default_factory=set)  # (rule, flag key) still true now
+    created_earlier: Mapping[str, str] = field(default_factory=dict)  # role -> sys_id this worker created
 
     def record(self, target: str) -> Ticket | ChangeRequest | ChangeTask | None:
         if target == "change":
