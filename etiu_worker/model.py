@@ -184,9 +184,7 @@ class EngagementBuilder:
         if role is None:
             problems.append(Problem(f"unknown-code:{number}", f"{number} has the unknown ETIU code {code!r}", **where))
         state_value = record.get(schema.state, "")
-        state = self.ticket_state_names.get(state_value, "unknown")
-        if state == "unknown":
-            problems.append(Problem(f"unknown-state:{number}:{state_value}", f"{number} is in state {state_value!r}, which the playbook does not know", **where))
+        state = _state_name(self.ticket_state_names, state_value, problems, where)
         text = record.get(schema.short_description, "")
         parsed = None
         try:
@@ -234,9 +232,7 @@ class EngagementBuilder:
         number = record.get("number", "")
         where = dict(table=schema.table, sys_id=record.get("sys_id", ""), number=number)
         state_value = record.get(schema.state, "")
-        state = self.change_state_names.get(state_value, "unknown")
-        if state == "unknown":
-            problems.append(Problem(f"unknown-state:{number}:{state_value}", f"{number} is in state {state_value!r}, which the playbook does not know", **where))
+        state = _state_name(self.change_state_names, state_value, problems, where)
         return ChangeRequest(
             table=schema.table,
             sys_id=record.get("sys_id", ""),
@@ -276,6 +272,15 @@ class EngagementBuilder:
             where = dict(table=change.table, sys_id=change.sys_id, number=change.number) if change else {}
             problems.append(Problem(f"timezone:{name}", f"the client time zone {name!r} is not an IANA zone such as America/New_York", **where))
             return ZoneInfo(self.default_timezone)
+
+
+def _state_name(names: Mapping[str, str], value: str, problems: list[Problem], where: Mapping[str, str]) -> str:
+    """The schema's name for a state value; an unknown one is a problem for the sanity rule."""
+    if value in names:
+        return names[value]
+    number = where.get("number", "")
+    problems.append(Problem(f"unknown-state:{number}:{value}", f"{number} is in state {value!r}, which the playbook does not know", **where))
+    return "unknown"
 
 
 def _names_by_value(states: Mapping[str, str]) -> dict[str, str]:
