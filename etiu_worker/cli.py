@@ -34,6 +34,8 @@ Examples:
   etiu-worker rules check                   validate the rules folder offline
   etiu-worker rules test tests/fixtures/*.toml   run the rules on engagement fixtures
   etiu-worker journal --outcome unverified  what the worker did, newest first
+  etiu-worker report --view no-prod-upgrade   engagements with tickets open, no prod upgrade scheduled
+  etiu-worker report --html report.html     the same as one self-contained page with timelines
   etiu-worker sandbox --port 8080           serve the sandbox instance
 
 \b
@@ -233,6 +235,60 @@ def journal(context: Context, engagement, rule, outcome, since, until, limit) ->
         )
         print_journal(entries)
 
+
+REPORT_VIEWS = ("no-prod-upgrade", "upgrades-this-week", "support-weeks-ending", "bp-not-held")
+
+
+def _phase_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    from .coordinator import normalise_phase
+
+    if value is None:
+        return None
+    try:
+        return normalise_phase(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
+
+
+@cli.command("report")
+@click.option("--consultant", metavar="NAME", help="Only engagements assigned to NAME (the tickets' assigned_to as stored: a sys_id or user name; any case).")
+@click.option("--phase", metavar="PHASE", callback=_phase_option,
+              help="Only this phase: kickoff, dev-upgrade, client-validation, scheduled, support-week, done, needs-attention.")
+@click.option("--flagged", is_flag=True, help="Only engagements with open flags.")
+@click.option("--view", type=click.Choice(REPORT_VIEWS), help="A coordinator's view (see the README).")
+@click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Also write the report as one self-contained HTML page, with a timeline per engagement.")
+@click.option("--at", type=click.DateTime(), help="Evaluate dates at this UTC time instead of now.")
+@pass_context
+def report_command(context: Context, consultant, phase, flagged, view, html_path, at) -> None:
+    """Table of engagements from the state folder: phase, roadmap, open tickets, flags, next deadline.
+
+    Reads the record cache and the journal only: it works while ServiceNow is down and sends no request.
+    """
+    from .coordinator import VIEWS, NoStateError, read_report, select
+    from .report import print_engagements
+    from .report_html import write_report
+
+    settings = context.settings
+    try:
+        built = read_report(settings, _utc(at))
+    except NoStateError:
+        click.echo(f"No engagements yet: {settings.state.dir} holds no records. Run etiu-worker run --once first.")
+        return
+    rows = select(built.rows, consultant=consultant, phase=phase, flagged=flagged, view=view)
+    title = VIEWS[view].title if view else "Engagements"
+    chosen = [text for text in (
+        f"consultant {consultant}" if consultant else "", f"phase {phase}" if phase else "",
+        "flagged" if flagged else "", f"view {view}" if view else "") if text]
+    selection = ", ".join(chosen)
+    print_engagements(built, rows, title=title, selection=selection)
+    if html_path is not None:
+        try:
+            written = write_report(html_path, built, rows, selection=selection,
+                                   title=f"ETIU engagements: {title}" if view else "ETIU engagements")
+        except OSError as error:
+            raise click.FileError(str(html_path), hint=error.strerror or str(error)) from None
+        click.echo(f"wrote {written}")
 
 def _utc(value):
     from datetime import timezone
