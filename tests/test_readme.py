@@ -22,7 +22,7 @@ def test_readme_has_exactly_two_setup_commands():
 def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     test_command = setup_commands()[1]
-    ci_command = [line for line in ci.splitlines() if "pytest" in line][0]
+    ci_command = [line for line in ci.splitlines() if "pytest" in line and not line.startswith("#")][0]
     assert ci_command.replace(" -q", "") == test_command
 
 
