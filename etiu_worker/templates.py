@@ -8,6 +8,7 @@ a name fails when the rules are loaded, not in the middle of a cycle.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,17 @@ def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnv
     return env
 
 
+@lru_cache(maxsize=1024)
+def _compiled(env: ImmutableSandboxedEnvironment, source: str):
+    # An inline template (an action's key or title) is rendered for every engagement each cycle;
+    # compile it once per environment, as conditions are.
+    return env.from_string(source)
+
+
 def render(env: ImmutableSandboxedEnvironment, source: str, context: dict[str, Any], *, name: str) -> str:
     """Render an inline template string; errors name where it came from."""
     try:
-        return env.from_string(source).render(context).strip()
+        return _compiled(env, source).render(context).strip()
     except JinjaTemplateError as error:
         raise TemplateError(f"{name}: {error}") from None
 

@@ -106,7 +106,8 @@ def verify(client, outcomes: list[Outcome], started: datetime, notes: bool = Tru
         by_table.setdefault(outcome.write.table, []).append(outcome)
     for table, group in by_table.items():
         names = sorted({name for outcome in group for name in outcome.write.fields} | {"sys_id"})
-        stored = _read_back(client, table, [o.sys_id for o in group], names)
+        # Several writes may touch one record (a state and a flag): read each record back once.
+        stored = _read_back(client, table, list(dict.fromkeys(o.sys_id for o in group)), names)
         for outcome in group:
             record = stored.get(outcome.sys_id, {})
             outcome.missing = {

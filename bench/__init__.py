@@ -1,0 +1,1 @@
+"""Benchmark of etiu-worker against the sandbox instance: ``python -m bench``."""
