@@ -25,7 +25,7 @@ from .facts import remembered_schedule
 from .model import Engagement, EngagementBuilder
 from .config import Settings
 from .recover import settle_pending
-from .sync import read_records
+from .sync import read_records, remember_own_writes
 from .roadmap import format_short_description
 from .rules import Playbook
 from .verify import Outcome, send_and_verify
@@ -140,9 +140,9 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     run_id = journal.start_run() if not dry_run else uuid.uuid4().hex[:8]
     before = Counter(client.requests)
     log.info("cycle started", extra={"run": run_id})
-    if not dry_run:
-        settle_pending(client, journal)
-    records = read_records(client, cache, playbook.schema, settings.state, started, progress)
+    interrupted = settle_pending(client, journal) if not dry_run else 0
+    records = read_records(client, cache, playbook.schema, settings.state, started, progress,
+                           own_user=settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else "")
     engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
     memories = journal.all_engagement_states()
     cycle = plan_cycle(playbook, engagements, memories, started, journal.note_posted)
@@ -157,6 +157,7 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
                 report.outcomes += send_and_verify(client, journal, run_id, follow_ups, started, now)
         finally:
             record_state(journal, cycle, report.outcomes)
+            remember_own_writes(cache, playbook.schema, report.outcomes)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
     if not dry_run:
@@ -221,6 +222,18 @@ def not_saved_flags(playbook: Playbook, outcomes: list[Outcome], already_posted)
             flag_key=f"not-saved:{outcome.sys_id}:{','.join(sorted(fields))}", flag_message=body.splitlines()[0][:300],
         ))
     return flags
+
+
+def _last_run_was_clean(journal, run_id: str, interrupted: int) -> bool:
+    """Whether the cache holds every write the worker made: the last run finished with every write
+    verified, and nothing was left pending. Otherwise a write may have landed unseen (a ticket
+    created before a crash or a dropped answer), and the delta read must bring the worker's own
+    updates back too."""
+    if interrupted:
+        return False
+    earlier = [run for run in journal.runs(limit=3) if run.id != run_id]
+    # A run that stopped on an error never finished: its outcome is None, which is not clean.
+    return bool(earlier) and earlier[0].outcome == "ok"
 
 
 def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:

@@ -27,8 +27,13 @@ def scopes(schema: SchemaSettings) -> list[tuple[str, Query]]:
 
 
 def read_records(client, cache: RecordCache, schema: SchemaSettings, state: StateSettings, at: datetime,
-                 progress: SyncProgress | None = None) -> list[list[dict]]:
-    """The current records of each scope's table, in ``scopes`` order."""
+                 progress: SyncProgress | None = None, own_user: str = "") -> list[list[dict]]:
+    """The current records of each scope's table, in ``scopes`` order.
+
+    A delta read leaves out the rows ``own_user`` (the worker) updated last: the cache already
+    holds them as verified after its writes (``remember_own_writes``), and re-reading a burst of
+    the worker's own writes would cost pages on every cycle of the overlap.
+    """
     progress = progress or SyncProgress(enabled=False)
     period = timedelta(hours=state.full_resync_hours)
     overlap = timedelta(seconds=state.watermark_overlap_seconds)
@@ -40,6 +45,24 @@ def read_records(client, cache: RecordCache, schema: SchemaSettings, state: Stat
             cache.replace(table, client.list(table, query, on_page=progress.on_page(table)), at)
         else:
             since = (datetime.strptime(watermark, "%Y-%m-%d %H:%M:%S") - overlap).strftime("%Y-%m-%d %H:%M:%S")
-            cache.merge(table, client.list(table, query.and_where("sys_updated_on", ">=", since)))
+            delta = query.and_where("sys_updated_on", ">=", since)
+            if own_user:
+                delta = delta.and_where("sys_updated_by", "!=", own_user)
+            cache.merge(table, client.list(table, delta))
         tables.append(cache.records(table))
     return tables
+
+
+def remember_own_writes(cache: RecordCache, schema: SchemaSettings, outcomes) -> None:
+    """Put the records the worker wrote, as ServiceNow answered, into the cache once verified.
+
+    Only verified writes: an answer to a write that did not save would make the cache say what
+    the instance does not, and the delta read no longer brings the worker's own updates back.
+    """
+    tables = {table for table, _ in scopes(schema)}
+    by_table: dict[str, list[dict]] = {}
+    for outcome in outcomes:
+        if outcome.status == "done" and outcome.saved.get("sys_id") and outcome.write.table in tables:
+            by_table.setdefault(outcome.write.table, []).append(outcome.saved)
+    for table, rows in by_table.items():
+        cache.merge(table, rows)

@@ -35,6 +35,7 @@ class Outcome:
     number: str = ""
     journal_id: int = 0
     missing: dict[str, str] = field(default_factory=dict)
+    saved: dict = field(default_factory=dict)  # the record as ServiceNow answered the write
     sent_at: datetime | None = None  # the worker's clock when the write was sent
     stamped_at: datetime | None = None  # the instance's time stamp on the note it posted
 
@@ -75,10 +76,10 @@ def send(client, journal, run_id: str, write: Write, clock) -> Outcome:
     extra = {"run": run_id, "rule": write.rule, "engagement": write.engagement, "record": write.number or write.target, "action": write.kind}
     try:
         if write.is_create:
-            record = client.create(write.table, write.payload())
+            record = outcome.saved = client.create(write.table, write.payload())
             outcome.sys_id, outcome.number = record.get("sys_id", ""), record.get("number", "")
         else:
-            client.update(write.table, write.sys_id, write.payload())
+            outcome.saved = client.update(write.table, write.sys_id, write.payload())
     except (AuthenticationError, UnreachableError) as error:
         outcome.status, outcome.error = "failed", str(error)
         journal.finish_action(outcome.journal_id, "failed", error=str(error))
