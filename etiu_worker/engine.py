@@ -12,14 +12,14 @@ import time
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any, Callable
 
 from .actions import PLANNERS, Plan, Write
-from .actions.base import FLAG_MARKERS, ClockCheck, compose_note, note_ref
+from .actions.base import ClockCheck, flag_write, note_ref
 from .templates import render_file
 from .context import build_context, compute_facts, rule_context
-from .errors import AuthenticationError, EXIT_ACTIONS_FAILED, EXIT_OK, ServiceNowError, UnreachableError
+from .errors import EXIT_ACTIONS_FAILED, EXIT_OK
 from .evaluate import RuleResult, evaluate_conditions, evaluate_rule
 from .facts import remembered_schedule
 from .model import Engagement, EngagementBuilder
@@ -187,13 +187,11 @@ def clock_gap_flags(outcomes: list[Outcome], already_posted) -> list[Write]:
 def gap_flag(outcome: Outcome, check: ClockCheck, gap: float) -> Write:
     write = outcome.write
     context = {**check.context, "gap_minutes": gap, "instance_time": outcome.stamped_at, "worker_time": outcome.sent_at}
-    body = FLAG_MARKERS["problem"] + " " + render_file(check.env, check.flag_template, context)
     ref = note_ref(write.engagement, write.rule, "clock-gap", write.note_ref)
-    return Write(
-        rule=write.rule, engagement=write.engagement, kind="flag", table=write.table, sys_id=outcome.sys_id,
-        number=outcome.number, target=write.target, note_field="work_notes",
-        note=compose_note(body, check.rule, ref), note_ref=ref,
-        flag_key=f"clock-gap:{write.note_ref}", flag_message=body.splitlines()[0][:300],
+    return flag_write(
+        rule=write.rule, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
+        number=outcome.number, target=write.target, body=render_file(check.env, check.flag_template, context),
+        ref=ref, flag_key=f"clock-gap:{write.note_ref}",
     )
 
 
@@ -214,12 +212,11 @@ def not_saved_flags(playbook: Playbook, outcomes: list[Outcome], already_posted)
             continue
         context = {"written": {name: write.fields[name] for name in fields}, "stored": fields,
                    "number": outcome.number, "rule": write.rule, "contacts": playbook.contacts}
-        body = FLAG_MARKERS["problem"] + " " + render_file(playbook.env, NOT_SAVED_TEMPLATE, context)
-        flags.append(Write(
-            rule=NOT_SAVED_RULE, engagement=write.engagement, kind="flag", table=write.table, sys_id=outcome.sys_id,
-            number=outcome.number, target=write.target, note_field="work_notes",
-            note=f"{body}\n\n— etiu-worker · write verification · ref {ref}", note_ref=ref,
-            flag_key=f"not-saved:{outcome.sys_id}:{','.join(sorted(fields))}", flag_message=body.splitlines()[0][:300],
+        flags.append(flag_write(
+            rule=NOT_SAVED_RULE, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
+            number=outcome.number, target=write.target, body=render_file(playbook.env, NOT_SAVED_TEMPLATE, context),
+            ref=ref, flag_key=f"not-saved:{outcome.sys_id}:{','.join(sorted(fields))}",
+            footer=f"— etiu-worker · write verification · ref {ref}",
         ))
     return flags
 

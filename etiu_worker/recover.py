@@ -15,7 +15,7 @@ from datetime import timedelta
 
 from .actions.notes import FIELD_OF_KIND
 from .model import format_sn_datetime
-from .verify import CLOCK_SLACK, _read_back, journal_entries
+from .verify import CLOCK_SLACK, journal_entries, read_back
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted before its outcome was recorded"
@@ -65,5 +65,5 @@ def _stored_fields(client, entries) -> dict[tuple[str, str], dict]:
     return {
         (table, sys_id): record
         for table, (sys_ids, names) in by_table.items()
-        for sys_id, record in _read_back(client, table, sorted(sys_ids), sorted(names)).items()
+        for sys_id, record in read_back(client, table, sorted(sys_ids), sorted(names)).items()
     }

@@ -21,7 +21,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .config import SchemaSettings
-from .errors import RulesError, TemplateError
+from .errors import RulesError
 from .templates import make_environment
 from .workdays import BusinessCalendar
 
@@ -194,7 +194,6 @@ def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSet
         body = RuleFile(**data).rule
     except ValidationError as error:
         raise RulesError(_describe(path, text, error, rule=name)) from None
-    where = f"{path}, rule {body.name}"
     conditions = tuple(_condition(env, item, path, text, body.name, "when") for item in body.when)
     actions = tuple(
         _action(env, schema, action, path, text, body.name, index) for index, action in enumerate(body.actions)

@@ -13,10 +13,12 @@ import threading
 from contextlib import contextmanager
 from pathlib import Path
 
+from pydantic import SecretStr
+
 from . import engine, metrics
+from .cache import RecordCache
 from .config import Settings
 from .errors import AuthenticationError, RateLimitedError, ServerError, UnreachableError
-from .cache import RecordCache
 from .journal import Journal
 from .lock import exclusive_run
 from .progress import SyncProgress
@@ -106,9 +108,8 @@ def _pause(settings: Settings, failures: int) -> float:
 
 def demo_settings(settings: Settings, url: str, user: str, password: str, state_dir: Path) -> Settings:
     """The user's settings, pointed at an in-process sandbox and a throwaway state folder."""
-    servicenow = settings.servicenow.model_copy(update={"url": url, "user": user, "password": password, "verify_tls": True})
-    from pydantic import SecretStr
-
-    servicenow = servicenow.model_copy(update={"password": SecretStr(password)})
+    servicenow = settings.servicenow.model_copy(
+        update={"url": url, "user": user, "password": SecretStr(password), "verify_tls": True}
+    )
     state = settings.state.model_copy(update={"dir": state_dir})
     return settings.model_copy(update={"servicenow": servicenow, "state": state})

@@ -8,7 +8,7 @@ not persist is written once more and checked again; what still does not hold is 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable
 
@@ -51,7 +51,7 @@ def send_and_verify(client, journal, run_id: str, writes: list[Write], started: 
         outcomes.append(send(client, journal, run_id, write, clock))
     sent = [outcome for outcome in outcomes if outcome.status == "sent"]
     verify(client, sent, started)
-    retry = [outcome for outcome in sent if outcome.missing and not outcome.write.note_field or _fields_only_missing(outcome)]
+    retry = [outcome for outcome in sent if _fields_only_missing(outcome)]
     for outcome in retry:
         resend_missing(client, outcome)
     if retry:
@@ -108,7 +108,7 @@ def verify(client, outcomes: list[Outcome], started: datetime, notes: bool = Tru
     for table, group in by_table.items():
         names = sorted({name for outcome in group for name in outcome.write.fields} | {"sys_id"})
         # Several writes may touch one record (a state and a flag): read each record back once.
-        stored = _read_back(client, table, list(dict.fromkeys(o.sys_id for o in group)), names)
+        stored = read_back(client, table, list(dict.fromkeys(o.sys_id for o in group)), names)
         for outcome in group:
             record = stored.get(outcome.sys_id, {})
             outcome.missing = {
@@ -119,7 +119,7 @@ def verify(client, outcomes: list[Outcome], started: datetime, notes: bool = Tru
         _verify_notes(client, [o for o in outcomes if o.write.note], started)
 
 
-def _read_back(client, table: str, sys_ids: list[str], fields: list[str]) -> dict[str, dict]:
+def read_back(client, table: str, sys_ids: list[str], fields: list[str]) -> dict[str, dict]:
     stored: dict[str, dict] = {}
     for chunk in _chunks(sys_ids):
         for record in client.list(table, Query.where("sys_id", "IN", chunk), fields=fields):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-import pytest
 
 import playbook_helpers as h
 from etiu_worker.roadmap import ProdUpgrade

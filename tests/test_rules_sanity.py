@@ -7,7 +7,6 @@ concerns, nothing else of that engagement is touched, and the other engagements 
 
 from __future__ import annotations
 
-import pytest
 
 import playbook_helpers as h
 

@@ -123,6 +123,18 @@ def compose_note(body: str, rule: Rule, ref: str) -> str:
     return f"{body}\n\n{NOTE_FOOTER.format(rule=rule.name, ref=ref)}"
 
 
+def flag_write(*, rule: str, engagement: str, table: str, sys_id: str, number: str, target: str,
+               body: str, ref: str, flag_key: str, footer: str = "") -> Write:
+    """A problem flag on one record: the marker, the body, the footer with its reference."""
+    text = f"{FLAG_MARKERS['problem']} {body}"
+    footer = footer or NOTE_FOOTER.format(rule=rule, ref=ref)
+    return Write(
+        rule=rule, engagement=engagement, kind="flag", table=table, sys_id=sys_id, number=number,
+        target=target, note_field="work_notes", note=f"{text}\n\n{footer}", note_ref=ref,
+        flag_key=flag_key, flag_message=text.splitlines()[0][:300],
+    )
+
+
 def render_note(plan: Plan, action: Action, context: Mapping[str, Any]) -> str:
     return render_file(plan.playbook.env, action.template, dict(context))
 

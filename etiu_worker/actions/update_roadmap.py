@@ -8,7 +8,7 @@ from ..errors import RoadmapError
 from ..roadmap import format_short_description
 from ..rules import Action, Rule
 from ..templates import render_file
-from .base import FLAG_MARKERS, Plan, Write, compose_note, note_ref, render_note
+from .base import Plan, Write, compose_note, flag_write, note_ref, render_note
 
 
 def plan_update_roadmap(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]) -> None:
@@ -49,12 +49,8 @@ def _plan_overflow_flag(plan: Plan, rule: Rule, action: Action, context: Mapping
     ref = note_ref(plan.engagement.key, rule.name, ticket.number, key)
     if not action.overflow_template or plan.already_posted(ticket.sys_id, ref):
         return
-    body = FLAG_MARKERS["problem"] + " " + render_file(
-        plan.playbook.env, action.overflow_template, {**context, "ticket": ticket, "error": error}
-    )
-    plan.writes.append(Write(
-        rule=rule.name, engagement=plan.engagement.key, kind="flag", table=ticket.table,
-        sys_id=ticket.sys_id, number=ticket.number, target=ticket.code,
-        note_field="work_notes", note=compose_note(body, rule, ref), note_ref=ref,
-        flag_key=f"{ticket.code}:{key}", flag_message=body.splitlines()[0][:300],
+    body = render_file(plan.playbook.env, action.overflow_template, {**context, "ticket": ticket, "error": error})
+    plan.writes.append(flag_write(
+        rule=rule.name, engagement=plan.engagement.key, table=ticket.table, sys_id=ticket.sys_id,
+        number=ticket.number, target=ticket.code, body=body, ref=ref, flag_key=f"{ticket.code}:{key}",
     ))
