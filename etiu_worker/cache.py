@@ -84,6 +84,13 @@ class RecordCache:
                 "UPDATE sync SET watermark = max(watermark, ?) WHERE tbl = ?", (_newest(rows, ""), table)
             )
 
+    def store(self, table: str, rows: list[dict]) -> None:
+        """Records read outside the delta (a look-up, a freshness check): the watermark stays, so
+        the next delta read still covers every change since the last one."""
+        if rows:
+            with self._transaction():
+                self._store(table, rows)
+
     def records(self, table: str) -> list[dict]:
         return [json.loads(data) for (data,) in self._db.execute("SELECT data FROM records WHERE tbl = ?", (table,))]
 

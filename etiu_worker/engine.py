@@ -22,6 +22,8 @@ from .context import build_context, compute_facts, rule_context
 from .errors import EXIT_ACTIONS_FAILED, EXIT_OK
 from .evaluate import RuleResult, evaluate_conditions, evaluate_rule
 from .facts import remembered_schedule
+from .freshness import fresh_writes, record_index
+from .instance_lookup import unsent_writes
 from .model import Engagement, EngagementBuilder
 from .config import Settings
 from .recover import settle_pending
@@ -146,15 +148,19 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
     memories = journal.all_engagement_states()
     cycle = plan_cycle(playbook, engagements, memories, started, journal.note_posted)
+    cycle.writes = unsent_writes(client, None if dry_run else journal, cache, playbook.schema, cycle.writes, run_id)
     report = CycleReport(run_id, dry_run, started, 0.0, cycle)
     if not dry_run:
         try:
-            report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, started, now, should_stop)
+            cycle.writes = fresh_writes(client, cache, cycle.writes, record_index(engagements))
+            since = getattr(client, "instance_now", lambda: None)() or started  # TEMP-MERGE the read-back's window, on the instance's clock
+            report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, since, now, should_stop)
             follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
             follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
+            follow_ups = unsent_writes(client, journal, cache, playbook.schema, follow_ups, run_id)
             if follow_ups:
                 cycle.writes += follow_ups
-                report.outcomes += send_and_verify(client, journal, run_id, follow_ups, started, now)
+                report.outcomes += send_and_verify(client, journal, run_id, follow_ups, since, now)
         finally:
             record_state(journal, cycle, report.outcomes)
             remember_own_writes(cache, playbook.schema, report.outcomes)

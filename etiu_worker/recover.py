@@ -11,11 +11,9 @@ that was created is found there).
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
-
 from .actions.notes import FIELD_OF_KIND
-from .model import format_sn_datetime
-from .verify import CLOCK_SLACK, journal_entries, read_back
+from .instance_lookup import posted_refs
+from .verify import read_back
 
 log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted before its outcome was recorded"
@@ -29,9 +27,9 @@ def settle_pending(client, journal) -> int:
     if not pending:
         return 0
     noted = [entry for entry in pending if entry.note_key and entry.sys_id]
-    since = format_sn_datetime(min(entry.time for entry in pending) - CLOCK_SLACK - timedelta(minutes=5))
-    entries = journal_entries(client, {entry.sys_id for entry in noted}, since) if noted else {}
-    posted = [entry for entry in noted if any(entry.note_key in e.get("value", "") for e in entries.get(entry.sys_id, []))]
+    # By reference, not by time: the worker's clock says nothing of when the instance stamped it.
+    found = posted_refs(client, {entry.sys_id for entry in noted}) if noted else {}
+    posted = [entry for entry in noted if entry.note_key in found.get(entry.sys_id, ())]
     stored = _stored_fields(client, posted)
     for entry in pending:
         if entry not in posted:

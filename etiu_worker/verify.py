@@ -3,6 +3,13 @@
 The read-backs of a cycle are batched: one list request per table per 100 written records
 (``sys_idIN...``), and one per 100 records for the journal entries of the notes. A field that did
 not persist is written once more and checked again; what still does not hold is reported.
+
+One fault costs one action, not the cycle: a write that fails after the client's retries fails
+alone and the others go on. Where ServiceNow may have applied it (the answer was lost, a 5xx
+after the commit) its outcome is ``unknown`` and its journal entry stays pending, so it is
+settled by looking it up before anything is sent again (``recover.settle_pending``). Only an
+instance that cannot be reached at all (``UNREACHABLE_STREAK`` writes in a row find no
+connection and nothing got through) or that refuses the credentials ends the cycle.
 """
 
 from __future__ import annotations
@@ -21,14 +28,17 @@ from .query import Query
 log = logging.getLogger(__name__)
 BATCH = 100
 JOURNAL_TABLE = "sys_journal_field"
-# The instance's clock may run behind ours; look for new journal entries a little further back.
+# Journal entries are looked for from a little before the writes began on the instance's clock.
 CLOCK_SLACK = timedelta(minutes=10)
+UNREACHABLE_STREAK = 5  # writes in a row without a connection: the instance is down, stop sending
+UNKNOWN = "unknown"  # sent, but whether ServiceNow applied it is not known: settled next run
+NOT_RETURNED = "the record was not returned by its read-back (deleted, or hidden by an ACL)"
 
 
 @dataclass
 class Outcome:
     write: Write
-    status: str = "pending"  # done, failed, unverified
+    status: str = "pending"  # done, failed, unverified, unknown
     verification: str = ""
     error: str = ""
     sys_id: str = ""
@@ -36,29 +46,48 @@ class Outcome:
     journal_id: int = 0
     missing: dict[str, str] = field(default_factory=dict)
     saved: dict = field(default_factory=dict)  # the record as ServiceNow answered the write
+    unreachable: bool = False  # failed because no connection could be made
+    not_returned: bool = False  # the read-back did not return the record
     sent_at: datetime | None = None  # the worker's clock when the write was sent
     stamped_at: datetime | None = None  # the instance's time stamp on the note it posted
 
 
-def send_and_verify(client, journal, run_id: str, writes: list[Write], started: datetime, clock,
+def send_and_verify(client, journal, run_id: str, writes: list[Write], since: datetime, clock,
                     should_stop=lambda: False) -> list[Outcome]:
-    """Send the writes in order (stopping early, between two writes, when asked), then verify them."""
-    outcomes = []
+    """Send the writes in order (stopping early, between two writes, when asked), then verify them.
+
+    ``since`` is a moment on the instance's clock before the first write: the read-back looks
+    for the notes posted from then on.
+    """
+    outcomes: list[Outcome] = []
+    down = False
     for write in writes:
         if should_stop():
             log.info("stopping: %d planned writes left for the next run", len(writes) - len(outcomes))
             break
         outcomes.append(send(client, journal, run_id, write, clock))
+        down = _instance_is_down(outcomes)
+        if down:
+            log.error("%d writes in a row found no connection to ServiceNow; %d planned writes left for the next run",
+                      UNREACHABLE_STREAK, len(writes) - len(outcomes))
+            break
     sent = [outcome for outcome in outcomes if outcome.status == "sent"]
-    verify(client, sent, started)
+    verify(client, sent, since)
     retry = [outcome for outcome in sent if _fields_only_missing(outcome)]
     for outcome in retry:
         resend_missing(client, outcome)
     if retry:
-        verify(client, retry, started, notes=False)
+        verify(client, retry, since, notes=False)
     for outcome in outcomes:
         finish(journal, outcome)
+    if down and not any(outcome.status != "failed" for outcome in outcomes):
+        raise UnreachableError(outcomes[-1].error, method="write", table=outcomes[-1].write.table)
     return outcomes
+
+
+def _instance_is_down(outcomes: list[Outcome]) -> bool:
+    streak = outcomes[-UNREACHABLE_STREAK:]
+    return len(streak) == UNREACHABLE_STREAK and all(o.unreachable for o in streak)
 
 
 def _fields_only_missing(outcome: Outcome) -> bool:
@@ -80,17 +109,29 @@ def send(client, journal, run_id: str, write: Write, clock) -> Outcome:
             outcome.sys_id, outcome.number = record.get("sys_id", ""), record.get("number", "")
         else:
             outcome.saved = client.update(write.table, write.sys_id, write.payload())
-    except (AuthenticationError, UnreachableError) as error:
+    except AuthenticationError as error:
         outcome.status, outcome.error = "failed", str(error)
         journal.finish_action(outcome.journal_id, "failed", error=str(error))
         raise
     except ServiceNowError as error:
-        outcome.status, outcome.error = "failed", str(error)
-        log.error("%s on %s failed: %s", write.kind, write.number or write.target, error, extra=extra)
+        _failed(outcome, error, extra)
         return outcome
     log.info("%s on %s %s", write.kind, write.target, outcome.number, extra=extra)
     outcome.status = "sent"
     return outcome
+
+
+def _failed(outcome: Outcome, error: ServiceNowError, extra: dict) -> None:
+    """A write that failed after the client's retries: unknown where ServiceNow may have acted."""
+    outcome.error = str(error)
+    outcome.unreachable = isinstance(error, UnreachableError) and not getattr(error, "maybe_applied", False)
+    if getattr(error, "maybe_applied", False):
+        outcome.status = UNKNOWN
+        log.error("%s on %s: %s; ServiceNow may have applied it, it is looked up before anything is sent again",
+                  outcome.write.kind, outcome.write.number or outcome.write.target, error, extra=extra)
+        return
+    outcome.status = "failed"
+    log.error("%s on %s failed: %s", outcome.write.kind, outcome.write.number or outcome.write.target, error, extra=extra)
 
 
 def _after(write: Write) -> dict[str, str]:
@@ -100,23 +141,61 @@ def _after(write: Write) -> dict[str, str]:
     return after
 
 
-def verify(client, outcomes: list[Outcome], started: datetime, notes: bool = True) -> None:
-    """Fill each outcome's ``missing``: written fields whose stored value differs."""
+def verify(client, outcomes: list[Outcome], since: datetime, notes: bool = True) -> None:
+    """Fill each outcome's ``missing``: written fields whose stored value differs.
+
+    A read-back that fails leaves its writes ``unknown`` (settled by the next run); a record the
+    read-back does not return is asked for once more, then reported as not returned, which says
+    nothing about whether its write saved.
+    """
     by_table: dict[str, list[Outcome]] = {}
     for outcome in outcomes:
         by_table.setdefault(outcome.write.table, []).append(outcome)
     for table, group in by_table.items():
         names = sorted({name for outcome in group for name in outcome.write.fields} | {"sys_id"})
         # Several writes may touch one record (a state and a flag): read each record back once.
-        stored = read_back(client, table, list(dict.fromkeys(o.sys_id for o in group)), names)
+        stored = _guarded(group, read_back_all, client, table, list(dict.fromkeys(o.sys_id for o in group)), names)
         for outcome in group:
-            record = stored.get(outcome.sys_id, {})
-            outcome.missing = {
-                name: str(record.get(name, "(record not found)"))
-                for name, value in outcome.write.fields.items() if str(record.get(name)) != value
-            }
+            _compare(outcome, stored)
     if notes:
-        _verify_notes(client, [o for o in outcomes if o.write.note], started)
+        _verify_notes(client, [o for o in outcomes if o.write.note and o.status == "sent" and not o.not_returned], since)
+
+
+def _compare(outcome: Outcome, stored: dict[str, dict] | None) -> None:
+    if stored is None:
+        return
+    record = stored.get(outcome.sys_id)
+    outcome.not_returned = record is None
+    outcome.missing = {} if record is None else {
+        name: str(record.get(name, "(field not returned)"))
+        for name, value in outcome.write.fields.items() if str(record.get(name)) != value
+    }
+
+
+def _guarded(outcomes: list[Outcome], read, *args):
+    """``read(*args)``, or None with the outcomes left unknown when the read-back fails.
+
+    Unknown outcomes keep their journal entries pending, so the next run settles them."""
+    try:
+        return read(*args)
+    except AuthenticationError:
+        raise
+    except ServiceNowError as error:
+        log.error("reading back %d writes failed: %s; they are checked again by the next run", len(outcomes), error)
+        for outcome in outcomes:
+            outcome.status, outcome.error = UNKNOWN, f"read-back failed: {error}"
+        if isinstance(error, UnreachableError):
+            raise  # every try of a read found no connection: the instance is gone for this cycle
+        return None
+
+
+def read_back_all(client, table: str, sys_ids: list[str], fields: list[str]) -> dict[str, dict]:
+    """``read_back``, asking once more for the records the first answer left out."""
+    stored = read_back(client, table, sys_ids, fields)
+    absent = [sys_id for sys_id in sys_ids if sys_id not in stored]
+    if absent:
+        stored.update(read_back(client, table, absent, fields))
+    return stored
 
 
 def read_back(client, table: str, sys_ids: list[str], fields: list[str]) -> dict[str, dict]:
@@ -127,10 +206,11 @@ def read_back(client, table: str, sys_ids: list[str], fields: list[str]) -> dict
     return stored
 
 
-def _verify_notes(client, outcomes: list[Outcome], started: datetime) -> None:
-    since = format_sn_datetime(started - CLOCK_SLACK)
-    entries = journal_entries(client, {o.sys_id for o in outcomes}, since)
-    for outcome in outcomes:
+def _verify_notes(client, outcomes: list[Outcome], since: datetime) -> None:
+    if not outcomes:
+        return
+    entries = _guarded(outcomes, journal_entries, client, {o.sys_id for o in outcomes}, format_sn_datetime(since - CLOCK_SLACK))
+    for outcome in outcomes if entries is not None else ():
         posted = [e for e in entries.get(outcome.sys_id, []) if outcome.write.note_ref in e.get("value", "")]
         if not posted:
             outcome.missing[outcome.write.note_field] = "(note not found in the record's journal)"
@@ -161,16 +241,26 @@ def resend_missing(client, outcome: Outcome) -> None:
 
 
 def finish(journal, outcome: Outcome) -> None:
+    if outcome.status == UNKNOWN:
+        return  # its journal entry stays pending: the next run looks it up before anything else
     if outcome.status == "sent":
-        if outcome.missing:
-            outcome.status = "unverified"
-            outcome.verification = "not verified: " + "; ".join(f"{name} reads {value[:60]!r}" for name, value in outcome.missing.items())
-            log.error("%s on %s could not be verified: %s", outcome.write.kind, outcome.number or outcome.write.target, outcome.verification,
-                      extra={"rule": outcome.write.rule, "engagement": outcome.write.engagement, "record": outcome.number})
-        else:
-            outcome.status, outcome.verification = "done", "verified"
+        _judge(outcome)
     journal.finish_action(outcome.journal_id, outcome.status, verification=outcome.verification,
                           error=outcome.error, sys_id=outcome.sys_id, number=outcome.number)
+
+
+def _judge(outcome: Outcome) -> None:
+    extra = {"rule": outcome.write.rule, "engagement": outcome.write.engagement, "record": outcome.number}
+    if outcome.not_returned:
+        outcome.status, outcome.verification = "unverified", NOT_RETURNED
+        log.warning("%s on %s: %s", outcome.write.kind, outcome.number or outcome.write.target, NOT_RETURNED, extra=extra)
+    elif outcome.missing:
+        outcome.status = "unverified"
+        outcome.verification = "not verified: " + "; ".join(f"{name} reads {value[:60]!r}" for name, value in outcome.missing.items())
+        log.error("%s on %s could not be verified: %s", outcome.write.kind, outcome.number or outcome.write.target,
+                  outcome.verification, extra=extra)
+    else:
+        outcome.status, outcome.verification = "done", "verified"
 
 
 def _chunks(items: list[str]) -> Iterable[list[str]]:
