@@ -252,8 +252,12 @@ def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         write = outcome.write
         if write.kind == "create_ticket" and outcome.sys_id and write.engagement in cycle.memories:
-            # Remembered so that a ticket whose engagement key did not save is repaired, not created twice.
+            # Remembered so that a ticket whose engagement key did not save is repaired, not created
+            # twice; forgotten once a person deleted it, so that it can be created again.
             memory = cycle.memories[write.engagement]
-            memory["created"] = {**memory.get("created", {}), write.role: outcome.sys_id}
+            created = {**memory.get("created", {}), write.role: outcome.sys_id}
+            if outcome.gone:
+                del created[write.role]
+            memory["created"] = created
     for key, memory in cycle.memories.items():
         journal.save_engagement_state(key, memory)

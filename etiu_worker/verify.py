@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 from typing import Iterable
 
 from .actions import Write
-from .errors import AuthenticationError, ServiceNowError, UnreachableError
+from .errors import AuthenticationError, NotFoundError, ServiceNowError, UnreachableError
 from .journal import ActionRecord
 from .model import format_sn_datetime, parse_sn_datetime
 from .query import Query
@@ -47,6 +47,7 @@ class Outcome:
     missing: dict[str, str] = field(default_factory=dict)
     saved: dict = field(default_factory=dict)  # the record as ServiceNow answered the write
     unreachable: bool = False  # failed because no connection could be made
+    gone: bool = False  # the record written to does not exist (deleted since it was read)
     not_returned: bool = False  # the read-back did not return the record
     sent_at: datetime | None = None  # the worker's clock when the write was sent
     stamped_at: datetime | None = None  # the instance's time stamp on the note it posted
@@ -124,6 +125,7 @@ def send(client, journal, run_id: str, write: Write, clock) -> Outcome:
 def _failed(outcome: Outcome, error: ServiceNowError, extra: dict) -> None:
     """A write that failed after the client's retries: unknown where ServiceNow may have acted."""
     outcome.error = str(error)
+    outcome.gone = isinstance(error, NotFoundError)
     outcome.unreachable = isinstance(error, UnreachableError) and not getattr(error, "maybe_applied", False)
     if getattr(error, "maybe_applied", False):
         outcome.status = UNKNOWN

@@ -1,0 +1,186 @@
+"""The instance is the authority: whatever the worker lost or a person did meanwhile, it posts and
+creates nothing twice and undoes nothing a person did.
+
+Each test is one of an operator's bad days, run in-process against a sandbox over real HTTP with
+the client's retry waits skipped and one clock shared by the worker and the sandbox.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from safety_helpers import (
+    FIXED_MOMENT,
+    TickingClock,
+    assert_same_instance,
+    in_process_settings,
+    note_footer,
+    run_cycle,
+    seeded_sandbox,
+    snapshot,
+    use_clock,
+    without_retry_waits,
+    write_requests,
+)
+
+TICKETS = "u_etiu_ticket"
+MAX_CYCLES = 5
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = TickingClock(FIXED_MOMENT)
+    use_clock(monkeypatch, clock)
+    return clock
+
+
+@pytest.fixture(autouse=True)
+def retry_waits(monkeypatch):
+    return without_retry_waits(monkeypatch)
+
+
+@pytest.fixture
+def sb(request, clock):
+    sandbox = seeded_sandbox(FIXED_MOMENT.date())
+    sandbox.store.now = clock
+    request.addfinalizer(sandbox.stop)
+    return sandbox
+
+
+def converge(settings, limit: int = MAX_CYCLES) -> list:
+    cycles = []
+    for _ in range(limit):
+        cycles.append(run_cycle(settings))
+        if cycles[-1].report is not None and not cycles[-1].report.plan.writes:
+            return cycles
+    raise AssertionError(f"no quiet cycle after {limit}: {[c.exit_code for c in cycles]}")
+
+
+def when_requested(sb, method: str, table: str, action, *, times: int = 1) -> None:
+    """Run ``action()`` as the ``times``-th request of ``method`` on ``table`` arrives, before it is served."""
+    original, seen = sb.count_request, []
+
+    def counting(got_method: str, got_table: str) -> None:
+        original(got_method, got_table)
+        if (got_method, got_table) == (method, table):
+            seen.append(1)
+            if len(seen) == times:
+                action()
+
+    sb.count_request = counting
+
+
+def worker_notes(sb) -> list[tuple[str, str]]:
+    return [(entry["element_id"], footer[1]) for entry in sb.store.journal()
+            if (footer := note_footer(entry.get("value", "")))]
+
+
+def ticket(sb, engagement: str, code: str) -> dict:
+    [found] = sb.store.query(TICKETS, f"correlation_id={engagement}^u_etiu_code={code}")
+    return found
+
+
+def test_a_lost_state_folder_makes_the_worker_post_and_create_nothing_again(sb, tmp_path):
+    state = tmp_path / "state"
+    converge(in_process_settings(sb, state))
+    before, notes_before, writes_before = snapshot(sb), worker_notes(sb), write_requests(sb)
+
+    shutil.rmtree(state)
+    cycles = converge(in_process_settings(sb, state))
+
+    assert [cycle.exit_code for cycle in cycles] == [0] * len(cycles)
+    assert worker_notes(sb) == notes_before, "notes were posted again after the state folder was lost"
+    assert write_requests(sb) == writes_before
+    assert_same_instance(snapshot(sb), before)
+
+
+def test_an_emptied_state_folder_posts_no_false_clock_gap_flag(sb, tmp_path):
+    state = tmp_path / "state"
+    converge(in_process_settings(sb, state))
+    notes_before = worker_notes(sb)
+
+    for path in state.iterdir():
+        if path.is_file():
+            path.unlink()
+    converge(in_process_settings(sb, state))
+
+    assert worker_notes(sb) == notes_before
+
+
+def test_a_row_deleted_between_pages_of_a_full_read_does_not_make_the_worker_create_a_ticket_twice(sb, tmp_path):
+    settings = in_process_settings(sb, tmp_path / "state")
+    converge(settings)
+    tickets_before = snapshot(sb).tickets_per_code
+    # ENG-VANDELAY is in its support week: were its Support Week ticket missing, it would be created.
+    hidden = ticket(sb, "ENG-VANDELAY", "SUPPORT_WEEK")
+    scratch = sb.store.insert(TICKETS, {"sys_id": "0" * 32, "correlation_id": "ENG-SCRATCH", "u_etiu_code": "ETIU01"})
+    in_scope = [record["sys_id"] for record in sb.store.query(TICKETS, "correlation_idISNOTEMPTY^ORDERBYsys_id")]
+    # Page 1 ends just before that ticket; deleting a row of page 1 while page 2 is asked for
+    # moves it to where offset paging no longer looks.
+    page = in_scope.index(hidden["sys_id"])
+    settings = settings.model_copy(update={
+        "servicenow": settings.servicenow.model_copy(update={"page_size": page}),
+        "state": settings.state.model_copy(update={"full_resync_hours": 1e-9}),  # every read is a full read
+    })
+    when_requested(sb, "GET", TICKETS, lambda: sb.store.delete(TICKETS, scratch["sys_id"]), times=2)
+
+    run_cycle(settings)
+    converge(settings)
+
+    assert snapshot(sb).tickets_per_code == tickets_before
+
+
+def test_a_ticket_a_person_closes_mid_cycle_is_not_put_back(sb, tmp_path):
+    settings = in_process_settings(sb, tmp_path / "state")
+    planned = [write for write in _planned(settings) if write.kind == "set_state" and "Work in Progress" not in write.before.values()
+               and write.fields.get("state") == "2" and write.table == TICKETS]
+    assert planned, "the demo no longer puts a ticket in Work in Progress on its first cycle"
+    target = planned[0]
+    when_requested(sb, "GET", "change_task", lambda: sb.store.update(TICKETS, target.sys_id, {"state": "3"}))
+
+    converge(settings)
+
+    assert sb.store.get(TICKETS, target.sys_id)["state"] == "3", "the person's close was undone"
+
+
+def test_a_date_a_person_types_mid_cycle_wins_over_the_workers_stale_carry(sb, tmp_path):
+    settings = in_process_settings(sb, tmp_path / "state")
+    carries = [write for write in _planned(settings) if write.engagement == "ENG-SOYLENT" and "short_description" in write.fields]
+    assert carries, "the demo no longer carries ENG-SOYLENT's BP date on its first cycle"
+    target = sb.store.get(TICKETS, carries[0].sys_id)
+    typed = "2031-01-02"
+    edited = _with_bp(target["short_description"], typed)
+    when_requested(sb, "GET", "change_task", lambda: sb.store.update(TICKETS, target["sys_id"], {"short_description": edited}))
+
+    converge(settings)
+
+    dates = {record["u_etiu_code"]: record["short_description"].split("BP: ")[1][:10]
+             for record in sb.store.query(TICKETS, "correlation_id=ENG-SOYLENT")}
+    assert set(dates.values()) == {typed}, dates
+    assert not snapshot(sb).duplicate_notes
+
+
+def _planned(settings):
+    from etiu_worker.runner import plan_once
+
+    return plan_once(settings).plan.writes
+
+
+def _with_bp(short_description: str, day: str) -> str:
+    head, _, tail = short_description.partition("BP: ")
+    return f"{head}BP: {day}{tail[10:]}"
+
+
+def test_a_ticket_the_worker_created_and_a_person_deleted_is_not_repaired_forever(sb, tmp_path):
+    settings = in_process_settings(sb, tmp_path / "state")
+    converge(settings)
+    tickets_before = snapshot(sb).tickets_per_code
+    [deleted, *_] = [record for record in sb.store.query(TICKETS) if record["sys_created_by"] == sb.user]
+    sb.store.delete(TICKETS, deleted["sys_id"])
+
+    cycles = converge(settings)
+
+    assert cycles[-1].exit_code == 0, [cycle.exit_code for cycle in cycles]
+    assert all(count <= tickets_before[key] for key, count in snapshot(sb).tickets_per_code.items())
