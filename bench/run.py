@@ -13,6 +13,8 @@ behind ``etiu-worker run --once``, the real client over HTTP. Per N it runs:
 3. a cycle with nothing changed;
 4. a cycle after a person edited 1% of the engagements (the BP date on ETIU01's short
    description, through ``sb.store.update``, so ``sys_updated_on`` moves);
+4b. converged again, a cycle right after the state folder was lost (a pod that lost its
+   volume): a full read, the look-up of the notes already on the instance, and no write;
 5. ``engine.plan_cycle`` alone over the engagements built from the record cache (CPU time);
 6. the naive pysnow baseline (``bench/naive.py``), reading only, as its own process.
 
@@ -253,8 +255,14 @@ def bench_size(n: int, *, latency: float, page_size: int, naive_budget: float, n
                 cycles["unchanged"] = run_cycle(worker, sb, "unchanged", {})
                 keys = seed.edit_bp_dates(sb.store, specs)
                 cycles["edited"] = run_cycle(worker, sb, "edited", {seed.TICKETS: len(keys)})
+                for _ in range(max_converge):
+                    if run_cycle(worker, sb, "converge", {}).writes == 0:
+                        break
+                worker.ask("lose-state")
+                cycles["state lost"] = run_cycle(worker, sb, "state lost", rows)
                 log(f"N={n}: unchanged {cycles['unchanged'].data['wall']:.1f}s, "
-                    f"edited {cycles['edited'].data['wall']:.1f}s; timing plan_cycle")
+                    f"edited {cycles['edited'].data['wall']:.1f}s, state lost "
+                    f"{cycles['state lost'].data['wall']:.1f}s; timing plan_cycle")
                 plan = worker.ask(f"plan {plan_repeats}")
                 peak = worker.ask("exit")["peak_mb"]
             finally:
@@ -304,6 +312,7 @@ def evaluate(results: Results, latency: float) -> list[Target]:
                 f"{cycle.written_records:,} records written ({cycle.writes:,} writes), "
                 f"{cycle.data['noted_records']:,} with a note",
             ))
+        targets.append(_state_lost_target(size))
     by_n = {size.n: size for size in results.sizes}
     size = by_n.get(PLAN_CPU_AT)
     targets.append(Target(
@@ -326,6 +335,16 @@ def evaluate(results: Results, latency: float) -> list[Target]:
         "" if applies or size is None else f"run at {latency * 1000:g} ms, not {EDIT_LATENCY * 1000:g} ms",
     ))
     return targets
+
+
+def _state_lost_target(size: SizeResult) -> Target:
+    lost = size.cycles["state lost"]
+    lookups, allowance = lost.reads("lookup"), math.ceil(sum(size.rows.values()) / READ_BACK_BATCH)
+    return Target(
+        "state folder lost: nothing posted or created again; look-ups <= 1 per 100 records", size.n,
+        f"{lost.writes:,} writes, {lookups:,} look-ups", f"0 writes, <= {allowance:,} look-ups",
+        lost.writes == 0 and lookups <= allowance,
+    )
 
 
 # ----- printing -----
@@ -377,8 +396,10 @@ def render(results: Results) -> str:
             "|---:|---|---|---|---:|---|---:|---|---:|"]
     for size in results.sizes:
         page = size.page_size
+        lost = size.cycles["state lost"]
         for name, label in (("cold", "cold"), ("unchanged", "nothing changed"),
-                            ("edited", f"1% edited ({size.edited})")):
+                            ("edited", f"1% edited ({size.edited})"),
+                            ("state lost", f"state folder lost ({lost.reads('lookup'):,} note look-ups)")):
             cycle = size.cycles[name]
             sync = {table: cycle.reads("sync", table) for table in TABLES}
             floor = cycle.floor_reads(page)

@@ -22,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 import resource
+import shutil
 import sys
 import time
 from collections import Counter
@@ -43,7 +44,7 @@ class Parts:
         self.rows: Counter = Counter()
 
     def reset(self) -> None:
-        self.requests = {"settle": Counter(), "sync": Counter(), "send_and_verify": Counter()}
+        self.requests = {part: Counter() for part in ("settle", "sync", "lookup", "freshness", "send_and_verify")}
         self.rows = Counter()
 
     def wrap(self, part: str, function):
@@ -63,6 +64,8 @@ def _install_probes() -> None:
     engine.settle_pending = PARTS.wrap("settle", engine.settle_pending)
     engine.read_records = PARTS.wrap("sync", engine.read_records)
     engine.send_and_verify = PARTS.wrap("send_and_verify", engine.send_and_verify)
+    engine.unsent_writes = PARTS.wrap("lookup", engine.unsent_writes)
+    engine.fresh_writes = PARTS.wrap("freshness", engine.fresh_writes)
     replace, merge = RecordCache.replace, RecordCache.merge
 
     def counted_replace(self, table, rows, at):
@@ -147,6 +150,9 @@ def main() -> None:
             answer = cycle(settings)
         elif command == "plan":
             answer = plan(settings, int(args[0]) if args else 3)
+        elif command == "lose-state":
+            shutil.rmtree(settings.state.dir, ignore_errors=True)  # a pod that lost its volume
+            answer = {"lost": str(settings.state.dir)}
         elif command == "exit":
             answer = {"peak_mb": _peak_mb()}
         else:

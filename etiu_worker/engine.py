@@ -144,7 +144,8 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     log.info("cycle started", extra={"run": run_id})
     interrupted = settle_pending(client, journal) if not dry_run else 0
     records = read_records(client, cache, playbook.schema, settings.state, started, progress,
-                           own_user=settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else "")
+                           own_user=settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else "",
+                           user=settings.servicenow.user)
     engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
     memories = journal.all_engagement_states()
     cycle = plan_cycle(playbook, engagements, memories, started, journal.note_posted)

@@ -12,6 +12,7 @@ from .cache import RecordCache
 from .config import SchemaSettings, StateSettings
 from .progress import SyncProgress
 from .query import Query
+from .user_zone import check_user_time_zone
 
 log = logging.getLogger(__name__)
 
@@ -27,12 +28,13 @@ def scopes(schema: SchemaSettings) -> list[tuple[str, Query]]:
 
 
 def read_records(client, cache: RecordCache, schema: SchemaSettings, state: StateSettings, at: datetime,
-                 progress: SyncProgress | None = None, own_user: str = "") -> list[list[dict]]:
+                 progress: SyncProgress | None = None, own_user: str = "", user: str = "") -> list[list[dict]]:
     """The current records of each scope's table, in ``scopes`` order.
 
     A delta read leaves out the rows ``own_user`` (the worker) updated last: the cache already
     holds them as verified after its writes (``remember_own_writes``), and re-reading a burst of
-    the worker's own writes would cost pages on every cycle of the overlap.
+    the worker's own writes would cost pages on every cycle of the overlap. A full read first
+    checks that ``user``, the integration user, works in UTC.
     """
     progress = progress or SyncProgress(enabled=False)
     period = timedelta(hours=state.full_resync_hours)
@@ -42,6 +44,9 @@ def read_records(client, cache: RecordCache, schema: SchemaSettings, state: Stat
         watermark = cache.watermark(table)
         if watermark is None or cache.full_sync_due(table, at, period):
             log.info("full read of %s", table, extra={"table": table})
+            if user:
+                check_user_time_zone(client, table, user)
+                user = ""  # one table tells
             cache.replace(table, client.list(table, query, on_page=progress.on_page(table)), at)
         else:
             since = (datetime.strptime(watermark, "%Y-%m-%d %H:%M:%S") - overlap).strftime("%Y-%m-%d %H:%M:%S")

@@ -79,7 +79,7 @@ def test_the_report_prints_the_machine_the_date_the_command_and_passes_the_targe
     for heading in ("- machine:", "- date:", "- command:", "| target |", "naive pysnow"):
         assert heading in text
     at_n = [target for target in results.targets if target.n == N]
-    assert len(at_n) == 4
+    assert len(at_n) == 5  # nothing changed, cold, two read-back targets, state lost
     assert all(target.ok for target in at_n), [target for target in at_n if not target.ok]
     assert all(target.ok is None for target in results.targets if target.n != N)  # 5,000 and 1,000 not run
 
@@ -92,3 +92,9 @@ def test_python_dash_m_bench_runs_from_the_repository():
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.startswith("# etiu-worker benchmark")
     assert "python -m bench --sizes 5 --latency 0 --plan-repeats 1" in done.stdout
+
+
+def test_a_cycle_after_the_state_folder_was_lost_writes_nothing_again(size):
+    lost = size.cycles["state lost"]
+    assert lost.writes == 0, lost.server
+    assert lost.reads("lookup") <= math.ceil(sum(size.rows.values()) / 100)

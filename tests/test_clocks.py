@@ -1,0 +1,57 @@
+"""Clocks and zones come from the instance: an integration user outside UTC is stopped with a
+clear line, and the read-back windows follow the instance's clock, not the worker's."""
+
+from __future__ import annotations
+
+import pytest
+
+from etiu_worker.errors import EXIT_INVALID_CONFIG
+
+from safety_helpers import (
+    FIXED_MOMENT,
+    TickingClock,
+    in_process_settings,
+    run_cycle,
+    use_clock,
+    write_requests,
+)
+from etiu_worker.sandbox import Sandbox
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    clock = TickingClock(FIXED_MOMENT)
+    use_clock(monkeypatch, clock)
+    return clock
+
+
+def demo_sandbox(request, clock, **options) -> Sandbox:
+    sb = Sandbox(seed_demo=True, today=FIXED_MOMENT.date(), **options)
+    sb.store.now = clock
+    request.addfinalizer(sb.stop)
+    return sb.start(port=0)
+
+
+@pytest.mark.parametrize("zone, hours", [("Europe/Paris", "+2"), ("America/New_York", "-4"), ("Asia/Kolkata", "+5.5")])
+def test_an_integration_user_outside_utc_is_stopped_before_any_write(request, clock, tmp_path, zone, hours):
+    sb = demo_sandbox(request, clock, timezone=zone)
+
+    cycle = run_cycle(in_process_settings(sb, tmp_path / "state"))
+
+    assert cycle.exit_code == EXIT_INVALID_CONFIG
+    assert f"sees date-times {hours} h from UTC" in str(cycle.error)
+    assert "set that user's Time zone to UTC" in str(cycle.error)
+    assert write_requests(sb) == 0
+
+
+def test_an_integration_user_in_utc_costs_one_request_on_a_full_read_only(request, clock, tmp_path):
+    sb = demo_sandbox(request, clock)
+    settings = in_process_settings(sb, tmp_path / "state")
+
+    first = run_cycle(settings)
+    sb.reset_requests()
+    second = run_cycle(settings)
+
+    assert first.exit_code == 0, first
+    assert first.report.requests[("GET", "u_etiu_ticket")] >= 2  # the zone check, then the full read
+    assert second.report.requests[("GET", "u_etiu_ticket")] == 1
