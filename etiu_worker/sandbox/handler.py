@@ -2,7 +2,8 @@
 
 Status codes and error texts are ServiceNow's own (see /work/shared/servicenow-api.md), so that
 a client written against the sandbox parses real failures. Every response carries a
-Content-Length and the connection is kept alive, as a real instance behind its load balancer does.
+Content-Length and a Date from the instance's clock, and the connection is kept alive, as a real
+instance behind its load balancer does. A table the instance does not have is a 400 "Invalid table".
 """
 
 from __future__ import annotations
