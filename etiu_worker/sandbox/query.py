@@ -139,35 +139,43 @@ def _all_of(tests: list[Predicate]) -> Predicate:
     return all_of
 
 
-def _as_int(text: str) -> int | None:
+def as_int(text: str) -> int | None:
+    """The integer a value spells, or None: integers compare as numbers (state, sys_mod_count)."""
     digits = text[1:] if text[:1] == "-" else text
     return int(text) if digits.isascii() and digits.isdigit() else None
 
 
 def _equals(operand: str) -> Callable[[str], bool]:
-    lowered, number = operand.lower(), _as_int(operand)
+    lowered, number = operand.lower(), as_int(operand)
 
     def test(value: str) -> bool:
         if value.lower() == lowered:
             return True
-        return number is not None and _as_int(value) == number
+        return number is not None and as_int(value) == number
 
     return test
 
 
 def _one_of(operands: Iterable[str]) -> Callable[[str], bool]:
-    tests = [_equals(operand.strip()) for operand in operands]
-    lowered = {operand.strip().lower() for operand in operands}
-    return lambda value: value.lower() in lowered or any(test(value) for test in tests)
+    """Equal to any operand as ``_equals`` compares: text ignoring case, or the same integer."""
+    stripped = [operand.strip() for operand in operands]
+    lowered = {operand.lower() for operand in stripped}
+    numbers = {number for number in map(as_int, stripped) if number is not None}
+
+    def test(value: str) -> bool:
+        # Two set look-ups: a read-back's 100 sys_ids cost no more per row than one.
+        return value.lower() in lowered or (bool(numbers) and as_int(value) in numbers)
+
+    return test
 
 
 def _compare(compare: Callable[[object, object], bool], operand: str, numeric: bool = True) -> Callable[[str], bool]:
-    number = _as_int(operand) if numeric else None
+    number = as_int(operand) if numeric else None
 
     def test(value: str) -> bool:
         if value == "":
             return False
-        if number is not None and (other := _as_int(value)) is not None:
+        if number is not None and (other := as_int(value)) is not None:
             return compare(other, number)
         return compare(value, operand)
 
@@ -225,7 +233,7 @@ def _predicate(term: Term, value_of: ValueOf, zone: ZoneInfo, kind: str) -> Pred
 def _column_keys(values: list[str], numeric: bool = True) -> list[object]:
     """Sort keys for one column: numeric when every value is an integer (an integer column), else text
     ignoring case. Empty values sort first, as NULLs do in ascending order."""
-    if numeric and all(value == "" or _as_int(value) is not None for value in values):
+    if numeric and all(value == "" or as_int(value) is not None for value in values):
         return [int(value) if value else _LOWEST for value in values]
     return [value.lower() for value in values]
 

@@ -25,6 +25,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from . import audit, dates, query
+from .indexes import Indexes
 from .schema import AUDIT_TABLE, PROPERTIES_TABLE, SYS_DATE_TIMES, SYS_FIELDS, TableSpec, spec
 from .values import EVERYTHING, Record, text
 
@@ -52,8 +53,7 @@ class Store:
         self._user_names: dict[str, str] = {}  # sys_user.user_name -> name
         self._numbers: dict[str, int] = {}  # highest number used per table
         self._version = 0  # moves on every write: a cached selection may dot-walk into any table
-        self._table_versions: dict[str, int] = {}
-        self._ordered: dict[str, tuple[int, list[Record]]] = {}  # table -> (its version, default order)
+        self._indexes = Indexes()
         self._selections: OrderedDict[tuple[str, str], tuple[int, list[Record]]] = OrderedDict()
         self._open_database()
         self._load()
@@ -87,7 +87,7 @@ class Store:
             record = self._tables.get(table, {}).pop(sys_id, None)
             if record is None:
                 return False
-            self._unindex(table, record)
+            self._unindex(table, record, deleted=True)
             self._changed(table)
             self._execute("DELETE FROM records WHERE tbl = ? AND sys_id = ?", (table, sys_id))
             return True
@@ -310,11 +310,11 @@ class Store:
 
     def _changed(self, table: str) -> None:
         self._version += 1
-        self._table_versions[table] = self._table_versions.get(table, 0) + 1
 
     # ----- indexes kept beside the records -----
 
     def _index(self, table: str, record: Record) -> None:
+        self._indexes.add(table, record)
         declared = spec(table)
         if declared is None:
             self._seen.setdefault(table, set(SYS_FIELDS)).update(record)
@@ -330,7 +330,8 @@ class Store:
         if prefix and number.startswith(prefix) and number[len(prefix):].isdigit():
             self._numbers[table] = max(self._numbers.get(table, 0), int(number[len(prefix):]))
 
-    def _unindex(self, table: str, record: Record) -> None:
+    def _unindex(self, table: str, record: Record, *, deleted: bool = False) -> None:
+        self._indexes.remove(table, record, deleted=deleted)
         if table == "sys_journal_field":
             key = (record.get("name", ""), record.get("element_id", ""), record.get("element", ""))
             entries = self._journal.get(key, [])
@@ -358,21 +359,17 @@ class Store:
     def _evaluate(self, table: str, encoded_query: str) -> list[Record]:
         parsed = query.parse(encoded_query)
         read = self.value_of(table)
-        matches = query.compile_filter(parsed, lambda path: self.knows(table, path), read, self.zone,
-                                       lambda path: self.is_date_time(table, path))
+        knows = lambda path: self.knows(table, path)  # noqa: E731 - a predicate handed on twice
+        matches = query.compile_filter(parsed, knows, read, self.zone, lambda path: self.is_date_time(table, path))
         order = [(name, desc) for name, desc in parsed.order if self.knows(table, name)]
-        rows = [record for record in self._default_order(table) if matches(record)]
+        records = self._tables.get(table, {})
+        candidates = self._indexes.candidates(table, parsed, records, knows, self.zone)
+        if candidates is None:
+            rows = [record for record in self._indexes.default_order(table, records) if matches(record)]
+        else:
+            rows = self._indexes.in_default_order(table, [record for record in candidates if matches(record)])
         query.sort(rows, order, read)
         return rows
-
-    def _default_order(self, table: str) -> list[Record]:
-        """Creation time, then insertion order (the sort is stable); cached until the table changes."""
-        version = self._table_versions.get(table, 0)
-        cached = self._ordered.get(table)
-        if cached is None or cached[0] != version:
-            rows = sorted(self._tables.get(table, {}).values(), key=lambda record: record.get("sys_created_on", ""))
-            cached = self._ordered[table] = (version, rows)
-        return cached[1]
 
     # ----- SQLite -----
 
