@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
 import pytest
 import requests
 
@@ -16,14 +19,28 @@ TICKETS = [  # number, code, state, short description, work_start, sys_mod_count
 ]
 
 
-@pytest.fixture(scope="module")
-def sb():
-    with Sandbox(timezone="America/New_York").start() as sandbox:
+@contextmanager
+def ticket_sandbox(timezone: str) -> Iterator[Sandbox]:
+    """A sandbox holding TICKETS, whose API user works in ``timezone``."""
+    with Sandbox(timezone=timezone).start() as sandbox:
         for number, code, state, text, start, mods in TICKETS:
             sandbox.store.insert("u_etiu_ticket", {
                 "number": number, "u_etiu_code": code, "state": state, "short_description": text,
                 "work_start": start, "sys_mod_count": mods, "correlation_id": text.split(" - ")[1],
             })
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def sb():
+    with ticket_sandbox("America/New_York") as sandbox:
+        yield sandbox
+
+
+@pytest.fixture(scope="module")
+def utc_sb():
+    """The same tickets for a UTC user, whose plain date-time operands are UTC like the stored values."""
+    with ticket_sandbox("UTC") as sandbox:
         yield sandbox
 
 
@@ -34,8 +51,7 @@ def http(sb):
         yield session
 
 
-@pytest.fixture
-def numbers(sb, http):
+def selector(sb: Sandbox, http: requests.Session) -> Callable[..., list[str]]:
     """The numbers of the tickets an encoded query selects, in the order the instance returns them."""
     def select(query: str, table: str = "u_etiu_ticket") -> list[str]:
         response = http.get(f"{sb.url}/api/now/table/{table}", params={"sysparm_query": query})
@@ -43,6 +59,16 @@ def numbers(sb, http):
         return [record["number"] for record in response.json()["result"]]
 
     return select
+
+
+@pytest.fixture
+def numbers(sb, http):
+    return selector(sb, http)
+
+
+@pytest.fixture
+def utc_numbers(utc_sb, http):
+    return selector(utc_sb, http)
 
 
 def ids(*suffixes: int) -> list[str]:
@@ -62,7 +88,8 @@ def test_equals_compares_integers_numerically(numbers):
     assert numbers("sys_mod_count=010") == ids(2)
 
 
-def test_not_equals_never_matches_an_empty_value(numbers):
+def test_not_equals_never_matches_an_empty_value(utc_numbers):
+    numbers = utc_numbers
     assert numbers("state!=3") == ids(2, 3, 4, 5)
     assert numbers("work_start!=2026-11-02 14:00:00") == ids(2, 4, 5)
 
@@ -95,7 +122,8 @@ def test_comparisons_are_numeric_for_integers(numbers):
     assert numbers("sys_mod_count<2") == ids(4, 5)
 
 
-def test_comparisons_order_date_times_and_skip_empty_values(numbers):
+def test_comparisons_order_date_times_and_skip_empty_values(utc_numbers):
+    numbers = utc_numbers
     assert numbers("work_start>=2026-11-20 23:59:59") == ids(4, 5)
     assert numbers("work_start<2026-11-05 09:30:00") == ids(1)
 
@@ -106,9 +134,33 @@ def test_date_generate_operands_are_read_in_the_users_time_zone(numbers):
     assert numbers("work_start<javascript:gs.dateGenerate('2026-11-21','start')^work_start>2026-11-20") == ids(4, 5)
 
 
-def test_between_is_inclusive_for_date_times_and_integers(numbers):
+def test_between_is_inclusive_for_date_times_and_integers(utc_numbers):
+    numbers = utc_numbers
     assert numbers("work_startBETWEEN2026-11-05 09:30:00@2026-11-20 23:59:59") == ids(2, 4)
     assert numbers("stateBETWEEN1@3") == ids(1, 2, 4)
+
+
+def test_plain_date_time_operands_are_read_in_the_users_time_zone(numbers):
+    # The user works in New York: 09:00 there on 20 November is 14:00 UTC, 19:00 is midnight UTC.
+    assert numbers("work_start>=2026-11-20 19:00:00") == ids(5)
+    assert numbers("work_start=2026-11-02 09:00:00") == ids(1)
+    assert numbers("work_start!=2026-11-02 09:00:00") == ids(2, 4, 5)
+    assert numbers("work_startBETWEEN2026-11-02 09:00:00@2026-11-05 04:30:00") == ids(1, 2)
+
+
+def test_plain_date_time_operands_on_system_stamps_are_read_in_the_users_time_zone(sb, numbers):
+    touched = sb.store.insert("u_etiu_ticket", {"number": "ETIU0009001", "sys_updated_on": "2026-10-14 19:00:00"})
+    try:
+        assert numbers("number=ETIU0009001^sys_updated_on>=2026-10-14 15:00:00") == ["ETIU0009001"]  # 19:00 UTC
+        assert numbers("number=ETIU0009001^sys_updated_on>=2026-10-14 15:00:01") == []
+        assert numbers("number=ETIU0009001^sys_updated_on>=2026-10-14 19:00:00") == []  # UTC text: too late
+    finally:
+        sb.store.delete("u_etiu_ticket", touched["sys_id"])
+
+
+def test_text_that_is_not_a_date_time_is_compared_as_typed(numbers):
+    assert numbers("work_start>2026-11-20") == ids(4, 5)  # a date alone is not shifted
+    assert numbers("short_description=2026-11-02 09:00:00") == []
 
 
 def test_between_accepts_pysnows_date_generate_form(numbers):

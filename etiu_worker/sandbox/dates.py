@@ -51,11 +51,12 @@ def from_local(text: str, zone: ZoneInfo) -> str:
     return stamp(local)
 
 
-def query_value(text: str, zone: ZoneInfo) -> str:
-    """A query operand: ``gs.dateGenerate`` runs in the user's time zone, so it is turned into UTC."""
+def query_value(text: str, zone: ZoneInfo, date_time: bool = False) -> str:
+    """A query operand as stored text: ``gs.dateGenerate``, and a plain date-time compared with a
+    date-time field (``date_time``), are in the user's time zone, so they are turned into UTC."""
     match = _DATE_GENERATE.match(text.strip())
     if not match:
-        return text
+        return from_local(text, zone) if date_time and zone.key != "UTC" else text
     day, time = match.group(1).strip(), (match.group(2) or "").strip()
     if " " not in day:
         day = f"{day} {_TIME_WORDS.get(time, time)}"

@@ -2,13 +2,15 @@
 
 Status codes and error texts are ServiceNow's own (see /work/shared/servicenow-api.md), so that
 a client written against the sandbox parses real failures. Every response carries a
-Content-Length and the connection is kept alive, as a real instance behind its load balancer does.
+Content-Length and a Date from the instance's clock, and the connection is kept alive, as a real
+instance behind its load balancer does. A table the instance does not have is a 400 "Invalid table".
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import email.utils
 import json
 import re
 import socket
@@ -22,7 +24,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 from . import dates
 from .faults import Fault
 from .render import View, render
-from .schema import SYS_FIELDS, spec
+from .schema import AUDIT_TABLE, SYS_FIELDS, spec
 from .store import EVERYTHING, text
 
 if TYPE_CHECKING:
@@ -47,11 +49,15 @@ _MESSAGES = {
 }
 
 
+_AUDIT_REFUSED = ("User Not Authorized", "Failed API level ACL Validation")  # no role that may read audit data
+
+
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # else a small body waits ~40 ms for the client's delayed ACK
     server_version = "ServiceNow"
     sys_version = ""
+    _silent = False  # True while serving a request whose answer a fault replaces
 
     def do_GET(self) -> None:
         self._serve("GET")
@@ -71,6 +77,11 @@ class Handler(BaseHTTPRequestHandler):
     def version_string(self) -> str:
         return self.server_version
 
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        """The Date header: the instance's clock (``Sandbox.clock_offset`` included), not the host's."""
+        moment = self.sandbox.store.instance_now().timestamp() if timestamp is None else timestamp
+        return email.utils.formatdate(moment, usegmt=True)
+
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
         pass  # a test run would drown in access logs
 
@@ -84,29 +95,52 @@ class Handler(BaseHTTPRequestHandler):
         body = self._read_body()
         url = urlsplit(self.path)
         route = _ROUTE.match(url.path)
+        params = dict(parse_qsl(url.query, keep_blank_values=True))
         self.sandbox.count_request(method, route.group(1) if route else "")
+        if not self._call_on_request(method, route, params):
+            return self._error(500, detail="the sandbox's on_request hook raised (traceback on stderr)")
         faults = self.sandbox.faults
         if faults.latency > 0:
             time.sleep(faults.latency)
         if not self._authenticated():
             return self._error(401)
         fault = faults.next_fault(method)
-        if fault is not None and fault.kind != "drop_write":
+        if fault is not None and fault.kind != "drop_write" and not fault.applied:
             return self._inflict(fault)
-        drop = EVERYTHING if fault is not None else faults.drop_write_fields
+        drop = EVERYTHING if fault is not None and fault.kind == "drop_write" else faults.drop_write_fields
+        self._silent = fault is not None and fault.applied  # served in full, then its answer is lost
         try:
-            self._dispatch(method, route, url.path, dict(parse_qsl(url.query, keep_blank_values=True)), body, drop)
+            self._dispatch(method, route, url.path, params, body, drop)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True  # the client went away mid-answer
         except Exception as exc:  # noqa: BLE001 - a sandbox bug must reach the client as a 500, not a hang
             traceback.print_exc()
             self._error(500, detail=f"{type(exc).__name__}: {exc}")
+        if fault is not None and fault.applied:
+            self._silent = False
+            self._inflict(fault.answer)
+
+    def _call_on_request(self, method: str, route: re.Match[str] | None, params: dict[str, str]) -> bool:
+        """Run the test's hook, outside the store lock so that it may edit records; False if it raised."""
+        hook = self.sandbox.on_request
+        if hook is None:
+            return True
+        try:
+            hook(method, route.group(1) if route else "", dict(params))
+        except Exception:  # noqa: BLE001 - the test sees the traceback and a 500, the server goes on
+            traceback.print_exc()
+            return False
+        return True
 
     def _dispatch(self, method: str, route: re.Match[str] | None, path: str, params: dict[str, str],
                   body: bytes, drop: Container[str]) -> None:
         if route is None:
             return self._unknown_resource(path)
         table, sys_id = route.group(1), route.group(2)
+        if not self.sandbox.store.has_table(table):
+            return self._error(400, f"Invalid table {table}", None)
+        if method == "GET" and table == AUDIT_TABLE and not self.sandbox.audit_readable:
+            return self._error(403, *_AUDIT_REFUSED)
         if method == "GET":
             return self._get_one(table, sys_id, params) if sys_id else self._list(table, path, params)
         if method == "DELETE" and sys_id:
@@ -272,6 +306,8 @@ class Handler(BaseHTTPRequestHandler):
         self._send(status, body, {"Content-Type": _JSON, **(headers or {})})
 
     def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+        if self._silent:
+            return
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)

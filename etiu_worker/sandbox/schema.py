@@ -1,8 +1,9 @@
 """The tables the sandbox knows: their fields, references, journal fields, states and numbers.
 
-Any other table name is accepted schemaless, as ServiceNow accepts any table its user can read;
-these declarations only make the known tables behave like their real counterparts (unknown
-fields ignored on write, references rendered as links, states given labels).
+These declarations make the known tables behave like their real counterparts (unknown fields
+ignored on write, references rendered as links, states given labels, updates audited). Any other
+table exists once a record has been put in it through ``Store.insert`` (a custom table a test or
+the demo installs), and is schemaless; the Table API answers 400 "Invalid table" for the rest.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 
 SYS_FIELDS = ("sys_id", "sys_created_on", "sys_created_by", "sys_updated_on", "sys_updated_by", "sys_mod_count")
 SYS_DATE_TIMES = frozenset({"sys_created_on", "sys_updated_on"})
+AUDIT_TABLE, PROPERTIES_TABLE = "sys_audit", "sys_properties"
 JOURNAL_LABELS = {"work_notes": "Work notes", "comments": "Additional comments"}
 
 TASK_STATES = {
@@ -35,6 +37,7 @@ class TableSpec:
     number_prefix: str = ""
     number_start: int = 0
     display_field: str = "number"
+    audited: bool = False  # updates leave one sys_audit row per changed field
 
     def declares(self, name: str) -> bool:
         return name in self.fields or name in SYS_FIELDS
@@ -52,7 +55,7 @@ TABLES: dict[str, TableSpec] = {
         date_times=frozenset({"work_start", "work_end"}),
         states=TASK_STATES,
         defaults={"state": "1"},
-        number_prefix="ETIU", number_start=1001,
+        number_prefix="ETIU", number_start=1001, audited=True,
     ),
     "change_request": TableSpec(
         fields=("number", "correlation_id", "short_description", "start_date", "end_date", "state",
@@ -62,7 +65,7 @@ TABLES: dict[str, TableSpec] = {
         date_times=frozenset({"start_date", "end_date"}),
         states=CHANGE_STATES,
         defaults={"state": "-5"},
-        number_prefix="CHG", number_start=30001,
+        number_prefix="CHG", number_start=30001, audited=True,
     ),
     "change_task": TableSpec(
         fields=("number", "change_request", "short_description", "state",
@@ -72,13 +75,19 @@ TABLES: dict[str, TableSpec] = {
         date_times=frozenset({"planned_start_date", "planned_end_date"}),
         states=CHANGE_TASK_STATES,
         defaults={"state": "1"},
-        number_prefix="CTASK", number_start=10001,
+        number_prefix="CTASK", number_start=10001, audited=True,
     ),
     "sys_journal_field": TableSpec(
         fields=("element", "element_id", "name", "value", "sys_created_on", "sys_created_by"),
         display_field="value",
     ),
     "sys_user": TableSpec(fields=("user_name", "name", "time_zone"), display_field="name"),
+    AUDIT_TABLE: TableSpec(
+        fields=("tablename", "documentkey", "fieldname", "oldvalue", "newvalue", "user", "reason",
+                "record_checkpoint"),
+        display_field="fieldname",
+    ),
+    PROPERTIES_TABLE: TableSpec(fields=("name", "value", "description"), display_field="name"),
 }
 
 

@@ -7,11 +7,11 @@ import socket
 import threading
 from collections import Counter
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from http.server import ThreadingHTTPServer
 from types import TracebackType
 
-from . import demo
+from . import demo, identity
 from .faults import Faults
 from .handler import Handler
 from .store import Store
@@ -54,11 +54,15 @@ class Sandbox:
 
     def __init__(self, data_path: str | os.PathLike[str] | None = None, user: str = "admin",
                  password: str = "sandbox", seed_demo: bool = False, today: date | None = None,
-                 timezone: str = "UTC") -> None:
+                 timezone: str = "UTC", instance_name: str | None = None) -> None:
         self.user = user
         self.password = password
         self.timezone = timezone
         self.faults = Faults()
+        # Called with (method, table, query parameters) before each request is served, outside the
+        # store lock: a person editing or deleting records between two requests of a cycle.
+        self.on_request: Callable[[str, str, dict[str, str]], None] | None = None
+        self.audit_readable = True  # False: the API user may not read sys_audit (403)
         self.store = Store(data_path, timezone=timezone)
         self.requests: Counter[tuple[str, str]] = Counter()
         self._requests_lock = threading.Lock()
@@ -67,6 +71,27 @@ class Sandbox:
         self._thread: threading.Thread | None = None
         if seed_demo and self.store.is_empty():
             demo.seed(self.store, today or self.store.now().astimezone(self.store.zone).date())
+        self.instance_name = identity.ensure_name(self.store, instance_name)
+
+    # ----- the instance's clock and audit settings, kept by the store -----
+
+    @property
+    def clock_offset(self) -> timedelta:
+        """How far the instance's clock is from the true time: stamps and the Date header follow it."""
+        return self.store.clock_offset
+
+    @clock_offset.setter
+    def clock_offset(self, offset: timedelta) -> None:
+        self.store.clock_offset = offset
+
+    @property
+    def audit_inserts(self) -> bool:
+        """ServiceNow's glide.sys.audit_inserts (false by default): inserts leave sys_audit rows too."""
+        return self.store.audit_inserts
+
+    @audit_inserts.setter
+    def audit_inserts(self, audited: bool) -> None:
+        self.store.audit_inserts = audited
 
     # ----- lifecycle -----
 

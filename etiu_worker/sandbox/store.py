@@ -7,6 +7,8 @@ Reads never touch SQLite: it is only the durable copy, read once when the store 
 The public methods (``insert``, ``get``, ``query``, ``update``, ``delete``, ``journal``) are a
 person working in the UI or a test arranging data: they may set system fields, and they return
 copies. The HTTP handler uses ``create``, ``modify`` and ``select``, which behave like the Table API.
+Both stamp records with ``instance_now()`` (``now()`` plus ``clock_offset``), and every update of an
+audited table leaves its ``sys_audit`` rows (inserts too when ``audit_inserts`` is set).
 """
 
 from __future__ import annotations
@@ -19,44 +21,25 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable, Container, Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from . import dates, query
-from .schema import SYS_FIELDS, TableSpec, spec
+from . import audit, dates, query
+from .indexes import Indexes
+from .schema import AUDIT_TABLE, PROPERTIES_TABLE, SYS_DATE_TIMES, SYS_FIELDS, TableSpec, spec
+from .values import EVERYTHING, Record, text
 
-Record = dict[str, str]
+__all__ = ["EVERYTHING", "Record", "Store", "text"]
 _SELECTION_CACHE = 32
 _NOTHING: frozenset[str] = frozenset()
-
-
-class _Everything:
-    """Stands for "every field" where a set of dropped field names is expected."""
-
-    def __contains__(self, name: object) -> bool:
-        return True
-
-
-EVERYTHING = _Everything()
-
-
-def text(value: object) -> str:
-    """A written JSON value as ServiceNow stores it: a string, "" for null, "true"/"false"."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dict):  # a reference written back as read: {"value": sys_id, "link": ...}
-        return text(value.get("value", ""))
-    if isinstance(value, (list, tuple)):
-        return ",".join(text(item) for item in value)
-    return str(value)
 
 
 class Store:
     def __init__(self, path: str | os.PathLike[str] | None = None, *, user: str = "consultant",
                  timezone: str = "UTC") -> None:
-        self.now: Callable[[], datetime] = dates.utc_now
+        self.now: Callable[[], datetime] = dates.utc_now  # the true time; tests may replace it
+        self.clock_offset = timedelta(0)  # how far the instance's clock is from ``now``
+        self.audit_inserts = False  # ServiceNow's glide.sys.audit_inserts, false by default
         self.user = user  # author of the writes made through the public methods
         self.zone = ZoneInfo(timezone)
         self.lock = threading.RLock()  # guards every read and write; the HTTP handler holds it while rendering
@@ -70,8 +53,7 @@ class Store:
         self._user_names: dict[str, str] = {}  # sys_user.user_name -> name
         self._numbers: dict[str, int] = {}  # highest number used per table
         self._version = 0  # moves on every write: a cached selection may dot-walk into any table
-        self._table_versions: dict[str, int] = {}
-        self._ordered: dict[str, tuple[int, list[Record]]] = {}  # table -> (its version, default order)
+        self._indexes = Indexes()
         self._selections: OrderedDict[tuple[str, str], tuple[int, list[Record]]] = OrderedDict()
         self._open_database()
         self._load()
@@ -105,7 +87,7 @@ class Store:
             record = self._tables.get(table, {}).pop(sys_id, None)
             if record is None:
                 return False
-            self._unindex(table, record)
+            self._unindex(table, record, deleted=True)
             self._changed(table)
             self._execute("DELETE FROM records WHERE tbl = ? AND sys_id = ?", (table, sys_id))
             return True
@@ -121,8 +103,17 @@ class Store:
             ]
 
     def is_empty(self) -> bool:
+        """No records, the instance's own properties aside."""
         with self.lock:
-            return not any(self._tables.values())
+            return not any(rows for table, rows in self._tables.items() if table != PROPERTIES_TABLE)
+
+    def instance_now(self) -> datetime:
+        """The instance's clock, which stamps every record and journal entry and the Date header."""
+        return self.now() + self.clock_offset
+
+    def has_table(self, table: str) -> bool:
+        """Declared, or installed by putting a record in it (schemaless); else "Invalid table"."""
+        return spec(table) is not None or table in self._tables
 
     @contextmanager
     def bulk(self) -> Iterator[None]:
@@ -177,14 +168,20 @@ class Store:
 
     def knows(self, table: str, path: str) -> bool:
         """Whether ``path`` (a field, or a dot-walk through references) exists on ``table``."""
-        *hops, last = path.split(".")
-        for hop in hops:
-            target = self._reference_target(table, hop)
-            if target is None:
-                return False
-            table = target
+        resolved = self._resolve(table, path)
+        if resolved is None:
+            return False
+        table, last = resolved
         declared = spec(table)
         return declared.declares(last) if declared else last in self._seen.get(table, SYS_FIELDS)
+
+    def is_date_time(self, table: str, path: str) -> bool:
+        """Whether ``path`` names a date-time field, whose query operands are read in the user's zone."""
+        resolved = self._resolve(table, path)
+        if resolved is None:
+            return False
+        declared = spec(resolved[0])
+        return declared.is_date_time(resolved[1]) if declared else resolved[1] in SYS_DATE_TIMES
 
     def value_of(self, table: str) -> Callable[[Record, str], str]:
         """A reader of a field, or of a dot-walk through references, on records of ``table``."""
@@ -219,7 +216,7 @@ class Store:
                 drop: Container[str]) -> Record:
         declared = spec(table)
         values, journals, system_values = self._split(declared, fields)
-        stamp = dates.stamp(self.now())
+        stamp = dates.stamp(self.instance_now())
         record: Record = {name: "" for name in declared.fields} if declared else {}
         if declared:
             record.update(declared.defaults)
@@ -231,6 +228,8 @@ class Store:
             raise ValueError(f"{table} already has a record with sys_id {record['sys_id']}")
         self._number(table, declared, record)
         self._store(table, record)
+        if self.audit_inserts:
+            self._audit(table, {}, record)
         for element, entry in journals.items():
             self._append_journal(table, record["sys_id"], element, entry, record["sys_created_by"],
                                  record["sys_created_on"])
@@ -247,13 +246,14 @@ class Store:
         overrides = {k: v for k, v in system_values.items() if k != "sys_id"} if system else {}
         if not changes and not journals and not overrides:
             return old  # ServiceNow skips an update that changes nothing
-        stamp = dates.stamp(self.now())
+        stamp = dates.stamp(self.instance_now())
         record = {**old, **changes}
         if changes or journals:
             record.update(sys_updated_on=stamp, sys_updated_by=user,
                           sys_mod_count=str(int(old.get("sys_mod_count") or 0) + 1))
         record.update(overrides)
         self._store(table, record)
+        self._audit(table, old, record)
         for element, entry in journals.items():
             self._append_journal(table, sys_id, element, entry, user, stamp)
         return record
@@ -275,6 +275,13 @@ class Store:
             elif name in declared.fields:
                 values[name] = value
         return values, journals, system_values
+
+    def _audit(self, table: str, old: Record, new: Record) -> None:
+        declared = spec(table)
+        if declared is None or not declared.audited:
+            return
+        for row in audit.rows(table, declared, old, new):
+            self._insert(AUDIT_TABLE, row, row["user"], system=True, drop=_NOTHING)
 
     def _append_journal(self, table: str, sys_id: str, element: str, value: str, user: str, stamp: str) -> None:
         entry = {"element": element, "element_id": sys_id, "name": table, "value": value}
@@ -303,11 +310,11 @@ class Store:
 
     def _changed(self, table: str) -> None:
         self._version += 1
-        self._table_versions[table] = self._table_versions.get(table, 0) + 1
 
     # ----- indexes kept beside the records -----
 
     def _index(self, table: str, record: Record) -> None:
+        self._indexes.add(table, record)
         declared = spec(table)
         if declared is None:
             self._seen.setdefault(table, set(SYS_FIELDS)).update(record)
@@ -323,7 +330,8 @@ class Store:
         if prefix and number.startswith(prefix) and number[len(prefix):].isdigit():
             self._numbers[table] = max(self._numbers.get(table, 0), int(number[len(prefix):]))
 
-    def _unindex(self, table: str, record: Record) -> None:
+    def _unindex(self, table: str, record: Record, *, deleted: bool = False) -> None:
+        self._indexes.remove(table, record, deleted=deleted)
         if table == "sys_journal_field":
             key = (record.get("name", ""), record.get("element_id", ""), record.get("element", ""))
             entries = self._journal.get(key, [])
@@ -334,6 +342,16 @@ class Store:
 
     # ----- reading -----
 
+    def _resolve(self, table: str, path: str) -> tuple[str, str] | None:
+        """The table and field a dot-walked path ends on, or None if a hop is not a reference."""
+        *hops, last = path.split(".")
+        for hop in hops:
+            target = self._reference_target(table, hop)
+            if target is None:
+                return None
+            table = target
+        return table, last
+
     def _reference_target(self, table: str, field: str) -> str | None:
         declared = spec(table)
         return declared.references.get(field) if declared else None
@@ -341,20 +359,17 @@ class Store:
     def _evaluate(self, table: str, encoded_query: str) -> list[Record]:
         parsed = query.parse(encoded_query)
         read = self.value_of(table)
-        matches = query.compile_filter(parsed, lambda path: self.knows(table, path), read, self.zone)
+        knows = lambda path: self.knows(table, path)  # noqa: E731 - a predicate handed on twice
+        matches = query.compile_filter(parsed, knows, read, self.zone, lambda path: self.is_date_time(table, path))
         order = [(name, desc) for name, desc in parsed.order if self.knows(table, name)]
-        rows = [record for record in self._default_order(table) if matches(record)]
+        records = self._tables.get(table, {})
+        candidates = self._indexes.candidates(table, parsed, records, knows, self.zone)
+        if candidates is None:
+            rows = [record for record in self._indexes.default_order(table, records) if matches(record)]
+        else:
+            rows = self._indexes.in_default_order(table, [record for record in candidates if matches(record)])
         query.sort(rows, order, read)
         return rows
-
-    def _default_order(self, table: str) -> list[Record]:
-        """Creation time, then insertion order (the sort is stable); cached until the table changes."""
-        version = self._table_versions.get(table, 0)
-        cached = self._ordered.get(table)
-        if cached is None or cached[0] != version:
-            rows = sorted(self._tables.get(table, {}).values(), key=lambda record: record.get("sys_created_on", ""))
-            cached = self._ordered[table] = (version, rows)
-        return cached[1]
 
     # ----- SQLite -----
 
