@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from .condition_check import explain_missing
 from .context import build_context, compute_facts, rule_context
 from .errors import RoadmapError, RulesError, TemplateError
 from .evaluate import evaluate_conditions
@@ -65,7 +66,8 @@ def check_against_sample(playbook) -> None:
         for condition in conditions:
             result = evaluate_conditions(playbook, (condition,), context)[0]
             if result.error:
-                raise RulesError(f"{condition.where}: condition {result.text!r} fails on the sample engagement: {result.error}")
+                reason = explain_missing(playbook.env, condition.tree, context, result.error) or result.error
+                raise RulesError(f"{condition.where}: condition {result.text!r} fails on the sample engagement: {reason}")
         for action in rule.actions:
             extra = {"target": action.targets[0] if action.targets else "validation", "ticket": ticket,
                      "changes": changes, "problem": SAMPLE_PROBLEM}
@@ -81,4 +83,21 @@ def check_against_sample(playbook) -> None:
                     clock = {"gap_minutes": 7.5, "instance_time": SAMPLE_NOW, "worker_time": SAMPLE_NOW}
                     render_file(playbook.env, action.clock_flag_template, {**context, **extra, **clock})
             except TemplateError as error:
-                raise RulesError(f"{action.where}: fails on the sample engagement: {error}") from None
+                reason = _template_reason(playbook.env, action, {**context, **extra}, str(error))
+                raise RulesError(f"{action.where}: fails on the sample engagement: {reason}") from None
+
+
+def _template_reason(env, action, context: dict[str, Any], error: str) -> str:
+    """The error, saying which names exist where a template read a misspelt one."""
+    where = error.split(": ", 1)[0]  # "title", "key" or "template NAME.j2"
+    sources = {"title": action.title, "key": action.key}
+    source = sources.get(where) or _template_source(env, where.removeprefix("template "))
+    hint = explain_missing(env, env.parse(source), context, error) if source else ""
+    return f"{where}: {hint}" if hint else error
+
+
+def _template_source(env, name: str) -> str:
+    try:
+        return env.loader.get_source(env, name)[0]
+    except Exception:  # noqa: BLE001 - no hint is better than a second error
+        return ""
