@@ -19,8 +19,10 @@ _SAFE = ImmutableSandboxedEnvironment()
 
 # Said here for admins where a member has no docstring (fields) or one written for programmers.
 MEANINGS = {
-    "holidays": "the days off of `[calendar] holidays` in playbook.toml (a set of dates)",
-    "weekend": "the weekdays of `[calendar] weekend` that are not business days (numbers, Monday is 0)",
+    "holidays": "The days off of `[calendar] holidays` in playbook.toml (a set of dates).",
+    "weekend": "The weekdays of `[calendar] weekend`, which are not business days (numbers, Monday is 0).",
+    "support_week": "The `days` business days after the prod upgrade's day (a date, e.g. "
+                    "`prod_upgrade_local.date()`), as a list of dates: a holiday inside it pushes its end out.",
     "is_business_day": "True when `day` (a date) is neither a weekend day nor a holiday.",
     "add_business_days": "The n-th business day after `day` (before it when n < 0); n = 0 is `day` itself "
                          "when it is a business day, else the next business day.",
@@ -46,7 +48,9 @@ def _is_readable(value: Any, name: str) -> bool:
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
     """`` (did you mean 'x'?)`` for the closest choice, or nothing when none is close."""
-    close = difflib.get_close_matches(name, list(choices), n=1)
+    choices = list(choices)
+    # A short name inside a long one ('sanity', 'engagement_sanity') is too far for difflib alone.
+    close = difflib.get_close_matches(name, choices, n=1) or [c for c in choices if len(name) > 2 and name in c][:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -69,8 +73,7 @@ def _parameter(parameter: inspect.Parameter) -> str:
 
 
 def _meaning(name: str) -> str:
-    doc = inspect.getdoc(getattr(BusinessCalendar, name, None)) if name not in MEANINGS else None
-    text = MEANINGS.get(name) or (doc or "").split("\n\n")[0]
+    text = MEANINGS.get(name) or (inspect.getdoc(getattr(BusinessCalendar, name)) or "").split("\n\n")[0]
     if not text:
         raise LookupError(f"calendar.{name} has no docstring: say what it means in names.MEANINGS")
     return " ".join(text.replace("``", "`").split())
