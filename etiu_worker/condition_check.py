@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import re
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from jinja2 import nodes
 from jinja2.parser import Parser
@@ -31,15 +31,18 @@ def parse_expression(env: ImmutableSandboxedEnvironment, source: str) -> nodes.E
     return parser.parse_expression()
 
 
-def check_state_names(tree: nodes.Node, states: Mapping[str, list[str]], where: str, source: str) -> None:
-    """Refuse a state compared with a string that is not a state name of its kind of record."""
+def check_state_names(tree: nodes.Node, states: Mapping[str, list[str]], where: str,
+                      subject: Callable[[int], str]) -> None:
+    """Refuse a state compared with a string that is not a state name of its kind of record.
+
+    ``subject(lineno)`` says what holds the comparison: a condition, or a template's line."""
     for state_side, literal in _state_comparisons(tree):
         kind = _state_kind(state_side)
-        valid = list(states[kind]) + [UNKNOWN_STATE] if kind else sorted({s for v in states.values() for s in v})
+        valid = (list(states[kind]) if kind else sorted({s for v in states.values() for s in v})) + [UNKNOWN_STATE]
         for name in _strings(literal):
             if name not in valid:
                 raise RulesError(
-                    f"{where}: condition {source!r} compares a {kind or 'record'} state with {name!r}, "
+                    f"{where}: {subject(state_side.lineno)} compares a {kind or 'record'} state with {name!r}, "
                     f"which is not a {kind or 'record'} state{did_you_mean(name, valid)}: "
                     f"use one of {', '.join(valid)}"
                 )

@@ -217,7 +217,7 @@ def _condition(env, schema: SchemaSettings, source: str, path: Path, text: str, 
         tree = parse_expression(env, source)
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}") from None
-    check_state_names(tree, state_names(schema), where, source)
+    check_state_names(tree, state_names(schema), where, lambda _: f"condition {source!r}")
     return Condition(source, where, compiled, tree)
 
 
@@ -237,25 +237,26 @@ def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: s
     for label, source in (("title", action.title), ("key", action.key)):
         if source:
             try:
-                env.parse(source)
+                tree = env.parse(source)
             except TemplateSyntaxError as error:
                 raise RulesError(f"{where}: {label} template does not compile: {error.message}") from None
+            check_state_names(tree, state_names(schema), where, lambda _: f"{label} template {source!r}")
     if action.check_clock_minutes and not action.clock_flag_template:
         raise RulesError(f"{where}: check_clock_minutes needs clock_flag_template, the flag posted when the clocks differ")
     for key in ("template", "clock_flag_template", "overflow_template"):
         line = _action_line(text, index, f"{key} =")
-        _check_template(env, getattr(action, key), where, f"{key} =", line)
+        _check_template(env, schema, getattr(action, key), where, f"{key} =", line)
     when = tuple(_condition(env, schema, item, path, text, rule, f"actions[{index}].when") for item in action.when)
     return Action(action.type, targets, action.state, action.title, action.template, action.key,
                   action.severity, when, where, action.check_clock_minutes, action.clock_flag_template,
                   action.overflow_template)
 
 
-def _check_template(env: ImmutableSandboxedEnvironment, template: str, where: str, key: str, line: str) -> None:
+def _check_template(env, schema: SchemaSettings, template: str, where: str, key: str, line: str) -> None:
     if not template:
         return
     try:
-        env.get_template(template)
+        tree = env.parse(env.loader.get_source(env, template)[0])
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: template {template}, line {error.lineno}: {error.message}") from None
     except Exception:  # noqa: BLE001 - TemplateNotFound and loader errors
@@ -265,6 +266,7 @@ def _check_template(env: ImmutableSandboxedEnvironment, template: str, where: st
             f"{did_you_mean(template, env.list_templates())}: fix `{key}` on line {line} of the rules file, "
             f"or add the template to that folder"
         ) from None
+    check_state_names(tree, state_names(schema), where, lambda at: f"template {template}, line {at},")
 
 
 TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")

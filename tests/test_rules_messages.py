@@ -106,6 +106,23 @@ BROKEN = {
         "(did you mean 'business_days'?); validation has: business_days, running, started",
         rule_file="50_validation_length.toml",
     ),
+    "an unknown state in a template": Broken(
+        "templates/flag_support_week_bp_open.j2", 'if tickets.best_practices is none else',
+        "if tickets.best_practices.state == 'absent' else",
+        "{rules}/70_support_week_ends.toml:{type_line}: rule support_week_ends, actions[1] (flag): template "
+        "flag_support_week_bp_open.j2, line {line}, compares a ticket state with 'absent', which is not a ticket "
+        "state: use one of " + TICKET_STATES,
+        action=1, rule_file="70_support_week_ends.toml",
+    ),
+    "an unknown state in a title template": Broken(
+        "30_prod_upgrade_scheduled.toml", 'title = "Support week - {{ client }}"',
+        "title = \"Support week - {{ client }}{{ ' (late)' if change.state == 'sheduled' }}\"",
+        "{rules}/30_prod_upgrade_scheduled.toml:{type_line}: rule prod_upgrade_scheduled, actions[3] (create_ticket): "
+        "title template \"Support week - {{{{ client }}}}{{{{ ' (late)' if change.state == 'sheduled' }}}}\" "
+        "compares a change state with 'sheduled', which is not a change state (did you mean 'scheduled'?): use one "
+        "of " + CHANGE_STATES,
+        action=3,
+    ),
     "a missing template": Broken(
         "50_validation_length.toml", 'template = "flag_validation_overdue.j2"', 'template = "flag_validation_overdu.j2"',
         "{rules}/50_validation_length.toml:{type_line}: rule validation_length, actions[0] (flag): template "
