@@ -105,7 +105,8 @@ class _Unresolved(Exception):
 
 
 def explain_missing(env: ImmutableSandboxedEnvironment, tree: nodes.Node, context: Mapping[str, Any], error: str) -> str:
-    """``'tickets' has no 'dev_upgrad' (did you mean 'dev_upgrade'?); it has: …`` or nothing."""
+    """``tickets has no 'dev_upgrad' (did you mean 'dev_upgrade'?); tickets has: …``, or "" when
+    the place cannot be read without running the expression (a call, a filter, a loop)."""
     found = _MISSING.search(error)
     if not found:
         return ""
@@ -127,9 +128,10 @@ def explain_missing(env: ImmutableSandboxedEnvironment, tree: nodes.Node, contex
 def _explain_attribute(env, node: nodes.Getattr, context: Mapping[str, Any]) -> str:
     try:
         owner = _resolve(env, node.node, context)
-    except _Unresolved:
+        present = not isinstance(env.getattr(owner, node.attr), Undefined)
+    except Exception:  # noqa: BLE001 - _Unresolved, or reading it fails: keep Jinja's own words
         return ""
-    if isinstance(owner, Undefined) or not isinstance(env.getattr(owner, node.attr), Undefined):
+    if owner is None or present:  # on None, "'None' has no attribute" already says it all
         return ""
     names = names_of(owner)
     place = _dotted(node.node)
@@ -138,12 +140,16 @@ def _explain_attribute(env, node: nodes.Getattr, context: Mapping[str, Any]) -> 
 
 def _resolve(env, node: nodes.Node, context: Mapping[str, Any]) -> Any:
     if isinstance(node, nodes.Name) and node.name in context:
-        return context[node.name]
-    if isinstance(node, nodes.Getattr):
-        return env.getattr(_resolve(env, node.node, context), node.attr)
-    if isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
-        return env.getitem(_resolve(env, node.node, context), node.arg.value)
-    raise _Unresolved
+        value = context[node.name]
+    elif isinstance(node, nodes.Getattr):
+        value = env.getattr(_resolve(env, node.node, context), node.attr)
+    elif isinstance(node, nodes.Getitem) and isinstance(node.arg, nodes.Const):
+        value = env.getitem(_resolve(env, node.node, context), node.arg.value)
+    else:
+        raise _Unresolved
+    if isinstance(value, Undefined):
+        raise _Unresolved
+    return value
 
 
 def _dotted(node: nodes.Node) -> str:

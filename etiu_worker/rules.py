@@ -9,6 +9,7 @@ A folder holds ``playbook.toml`` (calendar and shared numbers) and one file per 
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -23,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from .condition_check import check_state_names, parse_expression
 from .config import SchemaSettings, shipped_path
 from .errors import RulesError
-from .names import did_you_mean
+from .names import closest, did_you_mean
 from .templates import make_environment
 from .workdays import BusinessCalendar
 
@@ -216,9 +217,18 @@ def _condition(env, schema: SchemaSettings, source: str, path: Path, text: str, 
         compiled = env.compile_expression(source, undefined_to_none=False)
         tree = parse_expression(env, source)
     except TemplateSyntaxError as error:
-        raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}") from None
+        raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}{_closest(env, error)}") from None
     check_state_names(tree, state_names(schema), where, lambda _: f"condition {source!r}")
     return Condition(source, where, compiled, tree)
+
+
+def _closest(env, error: TemplateSyntaxError) -> str:
+    """" Did you mean 'length'?" after "No filter named 'lenght'." (or test)."""
+    found = re.match(r"No (filter|test) named '([^']+)'", error.message or "")
+    if not found:
+        return ""
+    close = closest(found.group(2), env.filters if found.group(1) == "filter" else env.tests)
+    return f" Did you mean {close!r}?" if close else ""
 
 
 def state_names(schema: SchemaSettings) -> dict[str, list[str]]:
@@ -256,9 +266,10 @@ def _check_template(env, schema: SchemaSettings, template: str, where: str, key:
     if not template:
         return
     try:
+        env.get_template(template)  # compiles it: an unknown filter or test is refused here
         tree = env.parse(env.loader.get_source(env, template)[0])
     except TemplateSyntaxError as error:
-        raise RulesError(f"{where}: template {template}, line {error.lineno}: {error.message}") from None
+        raise RulesError(f"{where}: template {template}, line {error.lineno}: {error.message}{_closest(env, error)}") from None
     except Exception:  # noqa: BLE001 - TemplateNotFound and loader errors
         folder = ", ".join(getattr(env.loader, "searchpath", [])) or "(none set)"
         raise RulesError(

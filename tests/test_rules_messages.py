@@ -99,6 +99,17 @@ BROKEN = {
         "'validation.business_days > params.max_busines_days' fails on the sample engagement: params has no "
         "'max_busines_days' (did you mean 'max_business_days'?); params has: max_business_days",
     ),
+    "a misspelt filter in a condition": Broken(
+        "00_engagement_sanity.toml", "problems | length > 0", "problems | lenght > 0",
+        "{rules}/00_engagement_sanity.toml:{line}: rule engagement_sanity, when: condition 'problems | lenght > 0' "
+        "does not compile: No filter named 'lenght'. Did you mean 'length'?",
+    ),
+    "a misspelt filter in a template": Broken(
+        "templates/flag_validation_overdue.j2", "validation.business_days | round", "validation.business_days | rond",
+        "{rules}/50_validation_length.toml:{type_line}: rule validation_length, actions[0] (flag): template "
+        "flag_validation_overdue.j2, line {line}: No filter named 'rond'. Did you mean 'round'?",
+        rule_file="50_validation_length.toml",
+    ),
     "a misspelt name in a template": Broken(
         "templates/flag_validation_overdue.j2", "validation.business_days | round", "validation.busines_days | round",
         "{rules}/50_validation_length.toml:{type_line}: rule validation_length, actions[0] (flag): fails on the "
