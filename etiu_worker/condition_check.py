@@ -23,6 +23,7 @@ COMPARISONS = ("eq", "ne", "in", "notin")
 # The object a ``.state`` is read from decides which schema states it can hold.
 STATE_KINDS = {"tickets": "ticket", "ticket": "ticket", "change": "change", "ctask": "ctask", "ctasks": "ctask"}
 UNKNOWN_STATE = "unknown"  # the model's name for a state value the schema does not list
+JINJA_OWN = {"loop", "self", "varargs", "kwargs", "caller"}  # names Jinja defines inside loops and macros
 
 
 def parse_expression(env: ImmutableSandboxedEnvironment, source: str) -> nodes.Expr:
@@ -112,17 +113,52 @@ def explain_missing(env: ImmutableSandboxedEnvironment, tree: nodes.Node, contex
         return ""
     missing = found.group(1) or found.group(2)
     if found.group(2):
-        names = sorted(context)
-        return f"{missing!r} is undefined{did_you_mean(missing, names)}; the names are: {', '.join(names)}"
-    # A template's own variables ({% for ticket in … %}) hide the context's names of that spelling.
-    local = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
-    context = {name: value for name, value in context.items() if name not in local}
+        return _undefined(missing, context)
+    visible = _without_locals(tree, context)
     for getattr_node in _find_all(tree, nodes.Getattr):
         if getattr_node.attr == missing:
-            hint = _explain_attribute(env, getattr_node, context)
+            hint = _explain_attribute(env, getattr_node, visible)
             if hint:
                 return hint
     return ""
+
+
+def find_missing_name(env: ImmutableSandboxedEnvironment, tree: nodes.Node, context: Mapping[str, Any]) -> str:
+    """A name read anywhere in the tree that does not exist, said as ``explain_missing`` says it.
+
+    Evaluating on the sample skips what ``and``, ``or`` and ``if`` leave out; reading the tree
+    finds a misspelt name there too, before it fails on a real engagement."""
+    visible = _without_locals(tree, context)
+    known = set(visible) | set(env.globals) | _locals(tree) | _tested_for_definition(tree) | JINJA_OWN
+    for name in _find_all(tree, nodes.Name):
+        if name.ctx == "load" and name.name not in known:
+            return _undefined(name.name, context)
+    for getattr_node in _find_all(tree, nodes.Getattr):
+        hint = _explain_attribute(env, getattr_node, visible)
+        if hint:
+            return hint
+    return ""
+
+
+def _undefined(name: str, context: Mapping[str, Any]) -> str:
+    names = sorted(context)
+    return f"{name!r} is undefined{did_you_mean(name, names)}; the names are: {', '.join(names)}"
+
+
+def _locals(tree: nodes.Node) -> set[str]:
+    return {node.name for node in _find_all(tree, nodes.Name) if node.ctx in ("store", "param")}
+
+
+def _without_locals(tree: nodes.Node, context: Mapping[str, Any]) -> dict[str, Any]:
+    # A template's own variables ({% for ticket in … %}) hide the context's names of that spelling.
+    local = _locals(tree)
+    return {name: value for name, value in context.items() if name not in local}
+
+
+def _tested_for_definition(tree: nodes.Node) -> set[str]:
+    """Names under ``is defined``: reading them is how a template asks whether they exist."""
+    tests = [test for test in _find_all(tree, nodes.Test) if test.name in ("defined", "undefined")]
+    return {test.node.name for test in tests if isinstance(test.node, nodes.Name)}
 
 
 def _explain_attribute(env, node: nodes.Getattr, context: Mapping[str, Any]) -> str:

@@ -93,6 +93,21 @@ BROKEN = {
         "'not schedul.scheduled' fails on the sample engagement: 'schedul' is undefined "
         "(did you mean 'schedule'?); the names are: " + CONDITION_NAMES,
     ),
+    "a misspelt name in a branch the sample engagement does not reach": Broken(
+        "40_validation_reminder.toml", '"not sync.conflicts",', '"not sync.conflicts or sync.stal",',
+        "{rules}/40_validation_reminder.toml:{line}: rule validation_reminder, when: condition "
+        "'not sync.conflicts or sync.stal' reads a name that does not exist: sync has no 'stal' "
+        "(did you mean 'stale'?); sync has: agreed, carried, conflicts, consistent, stale",
+    ),
+    "a misspelt name in a template branch the sample engagement does not reach": Broken(
+        "templates/flag_window.j2", "The planned end of {{ change.number }} is empty",
+        "The planned end of {{ change.nubmer }} is empty",
+        "{rules}/20_planned_window.toml:{type_line}: rule planned_window_verified, actions[0] (flag): template "
+        "flag_window.j2 reads a name that does not exist: change has no 'nubmer' (did you mean 'number'?); "
+        "change has: number, planned_end, planned_start, raw, state, state_value, sys_id, table, timezone_name, "
+        "updated_on",
+        rule_file="20_planned_window.toml",
+    ),
     "a misspelt param": Broken(
         "50_validation_length.toml", "> params.max_business_days", "> params.max_busines_days",
         "{rules}/50_validation_length.toml:{line}: rule validation_length, when: condition "
