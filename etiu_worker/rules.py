@@ -1,10 +1,12 @@
 """Load and check the playbook: rules files (TOML) and the templates they name.
 
 Everything is checked before the first request: TOML syntax, unknown keys, unknown actions,
-conditions that do not compile, templates rendered against a sample engagement. An error names
-the file, the line where it can be found, the rule and what to fix. Loaded rules are frozen.
+conditions that do not compile, states compared with names the schema does not know, templates
+rendered against a sample engagement. An error names the file, the line where it can be found,
+the rule and what to fix. Loaded rules are frozen.
 
-A folder holds ``playbook.toml`` (calendar and shared numbers) and one file per rule.
+A folder holds ``playbook.toml`` (calendar, contacts and shared numbers; required) and one file
+per rule.
 """
 
 from __future__ import annotations

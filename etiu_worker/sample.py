@@ -1,7 +1,8 @@
 """A sample engagement that every condition and template is tried against when rules load.
 
 It has every record a rule can name (all five tickets, the change request, the planned-dates
-CTASK) so that a misspelt name fails at load time under StrictUndefined, before any request.
+CTASK) so that a misspelt name fails at load time under StrictUndefined, before any request; and
+each condition and template is read for names in the branches the sample does not reach.
 """
 
 from __future__ import annotations
