@@ -17,6 +17,7 @@ import signal
 import sys
 import tempfile
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -123,8 +124,9 @@ def rules_check(context: Context) -> None:
     """Load and check every rules file and template; no request is sent."""
     from .rules import load_playbook
 
-    settings = context.settings
-    playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+    with _offline("rules check"):
+        settings = context.settings
+        playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
     click.echo(f"{len(playbook.rules)} rules in {settings.rules.path} are valid:")
     for rule in playbook.rules:
         click.echo(f"  {rule.name}: {rule.summary}")
@@ -138,16 +140,28 @@ def rules_test(context: Context, fixtures: tuple[Path, ...]) -> None:
     from .rules import load_playbook
     from .tester import run_fixture
 
-    settings = context.settings
-    playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
     failed = 0
-    for path in fixtures:
-        result = run_fixture(path, playbook, settings)
-        click.echo(result.render())
-        failed += not result.passed
+    with _offline("rules test"):
+        settings = context.settings
+        playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+        for path in fixtures:
+            result = run_fixture(path, playbook, settings)
+            click.echo(result.render())
+            failed += not result.passed
     if failed:
         click.echo(f"{failed} of {len(fixtures)} fixtures did not meet their [expect] section", err=True)
         sys.exit(errors.EXIT_ACTIONS_FAILED)
+
+
+@contextmanager
+def _offline(command: str):
+    """The rules commands only read files: their errors end with what to fix, not with what was
+    not sent to ServiceNow (nothing ever is)."""
+    try:
+        yield
+    except errors.EtiuError as error:
+        error.advice = f"Fix the setting or file named above and run etiu-worker {command} again."
+        raise
 
 
 @cli.command()
@@ -329,6 +343,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _advice(error: errors.EtiuError) -> str:
+    if getattr(error, "advice", ""):
+        return error.advice
     if isinstance(error, errors.AuthenticationError):
         return "Check ETIU_SERVICENOW__USER and ETIU_SERVICENOW__PASSWORD (the user needs web service access)."
     if isinstance(error, errors.UnreachableError):

@@ -1,14 +1,17 @@
 """Load and check the playbook: rules files (TOML) and the templates they name.
 
 Everything is checked before the first request: TOML syntax, unknown keys, unknown actions,
-conditions that do not compile, templates rendered against a sample engagement. An error names
-the file, the line where it can be found, the rule and what to fix. Loaded rules are frozen.
+conditions that do not compile, states compared with names the schema does not know, templates
+rendered against a sample engagement. An error names the file, the line where it can be found,
+the rule and what to fix. Loaded rules are frozen.
 
-A folder holds ``playbook.toml`` (calendar and shared numbers) and one file per rule.
+A folder holds ``playbook.toml`` (calendar, contacts and shared numbers; required) and one file
+per rule.
 """
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,8 +23,10 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .config import SchemaSettings
+from .condition_check import check_state_names, parse_expression
+from .config import SchemaSettings, shipped_path
 from .errors import RulesError
+from .names import closest, did_you_mean
 from .templates import make_environment
 from .workdays import BusinessCalendar
 
@@ -84,6 +89,7 @@ class Condition:
     text: str
     where: str  # file:line and rule, for messages
     compiled: Any = field(repr=False, compare=False, default=None)  # compiled once, at load
+    tree: Any = field(repr=False, compare=False, default=None)  # its syntax tree, for messages
 
     def evaluate(self, env: ImmutableSandboxedEnvironment, context: Mapping[str, Any]) -> Any:
         return self.compiled(**context)
@@ -174,8 +180,13 @@ def _read(path: Path) -> tuple[str, dict[str, Any]]:
 
 
 def _load_playbook_file(path: Path) -> PlaybookFile:
-    if not path.exists():
-        return PlaybookFile()
+    if not path.is_file():
+        # Defaults would run silently with no holidays, miscounting every business day.
+        raise RulesError(
+            f"{path} is missing: the rules folder needs {PLAYBOOK_FILE}, which holds the numbers all rules "
+            f"share ([playbook]), the names notes use ([contacts]) and the business calendar ([calendar]: "
+            f"weekend and holidays); copy it from the shipped {shipped_path('rules') / PLAYBOOK_FILE} and adapt it"
+        )
     text, data = _read(path)
     try:
         playbook = PlaybookFile(**data)
@@ -194,7 +205,7 @@ def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSet
         body = RuleFile(**data).rule
     except ValidationError as error:
         raise RulesError(_describe(path, text, error, rule=name)) from None
-    conditions = tuple(_condition(env, item, path, text, body.name, "when") for item in body.when)
+    conditions = tuple(_condition(env, schema, item, path, text, body.name, "when") for item in body.when)
     actions = tuple(
         _action(env, schema, action, path, text, body.name, index) for index, action in enumerate(body.actions)
     )
@@ -202,13 +213,30 @@ def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSet
                 MappingProxyType(dict(body.params)), actions, path)
 
 
-def _condition(env, source: str, path: Path, text: str, rule: str, key: str) -> Condition:
+def _condition(env, schema: SchemaSettings, source: str, path: Path, text: str, rule: str, key: str) -> Condition:
     where = f"{path}:{_line_of(text, source)}: rule {rule}, {key}"
     try:
         compiled = env.compile_expression(source, undefined_to_none=False)
+        tree = parse_expression(env, source)
     except TemplateSyntaxError as error:
-        raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}") from None
-    return Condition(source, where, compiled)
+        raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}{_closest(env, error)}") from None
+    check_state_names(tree, state_names(schema), where, lambda _: f"condition {source!r}")
+    return Condition(source, where, compiled, tree)
+
+
+def _closest(env, error: TemplateSyntaxError) -> str:
+    """" Did you mean 'length'?" after "No filter named 'lenght'." (or test)."""
+    found = re.match(r"No (filter|test) named '([^']+)'", error.message or "")
+    if not found:
+        return ""
+    close = closest(found.group(2), env.filters if found.group(1) == "filter" else env.tests)
+    return f" Did you mean {close!r}?" if close else ""
+
+
+def state_names(schema: SchemaSettings) -> dict[str, list[str]]:
+    """The state names of each kind of record, as conditions compare them."""
+    return {"ticket": list(schema.ticket_states.model_dump()), "change": list(schema.change_states.model_dump()),
+            "ctask": list(schema.ctask_states.model_dump())}
 
 
 def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: str, rule: str, index: int) -> Action:
@@ -221,24 +249,37 @@ def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: s
     for label, source in (("title", action.title), ("key", action.key)):
         if source:
             try:
-                env.parse(source)
+                tree = env.parse(source)
             except TemplateSyntaxError as error:
                 raise RulesError(f"{where}: {label} template does not compile: {error.message}") from None
+            check_state_names(tree, state_names(schema), where, lambda _: f"{label} template {source!r}")
     if action.check_clock_minutes and not action.clock_flag_template:
         raise RulesError(f"{where}: check_clock_minutes needs clock_flag_template, the flag posted when the clocks differ")
-    for template in (action.template, action.clock_flag_template, action.overflow_template):
-        if not template:
-            continue
-        try:
-            env.get_template(template)
-        except TemplateSyntaxError as error:
-            raise RulesError(f"{where}: template {template}, line {error.lineno}: {error.message}") from None
-        except Exception:  # noqa: BLE001 - TemplateNotFound and loader errors
-            raise RulesError(f"{where}: template {template!r} is not in the templates folder") from None
-    when = tuple(_condition(env, item, path, text, rule, f"actions[{index}].when") for item in action.when)
+    for key in ("template", "clock_flag_template", "overflow_template"):
+        line = _action_line(text, index, f"{key} =")
+        _check_template(env, schema, getattr(action, key), where, f"{key} =", line)
+    when = tuple(_condition(env, schema, item, path, text, rule, f"actions[{index}].when") for item in action.when)
     return Action(action.type, targets, action.state, action.title, action.template, action.key,
                   action.severity, when, where, action.check_clock_minutes, action.clock_flag_template,
                   action.overflow_template)
+
+
+def _check_template(env, schema: SchemaSettings, template: str, where: str, key: str, line: str) -> None:
+    if not template:
+        return
+    try:
+        env.get_template(template)  # compiles it: an unknown filter or test is refused here
+        tree = env.parse(env.loader.get_source(env, template)[0])
+    except TemplateSyntaxError as error:
+        raise RulesError(f"{where}: template {template}, line {error.lineno}: {error.message}{_closest(env, error)}") from None
+    except Exception:  # noqa: BLE001 - TemplateNotFound and loader errors
+        folder = ", ".join(getattr(env.loader, "searchpath", [])) or "(none set)"
+        raise RulesError(
+            f"{where}: template {template!r} is not in the templates folder {folder}"
+            f"{did_you_mean(template, env.list_templates())}: fix `{key}` on line {line} of the rules file, "
+            f"or add the template to that folder"
+        ) from None
+    check_state_names(tree, state_names(schema), where, lambda at: f"template {template}, line {at},")
 
 
 TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")

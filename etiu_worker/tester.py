@@ -25,6 +25,7 @@ from .engine import plan_cycle
 from .errors import RulesError
 from .evaluate import RuleResult
 from .model import EngagementBuilder
+from .names import did_you_mean
 
 
 @dataclass
@@ -70,6 +71,7 @@ def _with_ids(rows: list[dict[str, Any]], table: str) -> list[dict[str, str]]:
 
 def run_fixture(path: Path, playbook, settings) -> FixtureResult:
     data = load_fixture(path)
+    check_expect_names(path, data.get("expect", {}), [rule.name for rule in playbook.rules])
     at = data.get("now")
     if not isinstance(at, datetime):
         raise RulesError(f"fixture {path}: set now = 2026-11-20T15:00:00Z (the moment to evaluate at)")
@@ -84,6 +86,34 @@ def run_fixture(path: Path, playbook, settings) -> FixtureResult:
     result = FixtureResult(path, cycle.results, cycle.writes)
     result.failures = _check_expectations(data.get("expect", {}), cycle.results)
     return result
+
+
+EXPECT_KEYS = ("matched", "not_matched")
+
+
+def check_expect_names(path: Path, expect: dict[str, Any], rules: list[str]) -> None:
+    """Refuse an [expect] that names no rule: ``not_matched = ["typo"]`` would always pass."""
+    text = path.read_text(encoding="utf-8")
+    for key in expect:
+        if key not in EXPECT_KEYS:
+            raise RulesError(f"{path}:{_line_of(text, key)}: [expect] {key}: is not a known key{did_you_mean(key, EXPECT_KEYS)}; "
+                             f"use {' or '.join(EXPECT_KEYS)}")
+    for key in EXPECT_KEYS:
+        names = expect.get(key, [])
+        if not isinstance(names, list):
+            raise RulesError(f"{path}:{_line_of(text, key)}: [expect] {key}: must be a list of rule names, "
+                             f'such as {key} = ["{rules[0]}"]')
+        for name in names:
+            if name not in rules:
+                raise RulesError(f"{path}:{_line_of(text, str(name))}: [expect] {key}: there is no rule {name!r}"
+                                 f"{did_you_mean(str(name), rules)}; the rules are: {', '.join(rules)}")
+
+
+def _line_of(text: str, needle: str) -> str:
+    lines = text.splitlines()
+    start = next((n for n, line in enumerate(lines) if line.strip() == "[expect]"), 0)
+    found = next((n for n in range(start, len(lines)) if needle in lines[n]), None)
+    return str(found + 1) if found is not None else "?"
 
 
 def _check_expectations(expect: dict[str, Any], results: list[RuleResult]) -> list[str]:

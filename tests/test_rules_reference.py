@@ -1,0 +1,54 @@
+"""The README's reference for admins is generated from the code and kept in step with it: the names
+a condition can read, what `calendar` offers, and the `[contacts]` of playbook.toml."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import playbook_helpers as h
+from etiu_worker.evaluate import evaluate_conditions
+from etiu_worker.names import calendar_reference, names_of
+from etiu_worker.rules import Condition
+from etiu_worker.sample import sample_context
+
+README = (h.ROOT / "README.md").read_text(encoding="utf-8")
+ADMIN_SECTION = README.split("## For admins", 1)[1].split("\n## ", 1)[0]
+
+
+def test_the_readme_lists_every_calendar_name_with_its_meaning_as_the_code_generates_it():
+    listed = [line for line in ADMIN_SECTION.splitlines() if line.startswith("- `calendar.")]
+
+    assert listed == calendar_reference(), "paste etiu_worker.names.calendar_reference() into the README"
+    names = [re.match(r"- `calendar\.(\w+)", line).group(1) for line in listed]
+    assert names == names_of(h.playbook().calendar)
+    assert "elapsed_business_days" in names and "holidays" in names
+
+
+def test_the_readme_names_every_name_a_condition_can_read():
+    _, context = sample_context(h.playbook())
+
+    missing = [name for name in context if f"`{name}`" not in ADMIN_SECTION and f"`{name}." not in ADMIN_SECTION]
+
+    assert missing == [], f"the README's admin section does not say what {missing} are"
+
+
+def test_the_readme_examples_of_calendar_hold_on_the_sample_engagement():
+    playbook = h.playbook()
+    _, context = sample_context(playbook)
+    examples = re.findall(r"`(calendar\.[^`]+)`", ADMIN_SECTION.split("For example", 1)[1].split("\n\n")[0])
+    assert len(examples) == 2
+
+    for example in examples:
+        condition = Condition(example, "README", playbook.env.compile_expression(example, undefined_to_none=False))
+        [result] = evaluate_conditions(playbook, (condition,), {**context, "params": {}})
+        assert result.error == "", f"{example}: {result.error}"
+
+
+def test_the_readme_playbook_example_has_the_contacts_the_templates_read():
+    block = re.search(r"`playbook.toml`:\n\n```toml\n(.*?)```", ADMIN_SECTION, flags=re.S).group(1)
+    documented = tomllib.loads(block)["contacts"]
+    templates = "".join(path.read_text(encoding="utf-8") for path in h.settings().templates.path.glob("*.j2"))
+
+    assert set(documented) == set(h.playbook().contacts)
+    assert set(re.findall(r"contacts\.(\w+)", templates)) == set(documented)
