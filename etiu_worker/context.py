@@ -24,8 +24,9 @@ def baseline_roadmap(memory: Mapping[str, Any]) -> Roadmap | None:
 
 def needs_history(engagement: Engagement, memory: Mapping[str, Any]) -> bool:
     """Whether this engagement's facts need its tickets' history: first sight, and a date that
-    differs between tickets (and is not a conflict already remembered)."""
-    return f.needs_history(engagement.tickets, baseline_roadmap(memory), memory.get("conflicts"))
+    differs between tickets (and is not a conflict already remembered). An engagement with records
+    the playbook cannot trust is left alone, so it needs none."""
+    return not engagement.is_broken and f.needs_history(engagement.tickets, baseline_roadmap(memory), memory.get("conflicts"))
 
 
 def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[str, Any], now: datetime,

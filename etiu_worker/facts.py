@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 from .model import Engagement, format_sn_datetime, parse_sn_datetime
 from .roadmap import Roadmap, prod_upgrade_to_utc
-from .roadmap_sync import ROADMAP_FIELDS, Carried, Conflict, RoadmapSync, needs_history, reconcile_roadmap  # noqa: F401 - re-exported
+from .roadmap_sync import (  # noqa: F401 - re-exported: the roadmap sync is a fact like the others
+    ROADMAP_FIELDS, Carried, Conflict, RoadmapSync, needs_history, reconcile_roadmap,
+)
 from .workdays import BusinessCalendar
 
 
