@@ -73,7 +73,8 @@ def edit(sb, code: str, old: str, new: str, at, *, user: str = "jesse.m") -> Non
 def touch(sb, code: str, at) -> None:
     """A person updates a ticket at ``at`` for a reason that is not its short description."""
     ticket = tickets(sb)[code]
-    sb.store.update(TICKETS, ticket["sys_id"], {"assigned_to": "someone.else", "sys_updated_on": at.strftime("%Y-%m-%d %H:%M:%S")})
+    stamp = at.strftime("%Y-%m-%d %H:%M:%S")
+    sb.store.update(TICKETS, ticket["sys_id"], {"assigned_to": "someone.else", "sys_updated_on": stamp})
 
 
 def test_a_consultants_edit_minutes_ago_is_carried_though_a_sibling_was_updated_later(sb, clock, tmp_path):
@@ -97,10 +98,10 @@ def test_a_consultants_edit_minutes_ago_is_carried_though_a_sibling_was_updated_
 
 def test_a_same_second_conflict_is_flagged_once_and_not_written_over_until_a_person_changes_a_ticket(sb, clock, tmp_path):
     now = clock()
-    prod = label(tickets(sb)["ETIU01"], "Prod upgrade")
-    day, rest = prod.split(" ", 1)
-    edit(sb, "ETIU01", f"Prod upgrade: {prod}", f"Prod upgrade: {day} 21:00 {rest.split(' ', 1)[1]}", now - timedelta(minutes=3))
-    edit(sb, "ETIU03", f"Prod upgrade: {prod}", f"Prod upgrade: {day} 22:00 {rest.split(' ', 1)[1]}", now - timedelta(minutes=3))
+    prod = label(tickets(sb)["ETIU01"], "Prod upgrade")  # "2026-10-19 18:00 CDT"
+    day, _, zone = prod.split(" ")
+    edit(sb, "ETIU01", f"Prod upgrade: {prod}", f"Prod upgrade: {day} 21:00 {zone}", now - timedelta(minutes=3))
+    edit(sb, "ETIU03", f"Prod upgrade: {prod}", f"Prod upgrade: {day} 22:00 {zone}", now - timedelta(minutes=3))
     settings = in_process_settings(sb, tmp_path / "state")
     disputed = {code: label(t, "Prod upgrade") for code, t in tickets(sb).items()}
 
@@ -110,8 +111,8 @@ def test_a_same_second_conflict_is_flagged_once_and_not_written_over_until_a_per
         cycle = run_cycle(settings)
         assert cycle.exit_code == 0, cycle
         assert {code: label(t, "Prod upgrade") for code, t in tickets(sb).items()} == disputed
-    flags = [e for e in sb.store.journal(TICKETS) if "Roadmap conflict on ENG-INITECH" in e["value"]]
-    assert sorted(e["element_id"] for e in flags) == sorted(tickets(sb)[code]["sys_id"] for code in ("ETIU01", "ETIU03"))
+    flagged = [e["element_id"] for e in sb.store.journal(TICKETS) if "Roadmap conflict on ENG-INITECH" in e["value"]]
+    assert sorted(flagged) == sorted(tickets(sb)[code]["sys_id"] for code in ("ETIU01", "ETIU03"))  # once each
     with Journal.open(settings.state.dir) as journal:
         assert {flag.rule for flag in journal.open_flags(KEY)} >= {"roadmap_in_sync"}
 

@@ -14,7 +14,10 @@ from datetime import date, datetime
 import pytest
 
 import playbook_helpers as h
+from etiu_worker.context import needs_history
+from etiu_worker.errors import RulesError
 from etiu_worker.roadmap import ProdUpgrade
+from etiu_worker.tester import run_fixture
 
 KEY = "ENG-MASSIVE"
 
@@ -54,8 +57,10 @@ def test_the_date_a_ticket_went_back_to_counts_from_when_it_went_back():
     etiu03 = next(row for row in data["tickets"] if row["number"] == "ETIU0100003")
     before, after = etiu03["short_description"], etiu03["short_description"].replace("BP: 2026-12-03", "BP: 2026-12-05")
     # ETIU03's BP was moved away at 15:50 and back to 2026-12-03 at 15:57, after ETIU02's edit at 15:55.
-    data["audit"] += [{"number": "ETIU0100003", "oldvalue": before, "newvalue": after, "sys_created_on": "2026-11-24 15:50:00"},
-                      {"number": "ETIU0100003", "oldvalue": after, "newvalue": before, "sys_created_on": "2026-11-24 15:57:00"}]
+    data["audit"] += [
+        {"number": "ETIU0100003", "oldvalue": before, "newvalue": after, "sys_created_on": "2026-11-24 15:50:00"},
+        {"number": "ETIU0100003", "oldvalue": after, "newvalue": before, "sys_created_on": "2026-11-24 15:57:00"},
+    ]
     written = roadmap_writes(h.plan(data))
     assert sorted(written) == ["ETIU0100002"]
     assert written["ETIU0100002"].bp == date(2026, 12, 3)
@@ -63,9 +68,14 @@ def test_the_date_a_ticket_went_back_to_counts_from_when_it_went_back():
 
 def test_once_carried_the_first_sight_date_is_remembered_and_no_more_history_is_needed():
     data = h.load("first_sight_history_decides")
+    [engagement] = h.engagements(data)
+    assert needs_history(engagement, {})
     first = h.plan(data)
-    second = h.plan(h.apply_writes(data, first), already_posted=h.posted([first]))
-    assert second.writes == [] or all(w.kind != "update_roadmap" for w in second.writes)
+    assert not needs_history(engagement, first.memories[KEY])  # the dates it replaced are remembered
+    after = h.apply_writes(data, first)
+    del after["audit"]  # and the next cycle decides without any history
+    second = h.plan(after, already_posted=h.posted([first]))
+    assert h.writes(second, kind="update_roadmap") == [] and h.writes(second, kind="flag") == []
     assert h.roadmap_of(second.memories[KEY]["roadmap"]).bp == date(2026, 12, 2)
     assert "conflicts" not in second.memories[KEY]
 
@@ -145,7 +155,8 @@ def test_a_conflict_resolves_once_every_ticket_agrees_and_normal_sync_resumes():
     assert h.roadmap_of(second.memories[KEY]["roadmap"]).prod_upgrade == ProdUpgrade(datetime(2026, 12, 1, 19, 0), "CST")
     # Normal sync: a later change on one ticket is carried again.
     later = h.apply_writes(after, second)
-    later["tickets"][3]["short_description"] = later["tickets"][3]["short_description"].replace("BP: 2026-12-03", "BP: 2026-12-04")
+    etiu04 = later["tickets"][3]
+    etiu04["short_description"] = etiu04["short_description"].replace("BP: 2026-12-03", "BP: 2026-12-04")
     assert sorted(roadmap_writes(h.plan(later))) == ["ETIU0100001", "ETIU0100002", "ETIU0100003"]
 
 
@@ -155,7 +166,28 @@ def test_two_people_changing_a_conflict_differently_is_a_new_conflict_flagged_ag
     after = h.apply_writes(data, first)
     for number, new in (("ETIU0100001", "2026-12-03 18:00 CST"), ("ETIU0100003", "2026-12-04 18:00 CST")):
         row = next(row for row in after["tickets"] if row["number"] == number)
-        row["short_description"] = row["short_description"].replace(h.roadmap_of(row["short_description"]).prod_upgrade.__str__(), new)
+        row["short_description"] = row["short_description"].replace(str(h.roadmap_of(row["short_description"]).prod_upgrade), new)
     second = h.plan(after, already_posted=h.posted([first]))
     assert h.writes(second, kind="update_roadmap") == []
     assert sorted(w.target for w in h.writes(second, kind="flag")) == ["ETIU01", "ETIU03"]
+
+
+# --- history in a fixture ---------------------------------------------------------------------
+
+
+NUMBERS = "ETIU0100001, ETIU0100002, ETIU0100003, ETIU0100004"
+
+
+@pytest.mark.parametrize("row, message", [
+    ('number = "ETIU0100009"', f"number = 'ETIU0100009' is not a ticket of the fixture; name one of {NUMBERS}"
+                               " (or give its sys_id as documentkey)"),
+    ('user = "aja.d"', f"number = '' is not a ticket of the fixture; name one of {NUMBERS} (or give its sys_id as documentkey)"),
+])
+def test_an_audit_row_naming_no_ticket_of_the_fixture_is_refused_with_the_row_and_the_numbers(tmp_path, row, message):
+    path = tmp_path / "bad.toml"
+    text = h.fixture_path("first_sight_history_decides").read_text(encoding="utf-8")
+    path.write_text(f'{text}\n[[audit]]\n{row}\noldvalue = ""\nnewvalue = "x"\nsys_created_on = "2026-11-24 15:00:00"\n',
+                    encoding="utf-8")
+    with pytest.raises(RulesError) as raised:
+        run_fixture(path, h.playbook(), h.settings())
+    assert str(raised.value) == f"fixture {path}: [[audit]] row 5: {message}"
