@@ -8,6 +8,7 @@ from typing import Any, Mapping
 
 from . import facts as f
 from .errors import RoadmapError
+from .history import History
 from .model import Engagement
 from .roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
 from .rules import Playbook, Rule
@@ -21,8 +22,18 @@ def baseline_roadmap(memory: Mapping[str, Any]) -> Roadmap | None:
     return parse_short_description(text).roadmap
 
 
-def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[str, Any], now: datetime) -> f.Facts:
-    sync = _without_unplaceable_prod_upgrade(f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory)), engagement)
+def needs_history(engagement: Engagement, memory: Mapping[str, Any]) -> bool:
+    """Whether this engagement's facts need its tickets' history: first sight, and a date that
+    differs between tickets (and is not a conflict already remembered). An engagement with records
+    the playbook cannot trust is left alone, so it needs none."""
+    return not engagement.is_broken and f.needs_history(engagement.tickets, baseline_roadmap(memory), memory.get("conflicts"))
+
+
+def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[str, Any], now: datetime,
+                  history: History | None = None) -> f.Facts:
+    """The engagement's facts; ``history`` is its tickets' short-description history (None: unknown)."""
+    synced = f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory), history, memory.get("conflicts"))
+    sync = _without_unplaceable_prod_upgrade(synced, engagement)
     window = f.check_window(engagement, sync.agreed, playbook.planned_window_hours)
     today = now.astimezone(engagement.zone).date()
     week = f.support_week(sync.agreed, playbook.calendar, today, playbook.support_week_days, playbook.bp_grace_days)

@@ -18,17 +18,19 @@ from typing import Any, Callable
 from .actions import PLANNERS, Plan, Write
 from .actions.base import ClockCheck, flag_write, note_ref
 from .templates import render_file
-from .context import build_context, compute_facts, rule_context
+from .context import build_context, compute_facts, needs_history, rule_context
 from .errors import EXIT_ACTIONS_FAILED, EXIT_OK
 from .evaluate import RuleResult, evaluate_conditions, evaluate_rule
 from .facts import remembered_schedule
 from .freshness import fresh_writes, record_index
 from .instance_lookup import unsent_writes
+from .history import History, cycle_history
 from .model import Engagement, EngagementBuilder
 from .config import Settings
 from .recover import settle_pending
 from .sync import read_records, remember_own_writes
 from .roadmap import format_short_description
+from .roadmap_sync import remembered_conflicts
 from .rules import Playbook
 from .verify import Outcome, send_and_verify
 
@@ -76,11 +78,14 @@ def plan_cycle(
     memories: dict[str, dict[str, Any]],
     at: datetime,
     already_posted: Callable[[str, str], bool],
+    history: History | None = None,
 ) -> CyclePlan:
+    """``history``: the tickets' short-description history by sys_id, read for the engagements
+    ``needs_history`` names (None: the instance would not give it)."""
     cycle = CyclePlan(engagements)
     for engagement in engagements:
         try:
-            plan_engagement(playbook, engagement, memories.get(engagement.key, {}), at, already_posted, cycle)
+            plan_engagement(playbook, engagement, memories.get(engagement.key, {}), at, already_posted, cycle, history)
         except Exception as error:  # noqa: BLE001 - one engagement's bad data must not stop the others
             log.error("engagement %s skipped: %s: %s", engagement.key, type(error).__name__, error,
                       extra={"engagement": engagement.key}, exc_info=log.isEnabledFor(logging.DEBUG))
@@ -88,8 +93,8 @@ def plan_cycle(
     return cycle
 
 
-def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: CyclePlan) -> None:
-    facts = compute_facts(engagement, playbook, memory, at)
+def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: CyclePlan, history=None) -> None:
+    facts = compute_facts(engagement, playbook, memory, at, history)
     base = build_context(engagement, facts, playbook, at)
     plan = Plan(engagement, playbook, already_posted, created_earlier=memory.get("created", {}))
     evaluated: set[str] = set()
@@ -127,6 +132,7 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
         # change (its update stamp moves with any note the worker posts on it) and carried back.
         replaced = facts.sync.agreed.replace(**{carry.field: carry.old for carry in facts.sync.carried})
         updated["roadmap"] = format_short_description("", replaced, max_length=10_000)
+    updated = updated if engagement.is_broken else remembered_conflicts(updated, facts.sync)
     return remembered_schedule(updated, facts.window, engagement)
 
 
@@ -148,7 +154,9 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
                            user=settings.servicenow.user)
     engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
     memories = journal.all_engagement_states()
-    cycle = plan_cycle(playbook, engagements, memories, started, journal.note_posted)
+    unsure = [engagement for engagement in engagements if needs_history(engagement, memories.get(engagement.key, {}))]
+    history = cycle_history(client, unsure, playbook.schema.ticket.short_description)
+    cycle = plan_cycle(playbook, engagements, memories, started, journal.note_posted, history)
     cycle.writes = unsent_writes(client, None if dry_run else journal, cache, playbook.schema, cycle.writes, run_id)
     report = CycleReport(run_id, dry_run, started, 0.0, cycle)
     if not dry_run:

@@ -3,126 +3,23 @@
 Rules read these facts in their conditions and templates: the roadmap every ticket should carry
 (and how people changed it), whether the change request's planned window really holds the agreed
 prod upgrade, the support week, how long client validation has run, whether a scheduled upgrade
-moved. Each fact is a frozen object that can say why it is what it is.
+moved. Each fact is a frozen object that can say why it is what it is. The roadmap sync itself
+lives in roadmap_sync.py (its names are importable from here too).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .model import Engagement, Ticket, format_sn_datetime, parse_sn_datetime
+from .model import Engagement, format_sn_datetime, parse_sn_datetime
 from .roadmap import Roadmap, prod_upgrade_to_utc
+from .roadmap_sync import (  # noqa: F401 - re-exported: the roadmap sync is a fact like the others
+    ROADMAP_FIELDS, Carried, Conflict, RoadmapSync, needs_history, reconcile_roadmap,
+)
 from .workdays import BusinessCalendar
-
-ROADMAP_FIELDS = ("kickoff", "dev_upgrade", "prod_upgrade", "bp", "support_week")
-
-
-# --- roadmap sync ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Carried:
-    """A date a person changed on one ticket, to be carried to its siblings."""
-
-    field: str
-    old: Any
-    new: Any
-    source: str  # the ticket number it came from
-
-
-@dataclass(frozen=True)
-class Conflict:
-    """Tickets changed one date differently, and nothing says which change is newer."""
-
-    field: str
-    values: tuple[tuple[str, Any], ...]  # (ticket number, value)
-
-
-@dataclass(frozen=True)
-class RoadmapSync:
-    agreed: Roadmap
-    carried: tuple[Carried, ...] = ()
-    conflicts: tuple[Conflict, ...] = ()
-    stale: tuple[str, ...] = ()  # numbers of tickets whose short description lacks the agreed roadmap
-
-    @property
-    def consistent(self) -> bool:
-        return not self.stale and not self.conflicts
-
-
-def reconcile_roadmap(tickets: tuple[Ticket, ...], baseline: Roadmap | None) -> RoadmapSync:
-    """The roadmap all tickets should carry, given what they carry now and the last agreed one.
-
-    With a baseline, a value that differs from it is a person's change; several tickets changed
-    to different values resolve to the most recently updated ticket, and to a conflict when that
-    cannot be told. Without a baseline (first sight), a value held by the most recently updated
-    ticket wins over the others only when it is strictly the newest.
-    """
-    readable = [ticket for ticket in tickets if ticket.parsed is not None]
-    agreed: dict[str, Any] = {}
-    carried: list[Carried] = []
-    conflicts: list[Conflict] = []
-    for name in ROADMAP_FIELDS:
-        holders = [(ticket, getattr(ticket.parsed.roadmap, name)) for ticket in readable]
-        holders = [(ticket, value) for ticket, value in holders if value is not None]
-        base = getattr(baseline, name) if baseline else None
-        value, carry, conflict = _resolve_field(name, holders, base, baseline is not None)
-        agreed[name] = value
-        carried += [carry] if carry else []
-        conflicts += [conflict] if conflict else []
-    roadmap = Roadmap(**agreed)
-    stale = tuple(
-        ticket.number for ticket in readable if not _carries(ticket.parsed.roadmap, roadmap)
-    )
-    return RoadmapSync(roadmap, tuple(carried), tuple(conflicts), stale)
-
-
-def _resolve_field(name, holders, base, has_baseline):
-    if not holders:
-        return None, None, None  # no ticket carries it: removed everywhere, or never set
-    changed = [(ticket, value) for ticket, value in holders if value != base] if has_baseline else holders
-    values = {value for _, value in changed}
-    if not values:
-        return base, None, None
-    if has_baseline and len(values) == 1:
-        newest = _newest(changed)
-        return newest[1], Carried(name, base, newest[1], newest[0].number), None
-    newest = _newest(changed)
-    if newest is None:
-        return base, None, Conflict(name, tuple(sorted((t.number, v) for t, v in changed)))
-    others = {value for _, value in holders if value != newest[1]}
-    if not others and not has_baseline:
-        return newest[1], None, None
-    old = base if has_baseline else _most_common(holders, exclude=newest[1])
-    return newest[1], Carried(name, old, newest[1], newest[0].number), None
-
-
-_NEVER = datetime.min.replace(tzinfo=timezone.utc)
-
-
-def _newest(holders):
-    """The (ticket, value) of the strictly most recently updated ticket, or None on a tie."""
-    # A ticket without a readable sys_updated_on (flagged by the sanity rule) sorts oldest; the
-    # stand-in must be aware like the others, or comparing them raises and aborts the cycle.
-    stamped = sorted(holders, key=lambda pair: pair[0].updated_on or _NEVER, reverse=True)
-    if len(stamped) > 1 and stamped[0][0].updated_on == stamped[1][0].updated_on and stamped[0][1] != stamped[1][1]:
-        return None
-    return stamped[0]
-
-
-def _most_common(holders, exclude):
-    counts: dict[Any, int] = {}
-    for _, value in holders:
-        if value != exclude:
-            counts[value] = counts.get(value, 0) + 1
-    return max(counts, key=counts.get) if counts else None
-
-
-def _carries(roadmap: Roadmap, agreed: Roadmap) -> bool:
-    return all(getattr(roadmap, name) == getattr(agreed, name) for name in ROADMAP_FIELDS)
 
 
 # --- planned window -------------------------------------------------------------------------

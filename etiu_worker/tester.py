@@ -9,6 +9,9 @@ engagement, and optionally what is expected to match:
     [[change_requests]]  # change_request rows
     [[change_tasks]]     # change_task rows
     [memory.ENG-ACME]    # what earlier cycles remembered (optional)
+    [[audit]]            # sys_audit rows of the tickets' short descriptions (optional; without
+                         # them the history is unavailable): number (or documentkey), oldvalue,
+                         # newvalue, sys_created_on, and optionally user, record_checkpoint
     [expect]             # matched = ["rule", ...], not_matched = [...] (optional)
 """
 
@@ -24,7 +27,8 @@ from typing import Any
 from .engine import plan_cycle
 from .errors import RulesError
 from .evaluate import RuleResult
-from .model import EngagementBuilder
+from .history import changes_from_rows
+from .model import EngagementBuilder, format_sn_datetime
 from .names import did_you_mean
 
 
@@ -77,12 +81,14 @@ def run_fixture(path: Path, playbook, settings) -> FixtureResult:
         raise RulesError(f"fixture {path}: set now = 2026-11-20T15:00:00Z (the moment to evaluate at)")
     at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
     builder = EngagementBuilder(playbook.schema, settings.worker.default_timezone)
+    tickets = _with_ids(data.get("tickets", []), "ticket")
     engagements = builder.build(
-        _with_ids(data.get("tickets", []), "ticket"),
+        tickets,
         _with_ids(data.get("change_requests", []), "change"),
         _with_ids(data.get("change_tasks", []), "ctask"),
     )
-    cycle = plan_cycle(playbook, engagements, data.get("memory", {}), at, lambda sys_id, ref: False)
+    history = fixture_history(data, tickets, playbook.schema.ticket.short_description, f"fixture {path}")
+    cycle = plan_cycle(playbook, engagements, data.get("memory", {}), at, lambda sys_id, ref: False, history)
     result = FixtureResult(path, cycle.results, cycle.writes)
     result.failures = _check_expectations(data.get("expect", {}), cycle.results)
     return result
@@ -114,6 +120,36 @@ def _line_of(text: str, needle: str) -> str:
     start = next((n for n, line in enumerate(lines) if line.strip() == "[expect]"), 0)
     found = next((n for n in range(start, len(lines)) if needle in lines[n]), None)
     return str(found + 1) if found is not None else "?"
+
+
+def fixture_history(data: dict[str, Any], tickets: list[dict[str, str]], field: str, where: str = "fixture"):
+    """The fixture's ``[[audit]]`` rows as the cycle's history; None when it has none (unavailable).
+
+    A row names its ticket by ``number`` (or by ``documentkey``, the ticket's sys_id)."""
+    if "audit" not in data:
+        return None
+    ids = {ticket.get("number", ""): ticket["sys_id"] for ticket in tickets}
+    rows = [_audit_row(row, f"{where}: [[audit]] row {index}", ids, field) for index, row in enumerate(data["audit"], 1)]
+    return changes_from_rows(rows, field)
+
+
+def _audit_row(row: dict[str, Any], where: str, ids: dict[str, str], field: str) -> dict[str, str]:
+    record = {key: _as_text(value) for key, value in row.items()}
+    if "documentkey" not in record:
+        number = record.pop("number", "")
+        if number not in ids:
+            raise RulesError(f"{where}: number = {number!r} is not a ticket of the fixture; "
+                             f"name one of {', '.join(sorted(ids))} (or give its sys_id as documentkey)")
+        record["documentkey"] = ids[number]
+    record.setdefault("fieldname", field)
+    return record
+
+
+def _as_text(value: Any) -> str:
+    """A fixture value as the Table API gives it (a TOML date-time as a UTC stamp)."""
+    if isinstance(value, datetime):
+        return format_sn_datetime(value if value.tzinfo else value.replace(tzinfo=timezone.utc))
+    return str(value)
 
 
 def _check_expectations(expect: dict[str, Any], results: list[RuleResult]) -> list[str]:

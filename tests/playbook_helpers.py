@@ -25,7 +25,7 @@ from etiu_worker.engine import CyclePlan, plan_cycle
 from etiu_worker.model import EngagementBuilder, format_sn_datetime
 from etiu_worker.roadmap import parse_short_description
 from etiu_worker.rules import Playbook, load_playbook
-from etiu_worker.tester import FixtureResult, _with_ids, run_fixture
+from etiu_worker.tester import FixtureResult, _with_ids, fixture_history, run_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -82,6 +82,11 @@ def engagements(data: dict[str, Any]):
     )
 
 
+def history(data: dict[str, Any]):
+    """The fixture's [[audit]] rows as the cycle's history (None when it gives none), as the tester reads them."""
+    return fixture_history(data, _with_ids(data.get("tickets", []), "ticket"), playbook().schema.ticket.short_description)
+
+
 def at_of(data: dict[str, Any]) -> datetime:
     moment = data["now"]
     return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
@@ -101,6 +106,7 @@ def plan(
         copy.deepcopy(data.get("memory", {})),
         at or at_of(data),
         already_posted or (lambda sys_id, ref: False),
+        history(data),
     )
 
 
@@ -151,7 +157,7 @@ def agreed_roadmap(data: dict[str, Any], key: str, at: datetime | None = None):
     """The roadmap the worker decides every ticket of the engagement should carry."""
     engagement = next(e for e in engagements(data) if e.key == key)
     memory = data.get("memory", {}).get(key, {})
-    return compute_facts(engagement, playbook(), memory, at or at_of(data)).sync.agreed
+    return compute_facts(engagement, playbook(), memory, at or at_of(data), history(data)).sync.agreed
 
 
 # --- the next cycle: what the instance holds once the planned writes were sent ----------------

@@ -81,7 +81,12 @@ def clone(sb, source: str, key: str, tickets: dict, change: dict) -> None:
         fields = {**_without_system(ticket), "correlation_id": key, **tickets.get(ticket["u_etiu_code"], {})}
         if fields["short_description"] is None:  # the original, with free text after the dates
             fields["short_description"] = f"{ticket['short_description']} | {NO_ROOM_TEXT.strip()}"
-        store.insert("u_etiu_ticket", fields)
+        copied = store.insert("u_etiu_ticket", fields)
+        # The history of the original's short description too: the worker, seeing the clone for
+        # the first time, tells by it which date a person changed.
+        for row in store.query("sys_audit", f"documentkey={ticket['sys_id']}"):
+            store.insert("sys_audit", {**_without_system(row), "documentkey": copied["sys_id"],
+                                       "sys_created_on": row["sys_created_on"]})
 
 
 def _without_system(record: dict) -> dict:

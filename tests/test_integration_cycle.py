@@ -94,8 +94,9 @@ def test_plan_writes_nothing_and_prints_records_by_engagement_code_and_number(tm
 
     assert result.returncode == 0, describe(result)
     assert writes(sandbox) == {}, sandbox.requests
-    # Besides the records, plan reads the instance's journal: a note already there is not planned.
-    assert set(sandbox.requests) <= {("GET", table) for table in (*CYCLE_TABLES, "sys_journal_field")}
+    # Besides the records, plan reads the instance's journal (a note already there is not planned)
+    # and, on first sight of the demo's drifted BP date, the short descriptions' history.
+    assert set(sandbox.requests) <= {("GET", table) for table in (*CYCLE_TABLES, "sys_journal_field", "sys_audit")}
     rows = cycle_rows(result.stdout)
     assert rows, result.stdout
     assert "What the worker would do" in result.stdout

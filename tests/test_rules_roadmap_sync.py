@@ -52,9 +52,14 @@ def test_the_new_roadmap_is_remembered_once_every_ticket_carries_it():
     assert second.writes == []
 
 
-def test_without_memory_the_strictly_newest_ticket_wins():
+def test_without_memory_the_ticket_whose_date_changed_last_wins():
     data = h.load("roadmap_date_carried")
     del data["memory"]
+    # First sight decides by the history of the short descriptions (tests/test_rules_first_sight.py):
+    # ETIU04's BP date was moved this morning; the other tickets have held theirs since creation.
+    etiu04 = data["tickets"][3]["short_description"]
+    data["audit"] = [{"number": "ETIU0100004", "oldvalue": etiu04.replace("BP: 2026-12-02", "BP: 2026-12-03"),
+                      "newvalue": etiu04, "sys_created_on": "2026-11-24 15:47:21"}]
     updates = h.writes(h.plan(data), kind="update_roadmap")
     assert len(updates) == 3
     assert all(h.roadmap_of(w.fields["short_description"]).bp == date(2026, 12, 2) for w in updates)

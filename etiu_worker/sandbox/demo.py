@@ -174,8 +174,21 @@ def _seed_engagement(store: Store, engagement: Engagement, today: date, consulta
     change = _seed_change(store, engagement, plan, common)
     _seed_ctasks(store, engagement, change, {k: v for k, v in common.items() if k != "correlation_id"})
     for code, state in engagement.tickets:
-        store.insert("u_etiu_ticket", {**common, **_ticket(engagement, plan, code, state, today)},
-                     user=engagement.consultant)
+        ticket = store.insert("u_etiu_ticket", {**common, **_ticket(engagement, plan, code, state, today)},
+                              user=engagement.consultant)
+        if code == engagement.drift:
+            _seed_drift_history(store, engagement, plan, ticket)
+
+
+def _seed_drift_history(store: Store, engagement: Engagement, plan: Roadmap, ticket: dict[str, str]) -> None:
+    """The sys_audit row of the hand edit that moved the drifted ticket's BP date: the worker, seeing
+    the engagement for the first time, tells by it which date is the person's change."""
+    store.insert("sys_audit", {
+        "tablename": "u_etiu_ticket", "documentkey": ticket["sys_id"], "fieldname": "short_description",
+        "oldvalue": plan.text(f"{TITLES[ticket['u_etiu_code']]} - {engagement.client}"),
+        "newvalue": ticket["short_description"], "user": engagement.consultant, "reason": "",
+        "record_checkpoint": "1", "sys_created_on": ticket["sys_updated_on"],
+    })
 
 
 def _seed_change(store: Store, engagement: Engagement, plan: Roadmap, common: dict[str, str]) -> str:
