@@ -13,8 +13,10 @@ from .model import Engagement
 from .roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
 from .rules import Playbook, Rule
 
-def baseline_roadmap(memory: Mapping[str, Any]) -> Roadmap | None:
-    text = memory.get("roadmap")
+def baseline_roadmap(memory: Mapping[str, Any], key: str = "roadmap") -> Roadmap | None:
+    """The remembered roadmap (``roadmap``: the last agreed one; ``carrying``: the dates the worker
+    itself was carrying to the tickets when last it wrote them)."""
+    text = memory.get(key)
     if not text:
         return None
     from .roadmap import parse_short_description
@@ -32,7 +34,8 @@ def needs_history(engagement: Engagement, memory: Mapping[str, Any]) -> bool:
 def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[str, Any], now: datetime,
                   history: History | None = None) -> f.Facts:
     """The engagement's facts; ``history`` is its tickets' short-description history (None: unknown)."""
-    synced = f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory), history, memory.get("conflicts"))
+    synced = f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory), history, memory.get("conflicts"),
+                                 baseline_roadmap(memory, "carrying"))
     sync = _without_unplaceable_prod_upgrade(synced, engagement)
     window = f.check_window(engagement, sync.agreed, playbook.planned_window_hours)
     today = now.astimezone(engagement.zone).date()

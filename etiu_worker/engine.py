@@ -29,7 +29,7 @@ from .model import Engagement, EngagementBuilder
 from .config import Settings
 from .recover import settle_pending
 from .sync import read_records, remember_own_writes
-from .roadmap import format_short_description
+from .roadmap import Roadmap, format_short_description
 from .roadmap_sync import remembered_conflicts
 from .rules import Playbook
 from .verify import Outcome, send_and_verify
@@ -133,7 +133,19 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
         replaced = facts.sync.agreed.replace(**{carry.field: carry.old for carry in facts.sync.carried})
         updated["roadmap"] = format_short_description("", replaced, max_length=10_000)
     updated = updated if engagement.is_broken else remembered_conflicts(updated, facts.sync)
+    updated = _remembered_carry(updated, facts.sync)
     return remembered_schedule(updated, facts.window, engagement)
+
+
+def _remembered_carry(memory: dict[str, Any], sync) -> dict[str, Any]:
+    """The dates the worker is about to carry, so that next cycle a ticket holding one is read as
+    the worker's write (a carry that did not reach every ticket goes on), and only a ticket
+    holding a third date as a person's newer change."""
+    rest = {key: value for key, value in memory.items() if key != "carrying"}
+    if sync.consistent or not sync.carried:
+        return rest
+    carrying = Roadmap(**{carry.field: carry.new for carry in sync.carried})
+    return {**rest, "carrying": format_short_description("", carrying, max_length=10_000)}
 
 
 def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *, dry_run: bool = False,

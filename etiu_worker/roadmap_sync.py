@@ -59,11 +59,14 @@ class RoadmapSync:
 
 
 def reconcile_roadmap(tickets: tuple[Ticket, ...], baseline: Roadmap | None,
-                      history: History | None = None, disputed: Held | None = None) -> RoadmapSync:
+                      history: History | None = None, disputed: Held | None = None,
+                      carrying: Roadmap | None = None) -> RoadmapSync:
     """The roadmap all tickets should carry, given what they carry now and the last agreed one.
 
     ``history`` is each ticket's short-description history (None: not available), consulted on
-    first sight only; ``disputed`` the conflicts remembered from earlier cycles.
+    first sight only; ``disputed`` the conflicts remembered from earlier cycles; ``carrying`` the
+    dates the worker was carrying when it last wrote: a ticket holding one of those holds the
+    worker's own write, not a person's change.
     """
     readable = [ticket for ticket in tickets if ticket.parsed is not None]
     agreed: dict[str, Any] = {}
@@ -71,7 +74,8 @@ def reconcile_roadmap(tickets: tuple[Ticket, ...], baseline: Roadmap | None,
     conflicts: list[Conflict] = []
     for name in ROADMAP_FIELDS:
         holders = _holders(readable, name)
-        value, carry, conflict = _resolve(name, holders, baseline, history, (disputed or {}).get(name))
+        ours = getattr(carrying, name) if carrying else None
+        value, carry, conflict = _resolve(name, holders, baseline, history, (disputed or {}).get(name), ours)
         agreed[name] = value
         carried += [carry] if carry else []
         conflicts += [conflict] if conflict else []
@@ -102,20 +106,23 @@ def _holders(readable: list[Ticket], name: str) -> list[tuple[Ticket, Any]]:
     return [(ticket, value) for ticket, value in holders if value is not None]
 
 
-def _resolve(name, holders, baseline, history, held):
+def _resolve(name, holders, baseline, history, held, ours=None):
     if not holders:
         return None, None, None  # no ticket carries it: removed everywhere, or never set
     base = getattr(baseline, name) if baseline else None
     if held is not None:
         return _resolve_disputed(name, holders, base, baseline is not None, held)
     if baseline is not None:
-        return _resolve_against_baseline(name, holders, base)
+        return _resolve_against_baseline(name, holders, base, ours)
     return _resolve_first_sight(name, holders, history)
 
 
-def _resolve_against_baseline(name, holders, base):
-    changed = [(ticket, value) for ticket, value in holders if value != base]
+def _resolve_against_baseline(name, holders, base, ours=None):
+    changed = [(ticket, value) for ticket, value in holders if value not in (base, ours)]
     if not changed:
+        carrying = [ticket for ticket, value in holders if ours is not None and value == ours]
+        if carrying:  # the worker's carry reached some tickets only: it goes on to the others
+            return ours, Carried(name, base, ours, carrying[0].number), None
         return base, None, None
     newest = _newest_updated(changed)
     if newest is None:
