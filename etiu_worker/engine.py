@@ -62,6 +62,7 @@ class CycleReport:
     plan: CyclePlan
     outcomes: list[Outcome] = field(default_factory=list)
     requests: Counter = field(default_factory=Counter)
+    moved_meanwhile: int = 0  # records someone else changed between the cycle's read and its writes
 
     @property
     def failed(self) -> list[Outcome]:
@@ -184,12 +185,13 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
                 report.outcomes += send_and_verify(client, journal, run_id, follow_ups, since, now)
         finally:
             record_state(journal, cycle, report.outcomes)
-            remember_own_writes(cache, playbook.schema, report.outcomes)
+            report.moved_meanwhile = remember_own_writes(cache, playbook.schema, report.outcomes, record_index(engagements))
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
     if not dry_run:
         journal.prune(settings.state.journal_retention_days)
-        journal.finish_run(run_id, "failed" if report.failed else "ok", {"writes": len(report.outcomes), "failed": len(report.failed)})
+        journal.finish_run(run_id, "failed" if report.failed else "ok", {"writes": len(report.outcomes), "failed": len(report.failed),
+                                                                          "moved_meanwhile": report.moved_meanwhile})
     log.info("cycle finished: %d engagements, %d writes, %d failed", len(engagements), len(report.outcomes), len(report.failed), extra={"run": run_id})
     return report
 
@@ -256,8 +258,9 @@ def _last_run_was_clean(journal, run_id: str, interrupted: int) -> bool:
     if interrupted:
         return False
     earlier = [run for run in journal.runs(limit=3) if run.id != run_id]
-    # A run that stopped on an error never finished: its outcome is None, which is not clean.
-    return bool(earlier) and earlier[0].outcome == "ok"
+    # A run that stopped on an error never finished: its outcome is None, which is not clean. A run
+    # whose written records moved meanwhile did not cache them: their last updater may be the worker.
+    return bool(earlier) and earlier[0].outcome == "ok" and not earlier[0].counts.get("moved_meanwhile")
 
 
 def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:

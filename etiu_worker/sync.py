@@ -58,16 +58,50 @@ def read_records(client, cache: RecordCache, schema: SchemaSettings, state: Stat
     return tables
 
 
-def remember_own_writes(cache: RecordCache, schema: SchemaSettings, outcomes) -> None:
-    """Put the records the worker wrote, as ServiceNow answered, into the cache once verified.
+def remember_own_writes(cache: RecordCache, schema: SchemaSettings, outcomes, read=None) -> int:
+    """Put the records the worker wrote, as ServiceNow answered, into the cache once verified;
+    return how many records someone else changed between the worker's read and its writes.
 
     Only verified writes: an answer to a write that did not save would make the cache say what
     the instance does not, and the delta read no longer brings the worker's own updates back.
+    And only where the worker knows it made every update since its read: each answer's
+    ``sys_mod_count`` one above the last one it knew (``read``: the records as this cycle read
+    them). A record that moved otherwise is left to be read again: the caller makes the next
+    delta read bring back the worker's own updates too.
     """
     tables = {table for table, _ in scopes(schema)}
     by_table: dict[str, list[dict]] = {}
+    moved = _moved_meanwhile(outcomes, read or {})
     for outcome in outcomes:
-        if outcome.status == "done" and outcome.saved.get("sys_id") and outcome.write.table in tables:
-            by_table.setdefault(outcome.write.table, []).append(outcome.saved)
+        key = (outcome.write.table, outcome.saved.get("sys_id", ""))
+        if outcome.status == "done" and key[1] and key[0] in tables and key not in moved:
+            by_table.setdefault(key[0], []).append(outcome.saved)
     for table, rows in by_table.items():
         cache.merge(table, rows)
+    for table, sys_id in sorted(moved):
+        log.warning("%s %s was changed by someone else while the worker wrote to it; it is read again next cycle",
+                    table, sys_id, extra={"table": table})
+    return len(moved)
+
+
+def _moved_meanwhile(outcomes, read) -> set[tuple[str, str]]:
+    """(table, sys_id) of each written record whose update count jumped past the worker's own writes."""
+    known: dict[tuple[str, str], int | None] = {}
+    moved: set[tuple[str, str]] = set()
+    for outcome in outcomes:
+        key = (outcome.write.table, outcome.saved.get("sys_id", ""))
+        count = _count(outcome.saved)
+        if not key[1] or count is None:
+            continue
+        before = known.get(key, _count(read.get(key, {})))
+        if before is not None and count != before + 1:
+            moved.add(key)
+        known[key] = count
+    return moved
+
+
+def _count(record) -> int | None:
+    try:
+        return int(record.get("sys_mod_count", ""))
+    except (TypeError, ValueError):
+        return None

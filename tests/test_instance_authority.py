@@ -184,3 +184,27 @@ def test_a_ticket_the_worker_created_and_a_person_deleted_is_not_repaired_foreve
 
     assert cycles[-1].exit_code == 0, [cycle.exit_code for cycle in cycles]
     assert all(count <= tickets_before[key] for key, count in snapshot(sb).tickets_per_code.items())
+
+
+def test_a_record_changed_while_the_worker_wrote_it_is_read_again_whoever_updated_it_last(sb, tmp_path, caplog):
+    settings = in_process_settings(sb, tmp_path / "state")
+    converge(settings)
+    [vandelay] = sb.store.query(TICKETS, "correlation_id=ENG-VANDELAY^u_etiu_code=SUPPORT_WEEK")
+    sb.store.update(TICKETS, vandelay["sys_id"], {"state": "-5"})  # a person puts it back to Pending
+    queries: list[str] = []
+    edited: list[bool] = []
+
+    def on_request(method: str, table: str, params: dict) -> None:
+        if method == "PATCH" and not edited:
+            edited.append(True)  # a person saves the ticket while the worker's write is on its way
+            sb.store.update(TICKETS, vandelay["sys_id"], {"work_start": "2026-10-14 09:00:00"})
+        if method == "GET" and table == TICKETS:
+            queries.append(params.get("sysparm_query", ""))
+
+    sb.on_request = on_request
+    run_cycle(settings)
+    queries.clear()
+    run_cycle(settings)
+
+    assert "was changed by someone else while the worker wrote to it" in caplog.text
+    assert queries and "sys_updated_by!=" not in queries[0], queries
