@@ -12,7 +12,9 @@ Exit codes (also in the README and ``etiu-worker --help``):
 
 from __future__ import annotations
 
+import errno
 import logging
+import shlex
 import signal
 import sys
 import tempfile
@@ -31,11 +33,14 @@ Examples:
   etiu-worker --config /etc/etiu.toml run --once   one cycle (cron)
   etiu-worker run                           loop every worker.poll_interval seconds
   etiu-worker plan                          what a cycle would do; writes nothing
+  etiu-worker plan --full                   the same, with every note in full
   etiu-worker rules check                   validate the rules folder offline
   etiu-worker rules test tests/fixtures/*.toml   run the rules on engagement fixtures
   etiu-worker journal --outcome unverified  what the worker did, newest first
+  etiu-worker journal --show 3f2a9c1b0d4e   one action and its whole note, by the note's ref
   etiu-worker report --view no-prod-upgrade   engagements with tickets open, no prod upgrade scheduled
   etiu-worker report --html report.html     the same as one self-contained page with timelines
+  etiu-worker report --format csv > engagements.csv   the same rows for a spreadsheet (or json)
   etiu-worker sandbox --port 8080           serve the sandbox instance
 
 \b
@@ -47,6 +52,7 @@ Exit codes:
 """
 
 log = logging.getLogger("etiu_worker")
+SANDBOX_PASSWORD = "sandbox"  # the sandbox's default, documented in the README: not a secret
 
 
 class Context:
@@ -73,6 +79,11 @@ class Context:
 
 pass_context = click.make_pass_decorator(Context)
 
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
+    help="text for people; json (one list of objects) or csv (a header row, one row per item) for scripts.",
+)
+
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings file (or ETIU_CONFIG).")
@@ -97,19 +108,26 @@ def run(context: Context, once: bool) -> None:
         report = run_once(settings)
         # With JSON logs the log lines are the record (cron appends both streams to one file).
         if (context.log_format or settings.worker.log_format) != "json":
-            _print_cycle(report)
+            _print_cycle(report, settings)
         sys.exit(report.exit_code)
     run_forever(settings)
 
 
 @cli.command()
+@format_option
+@click.option("--full", is_flag=True, help="Also print every note in full, as it would be posted.")
 @pass_context
-def plan(context: Context) -> None:
+def plan(context: Context, fmt: str, full: bool) -> None:
     """Print what a cycle would do on the instance, record by record; write nothing."""
+    from .report import write_cycle
     from .runner import plan_once
 
-    report = plan_once(context.settings)
-    _print_cycle(report)
+    settings = context.settings
+    report = plan_once(settings)
+    if fmt == "text":
+        _print_cycle(report, settings, full=full)
+    else:
+        write_cycle(report, fmt, settings.schema)
 
 
 @cli.group()
@@ -156,7 +174,7 @@ def rules_test(context: Context, fixtures: tuple[Path, ...]) -> None:
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file to keep the data in (default: memory).")
 @click.option("--no-demo", is_flag=True, help="Start empty instead of with the demo engagements.")
 @click.option("--user", default="admin", show_default=True)
-@click.option("--password", default="sandbox", show_default=True)
+@click.option("--password", default=SANDBOX_PASSWORD, show_default=True)
 @click.option("--latency", type=float, default=0.0, help="Seconds added to every request.")
 @click.option("--rate-429", type=float, default=0.0, help="Share of requests answered 429.")
 @click.option("--rate-5xx", type=float, default=0.0, help="Share of requests answered 500/502/503/504.")
@@ -176,13 +194,30 @@ def sandbox(port, host, data, no_demo, user, password, latency, rate_429, rate_5
 
     def announce(ready) -> None:
         click.echo(f"sandbox instance at {ready.url} (user {user}); Ctrl-C to stop")
-        click.echo(f"  export ETIU_SERVICENOW__URL={ready.url} ETIU_SERVICENOW__USER={user} ETIU_SERVICENOW__PASSWORD=<the --password>")
+        for line in _sandbox_exports(ready.url, user, password):
+            click.echo(f"  {line}")
 
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         instance.serve_forever(host=host, port=port, on_ready=announce)
     except KeyboardInterrupt:
         pass
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        click.echo(f"etiu-worker: port {port} on {host} is in use; choose another with --port N, "
+                   "or --port 0 for any free port", err=True)
+        sys.exit(errors.EXIT_SERVICENOW_UNAVAILABLE)
+
+
+def _sandbox_exports(url: str, user: str, password: str) -> list[str]:
+    """Shell lines that point the worker at the sandbox; a password of the user's own is typed, not printed."""
+    lines = ["point the worker at it (paste into a shell):",
+             f"export ETIU_SERVICENOW__URL={shlex.quote(url)} ETIU_SERVICENOW__USER={shlex.quote(user)}"]
+    if password == SANDBOX_PASSWORD:
+        return [*lines, f"export ETIU_SERVICENOW__PASSWORD={SANDBOX_PASSWORD}"]
+    return [lines[0].replace("):", "; then type the --password and Enter):"), lines[1],
+            "read -rs ETIU_SERVICENOW__PASSWORD && export ETIU_SERVICENOW__PASSWORD"]
 
 
 def _stop_like_ctrl_c(*_: object) -> None:
@@ -208,7 +243,7 @@ def demo(context: Context, max_cycles: int) -> None:
         for number in range(1, max_cycles + 1):
             click.echo(f"\n=== cycle {number} ===")
             report = run_once(settings)
-            _print_cycle(report)
+            _print_cycle(report, settings)
             worst = max(worst, report.exit_code)
             if not report.plan.writes:
                 click.echo("The instance is in line with the playbook: this cycle wrote nothing.")
@@ -223,17 +258,44 @@ def demo(context: Context, max_cycles: int) -> None:
 @click.option("--since", type=click.DateTime(), help="Only entries at or after this UTC time.")
 @click.option("--until", type=click.DateTime(), help="Only entries before this UTC time.")
 @click.option("--limit", default=50, show_default=True)
+@click.option("--show", "ref", metavar="REF", help="Only the action whose note has this reference, note in full.")
+@format_option
 @pass_context
-def journal(context: Context, engagement, rule, outcome, since, until, limit) -> None:
+def journal(context: Context, engagement, rule, outcome, since, until, limit, ref, fmt) -> None:
     """List what the worker did, newest first."""
     from .journal import Journal
-    from .report import print_journal
+    from .report import print_journal, write_journal
 
-    with Journal.open(context.settings.state.dir) as store:
+    settings = context.settings
+    with Journal.open(settings.state.dir) as store:
+        if ref is not None:
+            _show_entry(store, ref.strip(), settings, fmt)
+            return
         entries = store.entries(
             engagement=engagement, rule=rule, outcome=outcome, since=_utc(since), until=_utc(until), limit=limit
         )
-        print_journal(entries)
+    if fmt == "text":
+        print_journal(entries, settings.schema)
+    else:
+        write_journal(entries, fmt, settings.schema)
+
+
+def _show_entry(store, ref: str, settings: Settings, fmt: str) -> None:
+    """Every journal entry of the note with reference ``ref``, newest first; exit 2 when there is none."""
+    from .report import journal_items, print_entry, write_journal
+
+    entries = [entry for entry in store.entries() if entry.note_key and entry.note_key == ref]
+    if not entries:
+        click.echo(f"etiu-worker: no action in the journal has the note reference {ref!r}; "
+                   "`etiu-worker journal` lists the actions with their refs", err=True)
+        sys.exit(errors.EXIT_USAGE)
+    if fmt != "text":
+        write_journal(entries, fmt, settings.schema)
+        return
+    for index, item in enumerate(journal_items(entries, settings.schema)):
+        if index:
+            click.echo("")
+        print_entry(item)
 
 
 REPORT_VIEWS = ("no-prod-upgrade", "upgrades-this-week", "support-weeks-ending", "bp-not-held")
@@ -251,7 +313,7 @@ def _phase_option(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 @cli.command("report")
-@click.option("--consultant", metavar="NAME", help="Only engagements assigned to NAME (the tickets' assigned_to as stored: a sys_id or user name; any case).")
+@click.option("--consultant", metavar="NAME", help="Only engagements assigned to NAME: part of the assignee's name or user name, any case, or their sys_id.")
 @click.option("--phase", metavar="PHASE", callback=_phase_option,
               help="Only this phase: kickoff, dev-upgrade, client-validation, scheduled, support-week, done, needs-attention.")
 @click.option("--flagged", is_flag=True, help="Only engagements with open flags.")
@@ -259,21 +321,27 @@ def _phase_option(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Also write the report as one self-contained HTML page, with a timeline per engagement.")
 @click.option("--at", type=click.DateTime(), help="Evaluate dates at this UTC time instead of now.")
+@format_option
 @pass_context
-def report_command(context: Context, consultant, phase, flagged, view, html_path, at) -> None:
+def report_command(context: Context, consultant, phase, flagged, view, html_path, at, fmt) -> None:
     """Table of engagements from the state folder: phase, roadmap, open tickets, flags, next deadline.
 
     Reads the record cache and the journal only: it works while ServiceNow is down and sends no request.
     """
     from .coordinator import VIEWS, NoStateError, read_report, select
-    from .report import print_engagements
+    from .report import print_engagements, write_engagements
     from .report_html import write_report
 
     settings = context.settings
+    if html_path is not None:
+        _require_folder_of(html_path)
     try:
         built = read_report(settings, _utc(at))
     except NoStateError:
-        click.echo(f"No engagements yet: {settings.state.dir} holds no records. Run etiu-worker run --once first.")
+        message = f"No engagements yet: {settings.state.dir} holds no records. Run etiu-worker run --once first."
+        click.echo(message, err=fmt != "text")
+        if fmt != "text":
+            write_engagements([], fmt)
         return
     rows = select(built.rows, consultant=consultant, phase=phase, flagged=flagged, view=view)
     title = VIEWS[view].title if view else "Engagements"
@@ -281,14 +349,27 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
         f"consultant {consultant}" if consultant else "", f"phase {phase}" if phase else "",
         "flagged" if flagged else "", f"view {view}" if view else "") if text]
     selection = ", ".join(chosen)
-    print_engagements(built, rows, title=title, selection=selection)
+    if fmt == "text":
+        print_engagements(built, rows, title=title, selection=selection)
+    else:
+        write_engagements(rows, fmt)
     if html_path is not None:
         try:
             written = write_report(html_path, built, rows, selection=selection,
                                    title=f"ETIU engagements: {title}" if view else "ETIU engagements")
         except OSError as error:
             raise click.FileError(str(html_path), hint=error.strerror or str(error)) from None
-        click.echo(f"wrote {written}")
+        click.echo(f"wrote {written}", err=fmt != "text")
+
+
+def _require_folder_of(path: Path) -> None:
+    """Stop before anything is printed when the page could not be written where asked."""
+    folder = path.resolve().parent
+    if not folder.is_dir():
+        click.echo(f"etiu-worker: --html {path}: the folder {folder} does not exist; create it or choose another path",
+                   err=True)
+        sys.exit(errors.EXIT_INVALID_CONFIG)
+
 
 def _utc(value):
     from datetime import timezone
@@ -296,10 +377,10 @@ def _utc(value):
     return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
-def _print_cycle(report) -> None:
+def _print_cycle(report, settings: Settings, *, full: bool = False) -> None:
     from .report import print_cycle
 
-    print_cycle(report)
+    print_cycle(report, settings.schema, full=full)
 
 
 def main(argv: list[str] | None = None) -> None:

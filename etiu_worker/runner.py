@@ -21,6 +21,7 @@ from .config import Settings
 from .errors import AuthenticationError, RateLimitedError, ServerError, UnreachableError
 from .journal import Journal
 from .lock import exclusive_run
+from .people import remember_assignees
 from .progress import SyncProgress
 from .progress import wanted as progress_wanted
 from .rules import load_playbook
@@ -54,6 +55,7 @@ def run_once(settings: Settings) -> engine.CycleReport:
             SyncProgress(progress_wanted(settings.worker.log_format)) as progress:
         report = engine.run_cycle(client, journal, cache, playbook, settings, progress=progress)
         _export_metrics(settings, report, journal)
+        remember_assignees(client, cache, settings.schema)
         return report
 
 
@@ -81,6 +83,7 @@ def run_forever(settings: Settings) -> None:
                 _warn_if_tls_is_off(settings)
                 report = engine.run_cycle(client, journal, cache, playbook, settings, should_stop=stop.is_set)
                 _export_metrics(settings, report, journal)
+                remember_assignees(client, cache, settings.schema)
                 if failures:
                     log.info("ServiceNow answers again after %d failed cycles", failures)
                 failures = 0
