@@ -16,6 +16,7 @@ from .journal import TRUNCATION_MARK, JournalEntry
 from .roadmap import LABELS, parse_short_description
 
 NO_VALUE = "—"
+NOTE_NAMES = {"work_notes": "work note", "comments": "comment"}  # a note is added, it replaces nothing
 # Lower-case in a state's name, as ServiceNow shows it: "Work in Progress".
 _SMALL_WORDS = frozenset({"in", "of", "on", "and"})
 
@@ -53,6 +54,8 @@ def format_change(before: Mapping[str, str], after: Mapping[str, str], width: in
 
 def _field_change(name: str, old: str | None, new: str | None, width: int,
                   schema: SchemaSettings | None, table: str) -> list[str]:
+    if schema is not None and name in NOTE_NAMES:
+        return [f"{NOTE_NAMES[name]}: {_cell(new, width)}"]
     if schema is not None and old and new and name == schema.ticket.short_description:
         labelled = roadmap_changes(old, new)
         if labelled:

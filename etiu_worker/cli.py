@@ -229,6 +229,7 @@ def _stop_like_ctrl_c(*_: object) -> None:
 @pass_context
 def demo(context: Context, max_cycles: int) -> None:
     """Run the worker against the built-in sandbox instance and show what it does."""
+    from .output import echo_wrapped
     from .runner import demo_settings, run_once
     from .sandbox import Sandbox
 
@@ -238,7 +239,7 @@ def demo(context: Context, max_cycles: int) -> None:
         logging.getLogger().setLevel(logging.WARNING)
     with Sandbox(seed_demo=True).start(port=0) as instance, tempfile.TemporaryDirectory() as state:
         settings = demo_settings(base, instance.url, instance.user, instance.password, Path(state))
-        click.echo(f"Sandbox instance at {instance.url}, seeded with demo engagements; state in {state}")
+        echo_wrapped(f"Sandbox instance at {instance.url}, seeded with demo engagements; state in {state}")
         worst = 0
         for number in range(1, max_cycles + 1):
             click.echo(f"\n=== cycle {number} ===")
