@@ -293,7 +293,7 @@ def _show_entry(store, ref: str, settings: Settings, fmt: str) -> None:
     if fmt != "text":
         write_journal(entries, fmt, settings.schema)
         return
-    for index, item in enumerate(journal_items(entries, settings.schema)):
+    for index, item in enumerate(journal_items(entries, settings.schema, full=True)):
         if index:
             click.echo("")
         print_entry(item)

@@ -25,6 +25,7 @@ REPORT_FIELDS = ("engagement", "client", "phase", "kickoff", "dev_upgrade", "pro
                  "support_week_first", "support_week_last", "open_tickets", "scheduled", "cancelled", "flags",
                  "next_deadline", "next_deadline_date", "overdue", "consultant", "consultants")
 NOTE_FIELDS = ("work_notes", "comments")
+UNCUT = 100_000  # characters: a value shown whole
 
 
 # --- a cycle: plan, run --once, demo ----------------------------------------------------------
@@ -94,13 +95,19 @@ def write_cycle(report, fmt: str, schema: SchemaSettings | None = None) -> None:
 # --- the journal ------------------------------------------------------------------------------
 
 
-def journal_items(entries, schema: SchemaSettings | None = None) -> list[dict]:
-    """One item per journal entry; ``ref`` is the note's reference, ``note`` the whole note."""
+def journal_items(entries, schema: SchemaSettings | None = None, *, full: bool = False) -> list[dict]:
+    """One item per journal entry; ``ref`` is the note's reference, ``note`` the whole note.
+
+    With ``full``, ``change`` holds the field changes uncut and leaves the note to ``note``.
+    """
     items = []
     for entry, row in zip(entries, format_entries(entries, schema)):
         item = dict(zip(JOURNAL_COLUMNS, row))
         item["ref"] = entry.note_key
         item["note"] = next((entry.after[name] for name in NOTE_FIELDS if entry.after.get(name)), "")
+        if full:
+            fields = {name: value for name, value in entry.after.items() if name not in NOTE_FIELDS}
+            item["change"] = format_change(entry.before, fields, UNCUT, schema=schema, table=entry.table)
         items.append(item)
     return items
 
@@ -126,7 +133,7 @@ def print_entry(item: dict) -> None:
     echo_wrapped(f"{item['engagement']} {item['number']} {item['record']} · {item['action']} {item['outcome']} · "
                  f"{item['time']}")
     echo_wrapped(labelled((("rule", item["rule"]), ("run", item["run"]), ("ref", item["ref"]))), first="  ")
-    echo_wrapped(labelled((("change", item["change"]),)), first="  ")
+    echo_wrapped(labelled((("change", item["change"] or "none (a note only)"),)), first="  ")
     echo_wrapped(labelled((("verification", item["verification"]),)), first="  ")
     if item["note"]:
         click.echo("  note:")
