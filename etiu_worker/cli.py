@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import errno
 import logging
-import shlex
 import signal
 import sys
 import tempfile
@@ -24,6 +23,7 @@ from pathlib import Path
 import click
 
 from . import errors
+from .cli_output import SANDBOX_PASSWORD
 from .config import Settings, load_settings
 from .logs import setup_logging
 
@@ -52,7 +52,6 @@ Exit codes:
 """
 
 log = logging.getLogger("etiu_worker")
-SANDBOX_PASSWORD = "sandbox"  # the sandbox's default, documented in the README: not a secret
 
 
 class Context:
@@ -183,6 +182,7 @@ def rules_test(context: Context, fixtures: tuple[Path, ...]) -> None:
 @click.option("--seed", type=int, help="Random seed for the faults, for reproducible runs.")
 def sandbox(port, host, data, no_demo, user, password, latency, rate_429, rate_5xx, rate_drop, rate_drop_write, seed) -> None:
     """Serve the local sandbox instance (a ServiceNow Table API emulator) over HTTP."""
+    from .cli_output import sandbox_exports
     from .sandbox import Faults, Sandbox
 
     faults = Faults(
@@ -194,7 +194,7 @@ def sandbox(port, host, data, no_demo, user, password, latency, rate_429, rate_5
 
     def announce(ready) -> None:
         click.echo(f"sandbox instance at {ready.url} (user {user}); Ctrl-C to stop")
-        for line in _sandbox_exports(ready.url, user, password):
+        for line in sandbox_exports(ready.url, user, password):
             click.echo(f"  {line}")
 
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
@@ -208,16 +208,6 @@ def sandbox(port, host, data, no_demo, user, password, latency, rate_429, rate_5
         click.echo(f"etiu-worker: port {port} on {host} is in use; choose another with --port N, "
                    "or --port 0 for any free port", err=True)
         sys.exit(errors.EXIT_SERVICENOW_UNAVAILABLE)
-
-
-def _sandbox_exports(url: str, user: str, password: str) -> list[str]:
-    """Shell lines that point the worker at the sandbox; a password of the user's own is typed, not printed."""
-    lines = ["point the worker at it (paste into a shell):",
-             f"export ETIU_SERVICENOW__URL={shlex.quote(url)} ETIU_SERVICENOW__USER={shlex.quote(user)}"]
-    if password == SANDBOX_PASSWORD:
-        return [*lines, f"export ETIU_SERVICENOW__PASSWORD={SANDBOX_PASSWORD}"]
-    return [lines[0].replace("):", "; then type the --password and Enter):"), lines[1],
-            "read -rs ETIU_SERVICENOW__PASSWORD && export ETIU_SERVICENOW__PASSWORD"]
 
 
 def _stop_like_ctrl_c(*_: object) -> None:
@@ -264,13 +254,14 @@ def demo(context: Context, max_cycles: int) -> None:
 @pass_context
 def journal(context: Context, engagement, rule, outcome, since, until, limit, ref, fmt) -> None:
     """List what the worker did, newest first."""
+    from .cli_output import show_entry
     from .journal import Journal
     from .report import print_journal, write_journal
 
     settings = context.settings
     with Journal.open(settings.state.dir) as store:
         if ref is not None:
-            _show_entry(store, ref.strip(), settings, fmt)
+            show_entry(store, ref.strip(), settings.schema, fmt)
             return
         entries = store.entries(
             engagement=engagement, rule=rule, outcome=outcome, since=_utc(since), until=_utc(until), limit=limit
@@ -279,24 +270,6 @@ def journal(context: Context, engagement, rule, outcome, since, until, limit, re
         print_journal(entries, settings.schema)
     else:
         write_journal(entries, fmt, settings.schema)
-
-
-def _show_entry(store, ref: str, settings: Settings, fmt: str) -> None:
-    """Every journal entry of the note with reference ``ref``, newest first; exit 2 when there is none."""
-    from .report import journal_items, print_entry, write_journal
-
-    entries = [entry for entry in store.entries() if entry.note_key and entry.note_key == ref]
-    if not entries:
-        click.echo(f"etiu-worker: no action in the journal has the note reference {ref!r}; "
-                   "`etiu-worker journal` lists the actions with their refs", err=True)
-        sys.exit(errors.EXIT_USAGE)
-    if fmt != "text":
-        write_journal(entries, fmt, settings.schema)
-        return
-    for index, item in enumerate(journal_items(entries, settings.schema, full=True)):
-        if index:
-            click.echo("")
-        print_entry(item)
 
 
 REPORT_VIEWS = ("no-prod-upgrade", "upgrades-this-week", "support-weeks-ending", "bp-not-held")
@@ -329,13 +302,14 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
 
     Reads the record cache and the journal only: it works while ServiceNow is down and sends no request.
     """
+    from .cli_output import require_folder_of
     from .coordinator import VIEWS, NoStateError, read_report, select
     from .report import print_engagements, write_engagements
     from .report_html import write_report
 
     settings = context.settings
     if html_path is not None:
-        _require_folder_of(html_path)
+        require_folder_of(html_path)
     try:
         built = read_report(settings, _utc(at))
     except NoStateError:
@@ -361,15 +335,6 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
         except OSError as error:
             raise click.FileError(str(html_path), hint=error.strerror or str(error)) from None
         click.echo(f"wrote {written}", err=fmt != "text")
-
-
-def _require_folder_of(path: Path) -> None:
-    """Stop before anything is printed when the page could not be written where asked."""
-    folder = path.resolve().parent
-    if not folder.is_dir():
-        click.echo(f"etiu-worker: --html {path}: the folder {folder} does not exist; create it or choose another path",
-                   err=True)
-        sys.exit(errors.EXIT_INVALID_CONFIG)
 
 
 def _utc(value):
