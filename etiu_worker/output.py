@@ -4,7 +4,7 @@ Text: a table when every row fits the width on one line (the terminal's, or ``CO
 piped), so no cell is ever folded; otherwise one record per line, starting with its identifiers
 (engagement key, record number) and wrapped at whole words, continuation lines indented, so that
 an identifier is never split and ``| grep ENG-0001`` finds the record. JSON is one document, a
-list of objects; CSV a header row and one row per item, lists joined by spaces.
+list of objects; CSV a header row and one row per item, lists joined by `; `.
 """
 
 from __future__ import annotations
@@ -110,5 +110,5 @@ def _csv_value(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, (list, tuple)):
-        return " ".join(str(part) for part in value)
+        return "; ".join(str(part) for part in value)  # names hold spaces
     return "" if value is None else str(value)

@@ -96,7 +96,7 @@ def csv_value(value) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
-        return " ".join(value)
+        return "; ".join(value)
     return str(value)
 
 
