@@ -12,6 +12,7 @@ Exit codes (also in the README and ``etiu-worker --help``):
 
 from __future__ import annotations
 
+import errno
 import logging
 import signal
 import sys
@@ -23,6 +24,7 @@ from pathlib import Path
 import click
 
 from . import errors
+from .cli_output import SANDBOX_PASSWORD
 from .config import Settings, load_settings
 from .logs import setup_logging
 
@@ -32,11 +34,14 @@ Examples:
   etiu-worker --config /etc/etiu.toml run --once   one cycle (cron)
   etiu-worker run                           loop every worker.poll_interval seconds
   etiu-worker plan                          what a cycle would do; writes nothing
+  etiu-worker plan --full                   the same, with every note in full
   etiu-worker rules check                   validate the rules folder offline
   etiu-worker rules test tests/fixtures/*.toml   run the rules on engagement fixtures
   etiu-worker journal --outcome unverified  what the worker did, newest first
+  etiu-worker journal --show 3f2a9c1b0d4e   one action and its whole note, by the note's ref
   etiu-worker report --view no-prod-upgrade   engagements with tickets open, no prod upgrade scheduled
   etiu-worker report --html report.html     the same as one self-contained page with timelines
+  etiu-worker report --format csv > engagements.csv   the same rows for a spreadsheet (or json)
   etiu-worker sandbox --port 8080           serve the sandbox instance
 
 \b
@@ -74,6 +79,11 @@ class Context:
 
 pass_context = click.make_pass_decorator(Context)
 
+format_option = click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True,
+    help="text for people; json (one list of objects) or csv (a header row, one row per item) for scripts.",
+)
+
 
 @click.group(epilog=EPILOG, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option("--config", type=click.Path(dir_okay=False, path_type=Path), help="TOML settings file (or ETIU_CONFIG).")
@@ -98,19 +108,26 @@ def run(context: Context, once: bool) -> None:
         report = run_once(settings)
         # With JSON logs the log lines are the record (cron appends both streams to one file).
         if (context.log_format or settings.worker.log_format) != "json":
-            _print_cycle(report)
+            _print_cycle(report, settings)
         sys.exit(report.exit_code)
     run_forever(settings)
 
 
 @cli.command()
+@format_option
+@click.option("--full", is_flag=True, help="Also print every note in full, as it would be posted.")
 @pass_context
-def plan(context: Context) -> None:
+def plan(context: Context, fmt: str, full: bool) -> None:
     """Print what a cycle would do on the instance, record by record; write nothing."""
+    from .report import write_cycle
     from .runner import plan_once
 
-    report = plan_once(context.settings)
-    _print_cycle(report)
+    settings = context.settings
+    report = plan_once(settings)
+    if fmt == "text":
+        _print_cycle(report, settings, full=full)
+    else:
+        write_cycle(report, fmt, settings.schema)
 
 
 @cli.group()
@@ -170,7 +187,7 @@ def _offline(command: str):
 @click.option("--data", type=click.Path(dir_okay=False, path_type=Path), help="SQLite file to keep the data in (default: memory).")
 @click.option("--no-demo", is_flag=True, help="Start empty instead of with the demo engagements.")
 @click.option("--user", default="admin", show_default=True)
-@click.option("--password", default="sandbox", show_default=True)
+@click.option("--password", default=SANDBOX_PASSWORD, show_default=True)
 @click.option("--latency", type=float, default=0.0, help="Seconds added to every request.")
 @click.option("--rate-429", type=float, default=0.0, help="Share of requests answered 429.")
 @click.option("--rate-5xx", type=float, default=0.0, help="Share of requests answered 500/502/503/504.")
@@ -179,6 +196,7 @@ def _offline(command: str):
 @click.option("--seed", type=int, help="Random seed for the faults, for reproducible runs.")
 def sandbox(port, host, data, no_demo, user, password, latency, rate_429, rate_5xx, rate_drop, rate_drop_write, seed) -> None:
     """Serve the local sandbox instance (a ServiceNow Table API emulator) over HTTP."""
+    from .cli_output import sandbox_exports
     from .sandbox import Faults, Sandbox
 
     faults = Faults(
@@ -190,13 +208,20 @@ def sandbox(port, host, data, no_demo, user, password, latency, rate_429, rate_5
 
     def announce(ready) -> None:
         click.echo(f"sandbox instance at {ready.url} (user {user}); Ctrl-C to stop")
-        click.echo(f"  export ETIU_SERVICENOW__URL={ready.url} ETIU_SERVICENOW__USER={user} ETIU_SERVICENOW__PASSWORD=<the --password>")
+        for line in sandbox_exports(ready.url, user, password):
+            click.echo(f"  {line}")
 
     signal.signal(signal.SIGTERM, _stop_like_ctrl_c)
     try:
         instance.serve_forever(host=host, port=port, on_ready=announce)
     except KeyboardInterrupt:
         pass
+    except OSError as error:
+        if error.errno != errno.EADDRINUSE:
+            raise
+        click.echo(f"etiu-worker: port {port} on {host} is in use; choose another with --port N, "
+                   "or --port 0 for any free port", err=True)
+        sys.exit(errors.EXIT_SERVICENOW_UNAVAILABLE)
 
 
 def _stop_like_ctrl_c(*_: object) -> None:
@@ -208,6 +233,7 @@ def _stop_like_ctrl_c(*_: object) -> None:
 @pass_context
 def demo(context: Context, max_cycles: int) -> None:
     """Run the worker against the built-in sandbox instance and show what it does."""
+    from .output import echo_wrapped
     from .runner import demo_settings, run_once
     from .sandbox import Sandbox
 
@@ -217,12 +243,12 @@ def demo(context: Context, max_cycles: int) -> None:
         logging.getLogger().setLevel(logging.WARNING)
     with Sandbox(seed_demo=True).start(port=0) as instance, tempfile.TemporaryDirectory() as state:
         settings = demo_settings(base, instance.url, instance.user, instance.password, Path(state))
-        click.echo(f"Sandbox instance at {instance.url}, seeded with demo engagements; state in {state}")
+        echo_wrapped(f"Sandbox instance at {instance.url}, seeded with demo engagements; state in {state}")
         worst = 0
         for number in range(1, max_cycles + 1):
             click.echo(f"\n=== cycle {number} ===")
             report = run_once(settings)
-            _print_cycle(report)
+            _print_cycle(report, settings)
             worst = max(worst, report.exit_code)
             if not report.plan.writes:
                 click.echo("The instance is in line with the playbook: this cycle wrote nothing.")
@@ -237,17 +263,27 @@ def demo(context: Context, max_cycles: int) -> None:
 @click.option("--since", type=click.DateTime(), help="Only entries at or after this UTC time.")
 @click.option("--until", type=click.DateTime(), help="Only entries before this UTC time.")
 @click.option("--limit", default=50, show_default=True)
+@click.option("--show", "ref", metavar="REF", help="Only the action whose note has this reference, note in full.")
+@format_option
 @pass_context
-def journal(context: Context, engagement, rule, outcome, since, until, limit) -> None:
+def journal(context: Context, engagement, rule, outcome, since, until, limit, ref, fmt) -> None:
     """List what the worker did, newest first."""
+    from .cli_output import show_entry
     from .journal import Journal
-    from .report import print_journal
+    from .report import print_journal, write_journal
 
-    with Journal.open(context.settings.state.dir) as store:
+    settings = context.settings
+    with Journal.open(settings.state.dir) as store:
+        if ref is not None:
+            show_entry(store, ref.strip(), settings.schema, fmt)
+            return
         entries = store.entries(
             engagement=engagement, rule=rule, outcome=outcome, since=_utc(since), until=_utc(until), limit=limit
         )
-        print_journal(entries)
+    if fmt == "text":
+        print_journal(entries, settings.schema)
+    else:
+        write_journal(entries, fmt, settings.schema)
 
 
 REPORT_VIEWS = ("no-prod-upgrade", "upgrades-this-week", "support-weeks-ending", "bp-not-held")
@@ -265,7 +301,7 @@ def _phase_option(ctx: click.Context, param: click.Parameter, value: str | None)
 
 
 @cli.command("report")
-@click.option("--consultant", metavar="NAME", help="Only engagements assigned to NAME (the tickets' assigned_to as stored: a sys_id or user name; any case).")
+@click.option("--consultant", metavar="NAME", help="Only engagements assigned to NAME: part of the assignee's name or user name, any case, or their sys_id.")
 @click.option("--phase", metavar="PHASE", callback=_phase_option,
               help="Only this phase: kickoff, dev-upgrade, client-validation, scheduled, support-week, done, needs-attention.")
 @click.option("--flagged", is_flag=True, help="Only engagements with open flags.")
@@ -273,21 +309,28 @@ def _phase_option(ctx: click.Context, param: click.Parameter, value: str | None)
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Also write the report as one self-contained HTML page, with a timeline per engagement.")
 @click.option("--at", type=click.DateTime(), help="Evaluate dates at this UTC time instead of now.")
+@format_option
 @pass_context
-def report_command(context: Context, consultant, phase, flagged, view, html_path, at) -> None:
+def report_command(context: Context, consultant, phase, flagged, view, html_path, at, fmt) -> None:
     """Table of engagements from the state folder: phase, roadmap, open tickets, flags, next deadline.
 
     Reads the record cache and the journal only: it works while ServiceNow is down and sends no request.
     """
+    from .cli_output import require_folder_of
     from .coordinator import VIEWS, NoStateError, read_report, select
-    from .report import print_engagements
+    from .report import print_engagements, write_engagements
     from .report_html import write_report
 
     settings = context.settings
+    if html_path is not None:
+        require_folder_of(html_path)
     try:
         built = read_report(settings, _utc(at))
     except NoStateError:
-        click.echo(f"No engagements yet: {settings.state.dir} holds no records. Run etiu-worker run --once first.")
+        message = f"No engagements yet: {settings.state.dir} holds no records. Run etiu-worker run --once first."
+        click.echo(message, err=fmt != "text")
+        if fmt != "text":
+            write_engagements([], fmt)
         return
     rows = select(built.rows, consultant=consultant, phase=phase, flagged=flagged, view=view)
     title = VIEWS[view].title if view else "Engagements"
@@ -295,14 +338,18 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
         f"consultant {consultant}" if consultant else "", f"phase {phase}" if phase else "",
         "flagged" if flagged else "", f"view {view}" if view else "") if text]
     selection = ", ".join(chosen)
-    print_engagements(built, rows, title=title, selection=selection)
+    if fmt == "text":
+        print_engagements(built, rows, title=title, selection=selection)
+    else:
+        write_engagements(rows, fmt)
     if html_path is not None:
         try:
             written = write_report(html_path, built, rows, selection=selection,
                                    title=f"ETIU engagements: {title}" if view else "ETIU engagements")
         except OSError as error:
             raise click.FileError(str(html_path), hint=error.strerror or str(error)) from None
-        click.echo(f"wrote {written}")
+        click.echo(f"wrote {written}", err=fmt != "text")
+
 
 def _utc(value):
     from datetime import timezone
@@ -310,10 +357,10 @@ def _utc(value):
     return value.replace(tzinfo=timezone.utc) if value is not None else None
 
 
-def _print_cycle(report) -> None:
+def _print_cycle(report, settings: Settings, *, full: bool = False) -> None:
     from .report import print_cycle
 
-    print_cycle(report)
+    print_cycle(report, settings.schema, full=full)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -51,6 +51,7 @@ from .context import client_name, compute_facts
 from .facts import Facts
 from .journal import DONE, Flag, Journal, JournalEntry, Run
 from .model import Engagement, EngagementBuilder, format_sn_datetime, parse_sn_datetime
+from .people import USERS_TABLE, assignee_names, reference_value
 from .roadmap import prod_upgrade_to_utc
 from .rules import Playbook, load_playbook
 from .sync import scopes
@@ -62,7 +63,7 @@ PHASES = (KICKOFF, DEV_UPGRADE, VALIDATION, SCHEDULED, SUPPORT_WEEK, DONE_PHASE,
 STAGES = PHASES[:-1]  # how far an engagement got, whatever its records' problems
 
 # The ticket field that names the consultant: ServiceNow's assignee, a sys_user reference (its
-# sys_id, as the cache holds it) or, on instances that store it so, a user name.
+# sys_id, as the cache holds it, shown by the name people.py read for it) or a user name.
 CONSULTANT_FIELD = "assigned_to"
 # Journal fields a write may carry besides its field changes: notes, not record fields.
 NOTE_FIELDS = frozenset({"work_notes", "comments"})
@@ -133,11 +134,12 @@ class EngagementRow:
     validation_due: date | None  # the last day of client validation, while it runs
     flags: tuple[OpenFlag, ...]
     next_deadline: Deadline | None
-    consultant: str  # the assignee on most of its tickets, as the records hold it
-    consultants: tuple[str, ...]  # every assignee on its tickets and change request
+    consultant: str  # the assignee on most of its tickets: their name where known, else as the records hold it
+    consultants: tuple[str, ...]  # every assignee on its tickets and change request, likewise
     today: date  # today in the client's time zone
     zone: str
     problems: tuple[str, ...]  # why it needs attention
+    consultant_ids: tuple[str, ...] = ()  # the assignees as the records hold them (sys_ids), in that order
 
     @property
     def flag_count(self) -> int:
@@ -232,16 +234,21 @@ def filter_rows(
     phase: str | None = None,
     flagged: bool = False,
 ) -> list[EngagementRow]:
-    """The rows of one consultant (the assignee as the records hold it, any case), one phase, or
-    with open flags; filters given together must all hold."""
+    """The rows of one consultant (part of an assignee's name, or the assignee as the records hold
+    it; any case), one phase, or with open flags; filters given together must all hold."""
     wanted = consultant.strip().casefold() if consultant else None
     wanted_phase = normalise_phase(phase) if phase else None
     return [
         row for row in rows
-        if (wanted is None or wanted in (name.casefold() for name in row.consultants))
+        if (wanted is None or _assigned_to(row, wanted))
         and (wanted_phase is None or row.phase == wanted_phase)
         and (not flagged or row.flagged)
     ]
+
+
+def _assigned_to(row: EngagementRow, wanted: str) -> bool:
+    return (any(wanted in name.casefold() for name in row.consultants)
+            or wanted in (value.casefold() for value in row.consultant_ids))
 
 
 def select(report_rows: Iterable[EngagementRow], *, consultant: str | None = None, phase: str | None = None,
@@ -264,13 +271,16 @@ def build_rows(
     flags: Iterable[Flag],
     playbook: Playbook,
     now: datetime,
+    names: Mapping[str, str] | None = None,
 ) -> list[EngagementRow]:
-    """One row per engagement, most pressing deadline first (overdue ones on top)."""
+    """One row per engagement, most pressing deadline first (overdue ones on top); ``names`` maps
+    assignees' sys_ids to the names shown."""
     flags_by_key: dict[str, list[Flag]] = defaultdict(list)
     for flag in flags:
         flags_by_key[flag.engagement].append(flag)
     rows = [
-        engagement_row(engagement, memories.get(engagement.key, {}), flags_by_key.get(engagement.key, []), playbook, now)
+        engagement_row(engagement, memories.get(engagement.key, {}), flags_by_key.get(engagement.key, []), playbook,
+                       now, names or {})
         for engagement in engagements
     ]
     far = date.max
@@ -278,20 +288,23 @@ def build_rows(
 
 
 def engagement_row(
-    engagement: Engagement, memory: Mapping[str, Any], flags: Sequence[Flag], playbook: Playbook, now: datetime
+    engagement: Engagement, memory: Mapping[str, Any], flags: Sequence[Flag], playbook: Playbook, now: datetime,
+    names: Mapping[str, str] | None = None,
 ) -> EngagementRow:
     problems = tuple(problem.message for problem in engagement.problems)
+    ids = _consultants(engagement)
+    shown = tuple(dict.fromkeys((names or {}).get(value, value) for value in ids))
     try:
         facts = compute_facts(engagement, playbook, memory, now)
     except Exception as error:  # noqa: BLE001 - like a cycle: one engagement's bad data must not stop the report
-        return _unreadable_row(engagement, flags, problems + (f"could not be evaluated: {type(error).__name__}: {error}",), now)
+        why = problems + (f"could not be evaluated: {type(error).__name__}: {error}",)
+        return _unreadable_row(engagement, flags, why, now, shown, ids)
     roadmap = _roadmap_dates(engagement, facts)
     schedule = facts.schedule
     scheduled = schedule.scheduled and not schedule.cancelled
     stage = _stage(engagement, facts, roadmap, scheduled, now)
     bp = engagement.ticket("best_practices")
     validation_due = _validation_due(engagement, facts, playbook)
-    consultants = _consultants(engagement)
     return EngagementRow(
         key=engagement.key,
         client=client_name(engagement),
@@ -306,23 +319,24 @@ def engagement_row(
         validation_due=validation_due,
         flags=_open_flags(flags),
         next_deadline=_next_deadline(engagement, roadmap, stage, validation_due, facts.today),
-        consultant=consultants[0] if consultants else "",
-        consultants=consultants,
+        consultant=shown[0] if shown else "",
+        consultants=shown,
         today=facts.today,
         zone=engagement.zone.key,
         problems=problems,
+        consultant_ids=ids,
     )
 
 
-def _unreadable_row(engagement: Engagement, flags: Sequence[Flag], problems: tuple[str, ...], now: datetime) -> EngagementRow:
-    consultants = _consultants(engagement)
+def _unreadable_row(engagement: Engagement, flags: Sequence[Flag], problems: tuple[str, ...], now: datetime,
+                    consultants: tuple[str, ...], ids: tuple[str, ...]) -> EngagementRow:
     return EngagementRow(
         key=engagement.key, client=client_name(engagement), phase=NEEDS_ATTENTION, stage=KICKOFF,
         roadmap=RoadmapDates(), open_tickets=tuple(sorted(t.code for t in engagement.tickets if t.is_open)),
         scheduled=False, cancelled=False, bp_held=False, bp_position="", validation_due=None,
         flags=_open_flags(flags), next_deadline=None, consultant=consultants[0] if consultants else "",
         consultants=consultants, today=now.astimezone(engagement.zone).date(), zone=engagement.zone.key,
-        problems=problems,
+        problems=problems, consultant_ids=ids,
     )
 
 
@@ -414,18 +428,11 @@ def _consultants(engagement: Engagement) -> tuple[str, ...]:
     """Every assignee of the engagement's records, the one on most tickets first."""
     counts: Counter[str] = Counter()
     for ticket in engagement.tickets:
-        counts[_raw_value(ticket.raw.get(CONSULTANT_FIELD))] += 1
+        counts[reference_value(ticket.raw.get(CONSULTANT_FIELD))] += 1
     if engagement.change is not None:
-        counts.setdefault(_raw_value(engagement.change.raw.get(CONSULTANT_FIELD)), 0)
+        counts.setdefault(reference_value(engagement.change.raw.get(CONSULTANT_FIELD)), 0)
     counts.pop("", None)
     return tuple(name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-def _raw_value(value: object) -> str:
-    """A field's value as stored: a reference sent as {"value": sys_id, "link": …} is its sys_id."""
-    if isinstance(value, Mapping):
-        value = value.get("value", "")
-    return str(value or "").strip()
 
 
 def _open_flags(flags: Sequence[Flag]) -> tuple[OpenFlag, ...]:
@@ -515,8 +522,9 @@ def read_report(settings: Settings, now: datetime | None = None) -> CoordinatorR
         memories = journal.all_engagement_states()
         flags = journal.open_flags()
         runs = journal.runs(limit=1)
+        people = assignee_names(cache.records(USERS_TABLE))
     engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(
         *(tables[table] for table in names)
     )
-    rows = build_rows(engagements, memories, flags, playbook, at)
+    rows = build_rows(engagements, memories, flags, playbook, at, people)
     return CoordinatorReport(tuple(rows), at, runs[0] if runs else None, str(state_dir))

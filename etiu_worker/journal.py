@@ -580,47 +580,6 @@ class Journal:
         return {"actions": actions, "flags": flags, "runs": runs}
 
 
-# --- formatting --------------------------------------------------------------------------------
-
-
-def format_entries(entries: Iterable[JournalEntry]) -> list[tuple[str, ...]]:
-    """Rows for a CLI table, in the order of ``ENTRY_COLUMNS``.
-
-    The verification cell also carries the error text, so a failed action says why.
-    """
-    return [
-        (
-            entry.time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ"),
-            entry.run_id,
-            entry.rule,
-            entry.engagement,
-            entry.target,
-            entry.number,
-            entry.kind,
-            format_change(entry.before, entry.after),
-            entry.outcome,
-            "; ".join(text for text in (entry.verification, entry.error) if text),
-        )
-        for entry in entries
-    ]
-
-
-def format_change(before: Mapping[str, str], after: Mapping[str, str], width: int = 60) -> str:
-    """``field: from → to`` for each field, ``—`` standing for no value."""
-    fields = list(after) + [name for name in before if name not in after]
-    return "; ".join(
-        f"{name}: {_cell(before.get(name), width)} → {_cell(after.get(name), width)}"
-        for name in fields
-    )
-
-
-def _cell(value: str | None, width: int) -> str:
-    text = " ".join((value or "").split())
-    if not text:
-        return "—"
-    return text if len(text) <= width else text[: width - 1] + TRUNCATION_MARK
-
-
 # --- helpers -----------------------------------------------------------------------------------
 
 

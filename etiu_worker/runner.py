@@ -16,17 +16,21 @@ from pathlib import Path
 from pydantic import SecretStr
 
 from . import engine, metrics
+from . import servicenow as servicenow_module
 from .cache import RecordCache
 from .config import Settings
 from .errors import AuthenticationError, RateLimitedError, ServerError, UnreachableError
 from .journal import Journal
 from .lock import exclusive_run
+from .people import remember_assignees
 from .progress import SyncProgress
 from .progress import wanted as progress_wanted
 from .rules import load_playbook
 from .servicenow import ServiceNowClient
 
 log = logging.getLogger(__name__)
+# In the client's per-request messages about tries: what came of the request is logged anyway.
+RETRY_MARKS = ("; retrying in", ": giving up after")
 
 
 def _prepare(settings: Settings):
@@ -54,6 +58,7 @@ def run_once(settings: Settings) -> engine.CycleReport:
             SyncProgress(progress_wanted(settings.worker.log_format)) as progress:
         report = engine.run_cycle(client, journal, cache, playbook, settings, progress=progress)
         _export_metrics(settings, report, journal)
+        remember_assignees(client, cache, settings.schema)
         return report
 
 
@@ -68,19 +73,22 @@ def run_forever(settings: Settings) -> None:
     """Cycle, sleep, repeat, until SIGTERM or SIGINT.
 
     A signal lets the write in flight finish, then the loop returns. While ServiceNow cannot be
-    reached the pause doubles, up to 8 poll intervals, and the log speaks only when that changes.
+    reached the pause doubles, up to 8 poll intervals, and the log speaks only when that changes:
+    one line when cycles start failing, one when they succeed again (the client's per-try retry
+    and give-up lines are DEBUG here, or they would repeat every cycle).
     """
     playbook = _prepare(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     failures = 0
-    with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache):
+    with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), _retries_at_debug():
         while not stop.is_set():
             try:
                 _warn_if_tls_is_off(settings)
                 report = engine.run_cycle(client, journal, cache, playbook, settings, should_stop=stop.is_set)
                 _export_metrics(settings, report, journal)
+                remember_assignees(client, cache, settings.schema)
                 if failures:
                     log.info("ServiceNow answers again after %d failed cycles", failures)
                 failures = 0
@@ -90,6 +98,26 @@ def run_forever(settings: Settings) -> None:
                 failures += 1
             stop.wait(_pause(settings, failures))
     log.info("stopped")
+
+
+class _RetryAtDebug(logging.Filter):
+    """Logs the client's "retrying in Ns" and "giving up" warnings at DEBUG: dropped unless DEBUG is on."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno != logging.WARNING or not any(mark in str(record.msg) for mark in RETRY_MARKS):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return logging.getLogger().isEnabledFor(logging.DEBUG)
+
+
+@contextmanager
+def _retries_at_debug():
+    client_log, quiet = logging.getLogger(servicenow_module.__name__), _RetryAtDebug()
+    client_log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        client_log.removeFilter(quiet)
 
 
 def _export_metrics(settings: Settings, report: engine.CycleReport, journal: Journal) -> None:

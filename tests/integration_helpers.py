@@ -45,7 +45,9 @@ def base_env(tmp_path: Path) -> dict[str, str]:
     return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
-        "COLUMNS": "250",  # rich folds cells to the terminal width; a pipe counts as 80 columns
+        # Tables are printed only when every row fits on one line, else one record per line; these
+        # tests read the tables, so the "terminal" is wide. A pipe without COLUMNS counts as 80.
+        "COLUMNS": "400",
         "PYTHONIOENCODING": "utf-8",
     }
 

@@ -311,3 +311,65 @@ def test_the_worker_finds_the_shipped_rules_from_any_working_directory(tmp_path,
 
     assert result.returncode == 0, describe(result)
     assert "engagements" in result.stdout
+
+
+# --- the sandbox's announcement and its port -------------------------------------------------
+
+
+def sandbox_announcement(tmp_path, *args: str) -> list[str]:
+    """The lines ``etiu-worker sandbox`` prints before serving, then the server is stopped."""
+    server = start_etiu(["sandbox", "--port", "0", "--no-demo", *args], base_env(tmp_path))
+    try:
+        lines = [first_line(server)]
+        while not lines[-1].lstrip().startswith(("export ETIU_SERVICENOW__PASSWORD", "read ")):
+            lines.append(first_line(server))
+    finally:
+        server.terminate()
+        server.communicate(timeout=TIMEOUT)
+    return lines
+
+
+def shell_lines(lines: list[str]) -> str:
+    return "\n".join(line.strip() for line in lines if line.lstrip().startswith(("export ", "read ")))
+
+
+def run_in_bash(script: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
+    show = 'printf "%s\\n" "$ETIU_SERVICENOW__URL" "$ETIU_SERVICENOW__USER" "$ETIU_SERVICENOW__PASSWORD"'
+    return subprocess.run(["bash", "-c", f"set -e\n{script}\n{show}"], input=stdin, capture_output=True, text=True,
+                          timeout=TIMEOUT, env={"PATH": "/usr/bin:/bin"})
+
+
+def test_the_sandbox_prints_export_lines_that_set_the_variables_when_pasted_into_a_shell(tmp_path):
+    lines = sandbox_announcement(tmp_path)
+    url = re.search(r"http://127\.0\.0\.1:\d+", lines[0]).group(0)
+
+    pasted = run_in_bash(shell_lines(lines))
+
+    assert pasted.returncode == 0, pasted.stderr
+    assert pasted.stdout.splitlines() == [url, "admin", "sandbox"]
+
+
+def test_with_a_password_of_its_own_the_sandbox_prints_a_line_that_reads_it_instead_of_showing_it(tmp_path):
+    password = "it's a $ecret; `x` & \"y\""
+    lines = sandbox_announcement(tmp_path, "--user", "etiu worker", "--password", password)
+
+    pasted = run_in_bash(shell_lines(lines), stdin=password + "\n")
+
+    assert pasted.returncode == 0, pasted.stderr
+    assert pasted.stdout.splitlines()[1:] == ["etiu worker", password]
+    assert password not in "".join(lines)
+
+
+def test_the_sandbox_on_a_port_in_use_says_so_in_one_line_and_exits_4(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+
+        result = etiu(["sandbox", "--port", str(port), "--no-demo"], base_env(tmp_path))
+
+    assert result.returncode == 4, describe(result)
+    assert error_lines(result.stderr) == result.stderr.splitlines()
+    assert len(result.stderr.splitlines()) == 1
+    assert f"port {port}" in result.stderr and "in use" in result.stderr and "--port 0" in result.stderr
+    assert_no_traceback(result)

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from etiu_worker import journal as journal_module
+from etiu_worker.changes import format_entries
 from etiu_worker.errors import EtiuError
 from etiu_worker.journal import (
     DATABASE_NAME,
@@ -24,7 +25,6 @@ from etiu_worker.journal import (
     MAX_VALUE_CHARS,
     ActionRecord,
     Journal,
-    format_entries,
 )
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -62,8 +62,10 @@ NETWORK_REFERENCE = re.compile(r"""(?:src|href|xlink:href|action)\s*=\s*["']?\s*
 class Synced:
     """The state folder after one real cycle on the demo, and what the test knows of the demo."""
 
-    def __init__(self, base: Path, url: str, seeded_on: date, users: dict[str, str], at: datetime) -> None:
+    def __init__(self, base: Path, url: str, seeded_on: date, users: dict[str, str], at: datetime,
+                 names: dict[str, str] | None = None) -> None:
         self.base, self.url, self.seeded_on, self.users, self.at = base, url, seeded_on, users, at
+        self.names = names or {}  # user name -> the person's name, as sys_user holds them
 
     @property
     def state(self) -> Path:
@@ -105,12 +107,14 @@ def synced(tmp_path_factory) -> Synced:
     seeded_on = datetime.now(UTC).date()
     sandbox = Sandbox(seed_demo=True, today=seeded_on).start(port=0)
     try:
-        users = {user["user_name"]: user["sys_id"] for user in sandbox.store.query("sys_user", "")}
+        people = sandbox.store.query("sys_user", "")
+        users = {user["user_name"]: user["sys_id"] for user in people}
+        names = {user["user_name"]: user["name"] for user in people}
         report = run_once(demo_settings(load_settings(), sandbox.url, sandbox.user, sandbox.password, base / "state"))
         assert report.exit_code == 0, [outcome.error for outcome in report.failed]
     finally:
         sandbox.stop()  # from here on, nothing answers at sandbox.url
-    return Synced(base, sandbox.url, seeded_on, users, datetime.now(UTC).replace(microsecond=0))
+    return Synced(base, sandbox.url, seeded_on, users, datetime.now(UTC).replace(microsecond=0), names)
 
 
 # --- the table ------------------------------------------------------------------------------
@@ -228,6 +232,29 @@ def test_the_consultant_filter_matches_the_tickets_assigned_to_value_in_any_case
     assert synced.keys("--consultant", "nobody") == set()
 
 
+def test_the_consultant_is_shown_by_name_and_matched_by_part_of_it_in_any_case(synced):
+    damien = synced.names["damien.r"]
+    first_name = damien.split()[0]
+    rows = synced.rows()
+
+    assert {key for key, row in rows.items() if row["consultant"] == damien} == {"ENG-UMBRELLA", "ENG-HOOLI", "ENG-OSCORP"}
+    assert not [row for row in rows.values() if re.fullmatch(r"[0-9a-f]{32}", row["consultant"])]
+    for typed in (first_name.lower(), first_name.upper(), damien):
+        assert synced.keys("--consultant", typed) == {"ENG-UMBRELLA", "ENG-HOOLI", "ENG-OSCORP"}, typed
+
+
+def test_a_second_cycle_reads_no_names_again(tmp_path):
+    with Sandbox(seed_demo=True).start(port=0) as instance:
+        settings = demo_settings(load_settings(), instance.url, instance.user, instance.password, tmp_path / "state")
+        run_once(settings)
+        assert instance.requests[("GET", "sys_user")] == 1  # every assignee's name in one request
+        instance.reset_requests()
+
+        run_once(settings)
+
+        assert dict(instance.requests) == {("GET", table): 1 for table in ("u_etiu_ticket", "change_request", "change_task")}
+
+
 def test_the_phase_filter_takes_the_phase_names_with_hyphens(synced):
     assert synced.keys("--phase", "client-validation") == {
         "ENG-INITECH", "ENG-UMBRELLA", "ENG-WAYNE", "ENG-HOOLI", "ENG-SOYLENT", "ENG-OSCORP",
@@ -304,11 +331,13 @@ def test_the_html_page_has_the_same_rows_as_the_table_for_a_view(synced, tmp_pat
     assert shown == set(parse_rows(result.stdout)) == {"ENG-STARK", "ENG-VANDELAY", "ENG-MASSIVE", "ENG-TYRELL"}
 
 
-def test_an_html_file_in_a_missing_folder_is_a_one_line_error(synced):
+def test_an_html_file_in_a_missing_folder_is_a_one_line_error_before_anything_is_printed(synced):
     result = synced.report("--html", str(synced.base / "no" / "such" / "folder" / "report.html"))
 
-    assert result.returncode == 2, describe(result)
+    assert result.returncode == 3, describe(result)  # was 2 (a usage error); issue 10 asks for 3, a configuration error
     assert "report.html" in result.stderr and "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1
 
 
 def test_a_flag_is_marked_on_the_timeline_at_the_date_it_concerns(page):
