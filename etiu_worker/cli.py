@@ -87,12 +87,16 @@ def cli(ctx: click.Context, config: Path | None, debug: bool, log_format: str | 
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Run one cycle and exit (for cron).")
+@click.option("--adopt-state", is_flag=True,
+              help="Take over a state folder recorded for another instance (or state.adopt): keeps the journal, reads every record again.")
 @pass_context
-def run(context: Context, once: bool) -> None:
+def run(context: Context, once: bool, adopt_state: bool) -> None:
     """Sync the engagements and enforce the playbook, once or in a loop."""
     from .runner import run_forever, run_once
 
     settings = context.settings
+    if adopt_state:
+        settings = settings.model_copy(update={"state": settings.state.model_copy(update={"adopt": True})})
     if once:
         report = run_once(settings)
         # With JSON logs the log lines are the record (cron appends both streams to one file).
@@ -229,7 +233,11 @@ def journal(context: Context, engagement, rule, outcome, since, until, limit) ->
     from .journal import Journal
     from .report import print_journal
 
-    with Journal.open(context.settings.state.dir) as store:
+    state_dir = context.settings.state.dir
+    if not _holds_anything(state_dir):  # nothing has run yet; the folder is not created
+        click.echo(f"The journal has no entries: the state folder {state_dir} holds no journal yet. Run etiu-worker run --once first.")
+        return
+    with Journal.open_read_only(state_dir) as store:
         entries = store.entries(
             engagement=engagement, rule=rule, outcome=outcome, since=_utc(since), until=_utc(until), limit=limit
         )
@@ -266,10 +274,13 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
     Reads the record cache and the journal only: it works while ServiceNow is down and sends no request.
     """
     from .coordinator import VIEWS, NoStateError, read_report, select
+    from .journal import require_journal
     from .report import print_engagements
     from .report_html import write_report
 
     settings = context.settings
+    if _holds_anything(settings.state.dir):  # a missing or empty folder: nothing has run yet
+        require_journal(settings.state.dir)
     try:
         built = read_report(settings, _utc(at))
     except NoStateError:
@@ -289,6 +300,10 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
         except OSError as error:
             raise click.FileError(str(html_path), hint=error.strerror or str(error)) from None
         click.echo(f"wrote {written}")
+
+def _holds_anything(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.iterdir())
+
 
 def _utc(value):
     from datetime import timezone
@@ -335,6 +350,8 @@ def _advice(error: errors.EtiuError) -> str:
         return "Check ETIU_SERVICENOW__URL and the network path to the instance; the worker will retry next cycle."
     if isinstance(error, (errors.ConfigError, errors.RulesError, errors.TemplateError)):
         return "Nothing was sent to ServiceNow. Fix the setting or file named above and run again."
+    if isinstance(error, errors.StateError):
+        return "Nothing was written to ServiceNow. Do what the line above says, then run again."
     if isinstance(error, errors.LockedError):
         return "Another etiu-worker run is in progress on this state folder; this one did nothing."
     return "See the log above; run again with --debug for details."

@@ -103,9 +103,9 @@ def test_database_is_private_whatever_the_umask(state_dir: Path, clock: Clock) -
 
 def test_reopening_keeps_what_was_stored(state_dir: Path, clock: Clock) -> None:
     with Journal.open(state_dir) as journal:
-        journal.set_watermark("change_request", "2024-05-01 11:00:00")
+        journal.save_engagement_state("ENG-1", {"remembered": "2024-05-01 11:00:00"})
     with Journal.open(state_dir) as journal:
-        assert journal.watermark("change_request") == "2024-05-01 11:00:00"
+        assert journal.engagement_state("ENG-1") == {"remembered": "2024-05-01 11:00:00"}
 
 
 def test_database_from_a_newer_worker_is_refused(state_dir: Path, clock: Clock) -> None:
@@ -441,22 +441,7 @@ def test_engagement_state_must_be_json(journal: Journal) -> None:
         journal.save_engagement_state("ENG-1", {"when": datetime.now()})
 
 
-# --- watermarks and runs -----------------------------------------------------------------------
-
-
-def test_watermarks_are_kept_per_table(journal: Journal) -> None:
-    assert journal.watermark("change_request") is None
-    journal.set_watermark("change_request", "2024-05-01 11:00:00")
-    journal.set_watermark("u_etiu_ticket", "2024-05-01 10:00:00")
-    journal.set_watermark("change_request", "2024-05-01 11:30:00")
-    assert journal.watermark("change_request") == "2024-05-01 11:30:00"
-    assert journal.watermark("u_etiu_ticket") == "2024-05-01 10:00:00"
-
-
-def test_last_full_sync_is_remembered(journal: Journal) -> None:
-    assert journal.last_full_sync() is None
-    journal.set_last_full_sync(START)
-    assert journal.last_full_sync() == START
+# --- runs --------------------------------------------------------------------------------------
 
 
 def test_runs_get_unique_ids_and_are_listed_newest_first(journal: Journal, clock: Clock) -> None:
@@ -520,13 +505,13 @@ def test_prune_uses_the_clock_when_not_given_a_time(journal: Journal, clock: Clo
 
 
 def test_a_reader_is_not_locked_out_by_a_writer(state_dir: Path, journal: Journal) -> None:
-    journal.set_watermark("change_request", "old")
+    journal.save_engagement_state("ENG-1", {"value": "old"})
     writer = sqlite3.connect(state_dir / DATABASE_NAME, isolation_level=None)
     try:
         writer.execute("BEGIN IMMEDIATE")
-        writer.execute("UPDATE watermarks SET value = 'uncommitted'")
+        writer.execute("""UPDATE engagement_state SET state = '{"value": "uncommitted"}'""")
         with Journal.open(state_dir) as reader:  # a `journal` listing while the worker runs
-            assert reader.watermark("change_request") == "old"
+            assert reader.engagement_state("ENG-1") == {"value": "old"}
             assert reader.entries() == []
     finally:
         writer.close()
@@ -543,7 +528,7 @@ def test_a_writer_waits_for_a_lock_held_elsewhere(state_dir: Path, journal: Jour
             with Journal.open(state_dir) as other:
                 # Tells the test the other writer has reached the lock (the statement's start).
                 other._db.set_trace_callback(lambda sql: waiting.set() if sql == "BEGIN IMMEDIATE" else None)
-                other.set_watermark("change_request", "from the other writer")
+                other.save_engagement_state("ENG-1", {"value": "from the other writer"})
         except BaseException as exc:  # reported to the test thread below
             errors.append(exc)
         finished.set()
@@ -556,7 +541,7 @@ def test_a_writer_waits_for_a_lock_held_elsewhere(state_dir: Path, journal: Jour
     holder.close()
     thread.join(timeout=30)
     assert errors == []
-    assert journal.watermark("change_request") == "from the other writer"
+    assert journal.engagement_state("ENG-1") == {"value": "from the other writer"}
 
 
 # --- crashes -----------------------------------------------------------------------------------
