@@ -59,7 +59,7 @@ from .journal_open import (
 )
 from .journal_runs import Run, RunsMixin
 from .journal_schema import MIGRATIONS, SCHEMA_VERSION
-from .journal_values import MAX_VALUE_CHARS, TRUNCATION_MARK
+from .journal_values import MAX_VALUE_CHARS, TRUNCATION_MARK, iso
 from .state_files import guard_database_errors
 
 __all__ = [
@@ -188,6 +188,16 @@ class Journal(ActionsMixin, FlagsMixin, MemoryMixin, RunsMixin):
         return self._db.execute("PRAGMA user_version").fetchone()[0]
 
     # --- which instance the folder belongs to ----------------------------------------------
+
+    def forget_the_instance(self) -> None:
+        """Forget what names another instance's records, keeping the history (adopting a folder).
+
+        The engagements' memory (tickets created, roadmaps) and the open flags name records of
+        the instance the folder was recorded for; the flags are closed, so the history keeps them.
+        """
+        with self._transaction() as db:
+            db.execute("DELETE FROM engagement_state")
+            db.execute("UPDATE flags SET resolved_at = ? WHERE resolved_at IS NULL", (iso(self._now()),))
 
     def metadata(self) -> dict[str, str]:
         """The folder's metadata (see state_identity.py), by name."""

@@ -6,8 +6,10 @@ first contact and again every ``state.full_resync_hours``. Before any other requ
 ``check_instance`` compares them with the instance now configured: a folder recorded for
 another instance stops the worker with exit 3, since its watermarks and cached records would
 make it skip what the new instance holds. ``state.adopt`` (``run --adopt-state``) takes the
-folder over instead: the journal's history is kept, the cached records and watermarks are
-forgotten (every record is read again) and the new instance is recorded.
+folder over instead: the journal's history is kept; the cached records and watermarks are
+forgotten (every record is read again), and so are the engagements' memory and open flags,
+which name the old instance's records (a ticket created there is not to be repaired here);
+the new instance is recorded.
 
 Where the integration user may not read ``sys_properties`` (403, 404, 400, or no row), the URL
 alone identifies the instance; that is said once at INFO.
@@ -150,10 +152,12 @@ def _refuse_or_adopt(recorded: Instance, current: Instance, journal, cache, sett
             "(ETIU_STATE__ADOPT=true), which keeps the journal's history and reads every record again"
         )
     cache.forget_everything()
+    journal.forget_the_instance()
     journal.set_metadata({URL_KEY: current.url, NAME_KEY: current.name, CHECKED_KEY: _stamp(current)})
     log.warning(
-        "state folder %s adopted for %s (it belonged to %s): the journal's history is kept, the "
-        "cached records and watermarks are forgotten, this cycle reads every record again",
+        "state folder %s adopted for %s (it belonged to %s): the journal's history is kept; the "
+        "cached records, watermarks, engagement memory and open flags of the old instance are "
+        "forgotten; this cycle reads every record again",
         folder, current.describe(), recorded.describe(),
     )
 
