@@ -13,6 +13,7 @@ import os
 import sqlite3
 from pathlib import Path
 
+from .cache import CACHE_NAME
 from .errors import StateError
 from .state_files import BROKEN_SUFFIX, connect_read_only, damage, is_empty
 
@@ -109,8 +110,8 @@ def _say_if_lost(state_dir: Path, path: Path) -> None:
     """WARNING when a folder that held state has lost its journal, or holds an empty one."""
     if not is_empty(path):
         return
-    held_state = path.exists() or (state_dir.is_dir() and any(state_dir.iterdir()))
-    if held_state:
+    # A first run in a new folder is not a loss: there is no journal yet, and no cache either.
+    if path.exists() or (state_dir / CACHE_NAME).exists():
         log.warning("%s (%s)", LOST_JOURNAL, path)
 
 
