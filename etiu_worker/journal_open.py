@@ -126,6 +126,9 @@ def _create_private_file(state_dir: Path, path: Path) -> None:
     try:
         descriptor = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
+        # Opened for writing once here, so a read-only folder is named with its errno (EROFS)
+        # rather than as SQLite's "unable to open database file".
+        os.close(os.open(path, os.O_RDWR))
         return
     try:
         os.fchmod(descriptor, 0o600)
