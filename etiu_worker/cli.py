@@ -4,7 +4,7 @@ Exit codes (also in the README and ``etiu-worker --help``):
   0  success
   1  one or more actions failed or could not be verified
   2  usage error (unknown option, missing argument)
-  3  invalid configuration, rules or templates (nothing was sent to ServiceNow)
+  3  invalid configuration, rules, templates or state folder (nothing was written to ServiceNow)
   4  ServiceNow unreachable, rate limiting it for good, or authentication refused
   5  another run holds the state folder's lock
  70  internal error (a bug: please report it with the --debug output)
@@ -41,7 +41,7 @@ Examples:
 \b
 Exit codes:
   0 success                 1 actions failed or unverified
-  2 usage error             3 invalid configuration or rules
+  2 usage error             3 invalid configuration, rules or state folder
   4 ServiceNow unreachable or authentication refused
   5 another run holds the lock                70 internal error
 """
