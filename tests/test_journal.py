@@ -123,6 +123,59 @@ def test_a_file_that_is_not_a_database_is_reported_with_its_path(state_dir: Path
         Journal.open(state_dir)
 
 
+def test_a_journal_of_schema_version_1_keeps_its_history_and_loses_the_unused_watermarks(state_dir: Path, clock: Clock) -> None:
+    from etiu_worker.journal_schema import MIGRATIONS
+
+    state_dir.mkdir()
+    with sqlite3.connect(state_dir / DATABASE_NAME) as db:
+        for statement in MIGRATIONS[0]:
+            db.execute(statement)
+        db.execute("INSERT INTO runs (id, started_at) VALUES ('old00001', '2024-05-01T12:00:00.000000+00:00')")
+        db.execute("INSERT INTO watermarks VALUES ('change_request', 'x', 'y')")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    with Journal.open(state_dir) as journal:
+        assert [run.id for run in journal.runs()] == ["old00001"]
+    with sqlite3.connect(state_dir / DATABASE_NAME) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "watermarks" not in tables and {"runs", "actions", "meta"} <= tables
+
+
+def test_metadata_is_set_replaced_and_removed_in_one_step(journal: Journal) -> None:
+    journal.set_metadata({"instance_url": "https://a.example", "instance_name": "a"})
+    journal.set_metadata({"instance_url": "https://b.example", "instance_name": None})
+    assert journal.metadata() == {"instance_url": "https://b.example"}
+
+
+def test_forgetting_the_instance_keeps_the_history_and_closes_its_flags(journal: Journal) -> None:
+    done = journal.record_action(action())
+    journal.finish_action(done, "done")
+    journal.save_engagement_state("ENG-1", {"created": {"SUPPORT_WEEK": "a" * 32}})
+    flag(journal, "end-before-start")
+
+    journal.forget_the_instance()
+
+    assert [entry.id for entry in journal.entries()] == [done]
+    assert journal.all_engagement_states() == {}
+    assert journal.open_flags() == []
+
+
+def test_reading_a_folder_without_a_journal_is_refused_and_creates_nothing(state_dir: Path) -> None:
+    with pytest.raises(EtiuError, match="holds no journal"):
+        Journal.open_read_only(state_dir)
+    assert not state_dir.exists()
+
+
+def test_a_read_only_journal_reads_what_a_running_writer_committed(state_dir: Path, journal: Journal) -> None:
+    journal.record_action(action(number="SEEN"))
+    with Journal.open_read_only(state_dir) as reader:
+        assert [entry.number for entry in reader.entries()] == ["SEEN"]
+        with pytest.raises(EtiuError, match="cannot be used"):
+            reader.record_action(action())
+
+
 # --- actions -----------------------------------------------------------------------------------
 
 
