@@ -166,12 +166,19 @@ def _problem(path: Path) -> str | None:
 
 
 def _discard_if_damaged(path: Path, problem: str | None) -> None:
-    if problem:
-        log.warning(
-            "the record cache %s was damaged (%s) and is deleted: it is only a cache, this cycle "
-            "reads every record again", path, problem,
-        )
+    if not problem:
+        return
+    try:
         remove(path)
+    except OSError as error:
+        raise StateError(
+            f"the record cache {path} is damaged ({problem}) and cannot be deleted "
+            f"({error.strerror}): delete it (rm {path}*) and run again; it is only a cache"
+        ) from None
+    log.warning(
+        "the record cache %s was damaged (%s) and is deleted: it is only a cache, this cycle "
+        "reads every record again", path, problem,
+    )
 
 
 def _connect(path: Path) -> sqlite3.Connection:
