@@ -23,14 +23,12 @@ from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
 from .errors import (
+    AuthenticationError,
     BadRequestError,
-    EmptyResponseError,
     ForbiddenError,
     NotFoundError,
-    RateLimitedError,
-    ServerError,
+    ServiceNowError,
     StateError,
-    UnreachableError,
 )
 
 log = logging.getLogger(__name__)
@@ -43,7 +41,6 @@ NAME_PROPERTY = "instance_name"
 UNREADABLE = ""  # the name as stored when the instance does not let the worker read it
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _REFUSED = (ForbiddenError, NotFoundError, BadRequestError)
-_TRANSIENT = (UnreachableError, ServerError, RateLimitedError, EmptyResponseError)
 
 
 def now() -> datetime:
@@ -111,7 +108,9 @@ def read_instance_name(client) -> str | None:
     except _REFUSED as error:
         log.info("cannot read %s (%s): the instance URL alone identifies the instance", PROPERTIES_TABLE, error)
         return UNREADABLE
-    except _TRANSIENT as error:
+    except AuthenticationError:
+        raise
+    except ServiceNowError as error:  # unreachable, 5xx, 429 after the retries: not a refusal
         log.info("could not read the instance's name (%s): it is read again next run", error)
         return None
     values = [str(row.get("value") or "") for row in rows if row.get("name") == NAME_PROPERTY]

@@ -176,3 +176,13 @@ def test_a_state_folder_from_before_this_check_is_taken_as_this_instances(tmp_pa
     assert result.returncode == 0, describe(result)
     with Journal.open(state_dir(tmp_path)) as journal:
         assert journal.metadata()["instance_url"] == sandbox.url
+
+
+def test_an_instance_name_read_that_keeps_failing_is_tried_again_later_not_taken_as_refused(sandbox, caplog):
+    named(sandbox, "acme-prod")
+    sandbox.faults.script = [503, 503]
+    settings = ServiceNowSettings(url=sandbox.url, user=sandbox.user, password=PASSWORD, max_attempts=2,
+                                  max_backoff=0.01)
+    with ServiceNowClient(settings, sleep=lambda _: None) as client:
+        assert read_instance_name(client) is None
+        assert read_instance_name(client) == "acme-prod"
