@@ -4,7 +4,7 @@ Exit codes (also in the README and ``etiu-worker --help``):
   0  success
   1  one or more actions failed or could not be verified
   2  usage error (unknown option, missing argument)
-  3  invalid configuration, rules or templates (nothing was sent to ServiceNow)
+  3  invalid configuration, rules, templates or state folder (nothing was written to ServiceNow)
   4  ServiceNow unreachable, rate limiting it for good, or authentication refused
   5  another run holds the state folder's lock
  70  internal error (a bug: please report it with the --debug output)
@@ -47,7 +47,7 @@ Examples:
 \b
 Exit codes:
   0 success                 1 actions failed or unverified
-  2 usage error             3 invalid configuration or rules
+  2 usage error             3 invalid configuration, rules or state folder
   4 ServiceNow unreachable or authentication refused
   5 another run holds the lock                70 internal error
 """
@@ -98,12 +98,16 @@ def cli(ctx: click.Context, config: Path | None, debug: bool, log_format: str | 
 
 @cli.command()
 @click.option("--once", is_flag=True, help="Run one cycle and exit (for cron).")
+@click.option("--adopt-state", is_flag=True,
+              help="Take over a state folder recorded for another instance (or state.adopt): keeps the journal, reads every record again.")
 @pass_context
-def run(context: Context, once: bool) -> None:
+def run(context: Context, once: bool, adopt_state: bool) -> None:
     """Sync the engagements and enforce the playbook, once or in a loop."""
     from .runner import run_forever, run_once
 
     settings = context.settings
+    if adopt_state:
+        settings = settings.model_copy(update={"state": settings.state.model_copy(update={"adopt": True})})
     if once:
         report = run_once(settings)
         # With JSON logs the log lines are the record (cron appends both streams to one file).
@@ -273,7 +277,11 @@ def journal(context: Context, engagement, rule, outcome, since, until, limit, re
     from .report import print_journal, write_journal
 
     settings = context.settings
-    with Journal.open(settings.state.dir) as store:
+    state_dir = settings.state.dir
+    if not _holds_anything(state_dir):  # nothing has run yet; the folder is not created
+        click.echo(f"The journal has no entries: the state folder {state_dir} holds no journal yet. Run etiu-worker run --once first.")
+        return
+    with Journal.open_read_only(state_dir) as store:
         if ref is not None:
             show_entry(store, ref.strip(), settings.schema, fmt)
             return
@@ -318,12 +326,15 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
     """
     from .cli_output import require_folder_of
     from .coordinator import VIEWS, NoStateError, read_report, select
+    from .journal import require_journal
     from .report import print_engagements, write_engagements
     from .report_html import write_report
 
     settings = context.settings
     if html_path is not None:
         require_folder_of(html_path)
+    if _holds_anything(settings.state.dir):  # a missing or empty folder: nothing has run yet
+        require_journal(settings.state.dir)
     try:
         built = read_report(settings, _utc(at))
     except NoStateError:
@@ -349,6 +360,10 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
         except OSError as error:
             raise click.FileError(str(html_path), hint=error.strerror or str(error)) from None
         click.echo(f"wrote {written}", err=fmt != "text")
+
+
+def _holds_anything(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.iterdir())
 
 
 def _utc(value):
@@ -398,6 +413,8 @@ def _advice(error: errors.EtiuError) -> str:
         return "Check ETIU_SERVICENOW__URL and the network path to the instance; the worker will retry next cycle."
     if isinstance(error, (errors.ConfigError, errors.RulesError, errors.TemplateError)):
         return "Nothing was sent to ServiceNow. Fix the setting or file named above and run again."
+    if isinstance(error, errors.StateError):
+        return "Nothing was written to ServiceNow. Do what the line above says, then run again."
     if isinstance(error, errors.LockedError):
         return "Another etiu-worker run is in progress on this state folder; this one did nothing."
     return "See the log above; run again with --debug for details."

@@ -84,6 +84,14 @@ class StateSettings(_Section):
     journal_retention_days: int = Field(180, ge=1)
     full_resync_hours: float = Field(24.0, gt=0)
     watermark_overlap_seconds: int = Field(300, ge=0)
+    adopt: bool = Field(False, description="take over a state folder recorded for another instance")
+
+    @field_validator("dir")
+    @classmethod
+    def _dir_is_a_folder(cls, value: Path) -> Path:
+        if value.exists() and not value.is_dir():
+            raise ValueError(f"{str(value)!r} is a file, not a folder: point it at a folder (created if missing)")
+        return value
 
 
 class RulesSettings(_Section):
@@ -240,6 +248,13 @@ def _read_toml(path: Path) -> dict[str, Any]:
             return tomllib.load(handle)
     except FileNotFoundError:
         raise ConfigError(f"config file {path} does not exist: check --config or {CONFIG_FILE_VARIABLE}") from None
+    except IsADirectoryError:
+        raise ConfigError(
+            f"config file {path} is a folder, not a file: point --config or {CONFIG_FILE_VARIABLE} "
+            "at a TOML file such as config.example.toml"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"config file {path} cannot be read ({exc.strerror}): check --config or {CONFIG_FILE_VARIABLE}") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
 

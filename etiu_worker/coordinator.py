@@ -512,7 +512,7 @@ def read_report(settings: Settings, now: datetime | None = None) -> CoordinatorR
     if not (state_dir / CACHE_NAME).is_file():
         raise NoStateError(f"{state_dir} holds no records yet")
     playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
-    with RecordCache.open(state_dir) as cache, Journal.open(state_dir) as journal:
+    with RecordCache.open_read_only(state_dir) as cache, Journal.open_read_only(state_dir) as journal:
         names = [table for table, _ in scopes(playbook.schema)]
         tables = apply_worker_writes(
             {table: cache.records(table) for table in names},

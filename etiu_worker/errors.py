@@ -46,6 +46,12 @@ class QueryValueError(EtiuError):
     exit_code = EXIT_INTERNAL
 
 
+class StateError(EtiuError):
+    """The state folder cannot be used: unwritable, damaged, or recorded for another instance."""
+
+    exit_code = EXIT_INVALID_CONFIG
+
+
 class LockedError(EtiuError):
     """Another run already holds the state folder's lock."""
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from .errors import LockedError
+from .errors import LockedError, StateError
+from .journal_open import folder_problem
 
 LOCK_NAME = "etiu-worker.lock"
 
@@ -16,9 +17,12 @@ LOCK_NAME = "etiu-worker.lock"
 @contextmanager
 def exclusive_run(state_dir: Path) -> Iterator[None]:
     """Hold the state folder's lock, or raise LockedError at once when another run has it."""
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = state_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:  # a read-only folder, a file where the folder should be
+        raise StateError(folder_problem(state_dir, exc)) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:

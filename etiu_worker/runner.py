@@ -27,6 +27,7 @@ from .progress import SyncProgress
 from .progress import wanted as progress_wanted
 from .rules import load_playbook
 from .servicenow import ServiceNowClient
+from .state_identity import check_instance, remember_instance
 
 log = logging.getLogger(__name__)
 # In the client's per-request messages about tries: what came of the request is logged anyway.
@@ -56,7 +57,9 @@ def run_once(settings: Settings) -> engine.CycleReport:
     _warn_if_tls_is_off(settings)
     with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), \
             SyncProgress(progress_wanted(settings.worker.log_format)) as progress:
+        check_instance(client, journal, cache, settings)
         report = engine.run_cycle(client, journal, cache, playbook, settings, progress=progress)
+        remember_instance(client, journal)
         _export_metrics(settings, report, journal)
         remember_assignees(client, cache, settings.schema)
         return report
@@ -66,6 +69,7 @@ def plan_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
     _warn_if_tls_is_off(settings)
     with _connections(settings) as (client, journal, cache):
+        check_instance(client, journal, cache, settings)
         return engine.run_cycle(client, journal, cache, playbook, settings, dry_run=True)
 
 
@@ -86,7 +90,9 @@ def run_forever(settings: Settings) -> None:
         while not stop.is_set():
             try:
                 _warn_if_tls_is_off(settings)
+                check_instance(client, journal, cache, settings)
                 report = engine.run_cycle(client, journal, cache, playbook, settings, should_stop=stop.is_set)
+                remember_instance(client, journal)
                 _export_metrics(settings, report, journal)
                 remember_assignees(client, cache, settings.schema)
                 if failures:

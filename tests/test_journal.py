@@ -103,9 +103,9 @@ def test_database_is_private_whatever_the_umask(state_dir: Path, clock: Clock) -
 
 def test_reopening_keeps_what_was_stored(state_dir: Path, clock: Clock) -> None:
     with Journal.open(state_dir) as journal:
-        journal.set_watermark("change_request", "2024-05-01 11:00:00")
+        journal.save_engagement_state("ENG-1", {"remembered": "2024-05-01 11:00:00"})
     with Journal.open(state_dir) as journal:
-        assert journal.watermark("change_request") == "2024-05-01 11:00:00"
+        assert journal.engagement_state("ENG-1") == {"remembered": "2024-05-01 11:00:00"}
 
 
 def test_database_from_a_newer_worker_is_refused(state_dir: Path, clock: Clock) -> None:
@@ -121,6 +121,59 @@ def test_a_file_that_is_not_a_database_is_reported_with_its_path(state_dir: Path
     (state_dir / DATABASE_NAME).write_bytes(b"this is not SQLite" * 100)
     with pytest.raises(EtiuError, match=DATABASE_NAME):
         Journal.open(state_dir)
+
+
+def test_a_journal_of_schema_version_1_keeps_its_history_and_loses_the_unused_watermarks(state_dir: Path, clock: Clock) -> None:
+    from etiu_worker.journal_schema import MIGRATIONS
+
+    state_dir.mkdir()
+    with sqlite3.connect(state_dir / DATABASE_NAME) as db:
+        for statement in MIGRATIONS[0]:
+            db.execute(statement)
+        db.execute("INSERT INTO runs (id, started_at) VALUES ('old00001', '2024-05-01T12:00:00.000000+00:00')")
+        db.execute("INSERT INTO watermarks VALUES ('change_request', 'x', 'y')")
+        db.execute("PRAGMA user_version = 1")
+    db.close()
+
+    with Journal.open(state_dir) as journal:
+        assert [run.id for run in journal.runs()] == ["old00001"]
+    with sqlite3.connect(state_dir / DATABASE_NAME) as db:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    db.close()
+    assert "watermarks" not in tables and {"runs", "actions", "meta"} <= tables
+
+
+def test_metadata_is_set_replaced_and_removed_in_one_step(journal: Journal) -> None:
+    journal.set_metadata({"instance_url": "https://a.example", "instance_name": "a"})
+    journal.set_metadata({"instance_url": "https://b.example", "instance_name": None})
+    assert journal.metadata() == {"instance_url": "https://b.example"}
+
+
+def test_forgetting_the_instance_keeps_the_history_and_closes_its_flags(journal: Journal) -> None:
+    done = journal.record_action(action())
+    journal.finish_action(done, "done")
+    journal.save_engagement_state("ENG-1", {"created": {"SUPPORT_WEEK": "a" * 32}})
+    flag(journal, "end-before-start")
+
+    journal.forget_the_instance()
+
+    assert [entry.id for entry in journal.entries()] == [done]
+    assert journal.all_engagement_states() == {}
+    assert journal.open_flags() == []
+
+
+def test_reading_a_folder_without_a_journal_is_refused_and_creates_nothing(state_dir: Path) -> None:
+    with pytest.raises(EtiuError, match="holds no journal"):
+        Journal.open_read_only(state_dir)
+    assert not state_dir.exists()
+
+
+def test_a_read_only_journal_reads_what_a_running_writer_committed(state_dir: Path, journal: Journal) -> None:
+    journal.record_action(action(number="SEEN"))
+    with Journal.open_read_only(state_dir) as reader:
+        assert [entry.number for entry in reader.entries()] == ["SEEN"]
+        with pytest.raises(EtiuError, match="cannot be used"):
+            reader.record_action(action())
 
 
 # --- actions -----------------------------------------------------------------------------------
@@ -441,22 +494,7 @@ def test_engagement_state_must_be_json(journal: Journal) -> None:
         journal.save_engagement_state("ENG-1", {"when": datetime.now()})
 
 
-# --- watermarks and runs -----------------------------------------------------------------------
-
-
-def test_watermarks_are_kept_per_table(journal: Journal) -> None:
-    assert journal.watermark("change_request") is None
-    journal.set_watermark("change_request", "2024-05-01 11:00:00")
-    journal.set_watermark("u_etiu_ticket", "2024-05-01 10:00:00")
-    journal.set_watermark("change_request", "2024-05-01 11:30:00")
-    assert journal.watermark("change_request") == "2024-05-01 11:30:00"
-    assert journal.watermark("u_etiu_ticket") == "2024-05-01 10:00:00"
-
-
-def test_last_full_sync_is_remembered(journal: Journal) -> None:
-    assert journal.last_full_sync() is None
-    journal.set_last_full_sync(START)
-    assert journal.last_full_sync() == START
+# --- runs --------------------------------------------------------------------------------------
 
 
 def test_runs_get_unique_ids_and_are_listed_newest_first(journal: Journal, clock: Clock) -> None:
@@ -520,13 +558,13 @@ def test_prune_uses_the_clock_when_not_given_a_time(journal: Journal, clock: Clo
 
 
 def test_a_reader_is_not_locked_out_by_a_writer(state_dir: Path, journal: Journal) -> None:
-    journal.set_watermark("change_request", "old")
+    journal.save_engagement_state("ENG-1", {"value": "old"})
     writer = sqlite3.connect(state_dir / DATABASE_NAME, isolation_level=None)
     try:
         writer.execute("BEGIN IMMEDIATE")
-        writer.execute("UPDATE watermarks SET value = 'uncommitted'")
+        writer.execute("""UPDATE engagement_state SET state = '{"value": "uncommitted"}'""")
         with Journal.open(state_dir) as reader:  # a `journal` listing while the worker runs
-            assert reader.watermark("change_request") == "old"
+            assert reader.engagement_state("ENG-1") == {"value": "old"}
             assert reader.entries() == []
     finally:
         writer.close()
@@ -543,7 +581,7 @@ def test_a_writer_waits_for_a_lock_held_elsewhere(state_dir: Path, journal: Jour
             with Journal.open(state_dir) as other:
                 # Tells the test the other writer has reached the lock (the statement's start).
                 other._db.set_trace_callback(lambda sql: waiting.set() if sql == "BEGIN IMMEDIATE" else None)
-                other.set_watermark("change_request", "from the other writer")
+                other.save_engagement_state("ENG-1", {"value": "from the other writer"})
         except BaseException as exc:  # reported to the test thread below
             errors.append(exc)
         finished.set()
@@ -556,7 +594,7 @@ def test_a_writer_waits_for_a_lock_held_elsewhere(state_dir: Path, journal: Jour
     holder.close()
     thread.join(timeout=30)
     assert errors == []
-    assert journal.watermark("change_request") == "from the other writer"
+    assert journal.engagement_state("ENG-1") == {"value": "from the other writer"}
 
 
 # --- crashes -----------------------------------------------------------------------------------

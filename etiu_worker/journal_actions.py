@@ -1,0 +1,211 @@
+"""The actions part of the journal: what the worker did or planned, and how each went.
+
+A mixin of ``Journal``: callers use ``Journal.record_action``, ``finish_action``,
+``pending_actions`` and ``entries``, and import ``ActionRecord`` and the outcomes from journal.py.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from .journal_schema import ACTION_COLUMNS
+from .journal_values import iso, parse, truncate
+
+ACTION_KINDS = frozenset(
+    {"set_state", "create_ticket", "update_roadmap", "work_note", "comment", "flag"}
+)
+PENDING = "pending"
+PLANNED = "planned"
+DONE = "done"
+FAILED = "failed"
+UNVERIFIED = "unverified"
+RECORD_OUTCOMES = frozenset({PENDING, PLANNED})
+FINISH_OUTCOMES = frozenset({DONE, FAILED, UNVERIFIED})
+OUTCOMES = RECORD_OUTCOMES | FINISH_OUTCOMES
+
+# A field name that looks like a credential: its value must never reach the state folder.
+_CREDENTIAL_KEY = re.compile(
+    r"pass(word|wd)|secret|token|authori[sz]ation|api[-_]?key|credential", re.IGNORECASE
+)
+
+
+# --- records -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class ActionRecord:
+    """One action the worker takes or plans, as handed to ``Journal.record_action``.
+
+    ``before`` and ``after`` map field names to ServiceNow string values. ``note_key`` names the
+    note a ``work_note`` or ``comment`` action posts: finishing the action as done or unverified
+    remembers the note in the same transaction, so a crash cannot leave it posted but forgotten.
+    """
+
+    run_id: str
+    rule: str
+    engagement: str
+    table: str
+    sys_id: str
+    number: str
+    target: str
+    kind: str
+    before: Mapping[str, str] = field(default_factory=dict)
+    after: Mapping[str, str] = field(default_factory=dict)
+    outcome: str = PENDING
+    verification: str = ""
+    error: str = ""
+    note_key: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class JournalEntry(ActionRecord):
+    """An action as stored: the record plus its id and the time it was recorded."""
+
+    id: int
+    time: datetime
+
+
+class ActionsMixin:
+    """Record, finish and list actions; needs the journal's ``_db``, ``_transaction`` and ``_now``.
+
+    ``_remember_note`` comes from the memory part: finishing a note action remembers the note.
+    """
+
+    def record_action(self, entry: ActionRecord) -> int:
+        """Store an action (``pending`` before its write is sent, or ``planned``); return its id."""
+        _check_kind(entry.kind)
+        if entry.outcome not in RECORD_OUTCOMES:
+            raise ValueError(
+                f"an action is recorded as pending or planned, not {entry.outcome!r}: "
+                "finish_action sets the outcome"
+            )
+        before, after = _stored_values(entry.before), _stored_values(entry.after)
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO actions (time, run_id, rule, engagement, table_name, sys_id, number,"
+                " target, kind, before, after, outcome, verification, error, note_key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    iso(self._now()), entry.run_id, entry.rule, entry.engagement, entry.table,
+                    entry.sys_id, entry.number, entry.target, entry.kind, before, after,
+                    entry.outcome, truncate(entry.verification), truncate(entry.error),
+                    entry.note_key,
+                ),
+            )
+        return int(cursor.lastrowid)
+
+    def finish_action(
+        self,
+        action_id: int,
+        outcome: str,
+        verification: str = "",
+        error: str = "",
+        after: Mapping[str, str] | None = None,
+        *,
+        sys_id: str | None = None,
+        number: str | None = None,
+    ) -> None:
+        """Set the outcome of a pending action.
+
+        ``after`` replaces the recorded after-values (say, as read back); ``sys_id`` and
+        ``number`` fill in what a ``create_ticket`` only learns once the record exists.
+        """
+        if outcome not in FINISH_OUTCOMES:
+            raise ValueError(f"an action finishes as done, failed or unverified, not {outcome!r}")
+        stored_after = _stored_values(after) if after is not None else None
+        with self._transaction() as db:
+            row = db.execute(
+                "SELECT outcome, sys_id, note_key, run_id FROM actions WHERE id = ?", (action_id,)
+            ).fetchone()
+            if row is None:
+                raise ValueError(f"no action {action_id} in the journal")
+            if row[0] != PENDING:
+                raise ValueError(f"action {action_id} is {row[0]}, not pending: it cannot be finished")
+            db.execute(
+                "UPDATE actions SET outcome = ?, verification = ?, error = ?,"
+                " after = coalesce(?, after), sys_id = coalesce(?, sys_id),"
+                " number = coalesce(?, number) WHERE id = ?",
+                (outcome, truncate(verification), truncate(error), stored_after, sys_id, number,
+                 action_id),
+            )
+            note_key = row[2]
+            # A failed write posted nothing; an unverified one may have, so it counts as posted.
+            if note_key and outcome in (DONE, UNVERIFIED):
+                self._remember_note(db, sys_id or row[1], note_key, row[3])
+
+    def pending_actions(self) -> list[JournalEntry]:
+        """Actions whose write was (perhaps) sent but whose outcome was never recorded, oldest first."""
+        rows = self._db.execute(
+            f"SELECT {ACTION_COLUMNS} FROM actions WHERE outcome = ? ORDER BY id", (PENDING,)
+        ).fetchall()
+        return [_entry(row) for row in rows]
+
+    def entries(
+        self,
+        *,
+        engagement: str | None = None,
+        rule: str | None = None,
+        outcome: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        run_id: str | None = None,
+        limit: int | None = None,
+    ) -> list[JournalEntry]:
+        """Journal entries, newest first; ``since`` is inclusive and ``until`` exclusive."""
+        conditions: list[str] = []
+        parameters: list[Any] = []
+        for column, value in (
+            ("engagement = ?", engagement), ("rule = ?", rule), ("outcome = ?", outcome),
+            ("run_id = ?", run_id),
+            ("time >= ?", None if since is None else iso(since)),
+            ("time < ?", None if until is None else iso(until)),
+        ):
+            if value is not None:
+                conditions.append(column)
+                parameters.append(value)
+        where = f"WHERE {' AND '.join(conditions)}" if conditions else ""
+        parameters.append(-1 if limit is None else limit)
+        rows = self._db.execute(
+            f"SELECT {ACTION_COLUMNS} FROM actions {where} ORDER BY time DESC, id DESC LIMIT ?",
+            parameters,
+        ).fetchall()
+        return [_entry(row) for row in rows]
+
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _check_kind(kind: str) -> None:
+    if kind not in ACTION_KINDS:
+        raise ValueError(f"unknown action kind {kind!r}: expected one of {sorted(ACTION_KINDS)}")
+
+
+def _stored_values(values: Mapping[str, str]) -> str:
+    """The JSON stored for before/after values: credential-looking names refused, long values cut."""
+    stored: dict[str, str] = {}
+    for name, value in values.items():
+        if not isinstance(name, str) or not isinstance(value, str):
+            raise TypeError(f"field values are strings, got {name!r}: {value!r}")
+        if _CREDENTIAL_KEY.search(name):
+            raise ValueError(
+                f"field {name!r} looks like a credential: the state folder must never hold one"
+            )
+        stored[name] = truncate(value)
+    return json.dumps(stored, ensure_ascii=False)
+
+
+def _entry(row: tuple[Any, ...]) -> JournalEntry:
+    (id_, time, run_id, rule, engagement, table, sys_id, number, target, kind, before, after,
+     outcome, verification, error, note_key) = row
+    return JournalEntry(
+        id=id_, time=parse(time), run_id=run_id, rule=rule, engagement=engagement, table=table,
+        sys_id=sys_id, number=number, target=target, kind=kind, before=json.loads(before),
+        after=json.loads(after), outcome=outcome, verification=verification, error=error,
+        note_key=note_key,
+    )

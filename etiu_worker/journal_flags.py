@@ -1,0 +1,84 @@
+"""The flags part of the journal: problems the worker raised on engagements, open or resolved.
+
+A mixin of ``Journal``: callers use ``Journal.open_flag`` and friends, as before the split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from .journal_schema import FLAG_COLUMNS
+from .journal_values import iso, parse, parse_optional
+
+
+@dataclass(frozen=True, kw_only=True)
+class Flag:
+    """A problem the worker raised on an engagement; open while ``resolved_at`` is None."""
+
+    id: int
+    engagement: str
+    rule: str
+    key: str
+    table: str
+    sys_id: str
+    number: str
+    message: str
+    opened_at: datetime
+    resolved_at: datetime | None
+
+
+class FlagsMixin:
+    """Open, resolve and list flags; needs the journal's ``_db``, ``_transaction`` and ``_now``."""
+
+    def open_flag(
+        self, engagement: str, rule: str, key: str, table: str, sys_id: str, number: str,
+        message: str,
+    ) -> bool:
+        """Open a flag; True when it is new, False when the same problem is already flagged."""
+        with self._transaction() as db:
+            cursor = db.execute(
+                "INSERT INTO flags (engagement, rule, key, table_name, sys_id, number, message,"
+                " opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                (engagement, rule, key, table, sys_id, number, message, iso(self._now())),
+            )
+        return cursor.rowcount == 1
+
+    def resolve_flags(self, engagement: str, rule: str, still_open_keys: Iterable[str]) -> list[Flag]:
+        """Resolve the open flags of this engagement and rule whose key is not still open."""
+        keep = set(still_open_keys)
+        resolved_at = iso(self._now())
+        with self._transaction() as db:
+            # Compared in Python: a large key set would exceed SQLite's limit on parameters.
+            rows = db.execute(
+                f"SELECT {FLAG_COLUMNS} FROM flags WHERE engagement = ? AND rule = ?"
+                " AND resolved_at IS NULL ORDER BY id",
+                (engagement, rule),
+            ).fetchall()
+            gone = [flag_from_row(row) for row in rows if row[3] not in keep]
+            db.executemany(
+                "UPDATE flags SET resolved_at = ? WHERE id = ?",
+                [(resolved_at, flag.id) for flag in gone],
+            )
+        return [replace(flag, resolved_at=parse(resolved_at)) for flag in gone]
+
+    def open_flags(self, engagement: str | None = None) -> list[Flag]:
+        """Open flags, oldest first, of one engagement or of all."""
+        query = f"SELECT {FLAG_COLUMNS} FROM flags WHERE resolved_at IS NULL"
+        parameters: tuple[str, ...] = ()
+        if engagement is not None:
+            query += " AND engagement = ?"
+            parameters = (engagement,)
+        rows = self._db.execute(query + " ORDER BY opened_at, id", parameters).fetchall()
+        return [flag_from_row(row) for row in rows]
+
+
+def flag_from_row(row: tuple[Any, ...]) -> Flag:
+    id_, engagement, rule, key, table, sys_id, number, message, opened_at, resolved_at = row
+    return Flag(
+        id=id_, engagement=engagement, rule=rule, key=key, table=table, sys_id=sys_id,
+        number=number, message=message, opened_at=parse(opened_at),
+        resolved_at=parse_optional(resolved_at),
+    )
