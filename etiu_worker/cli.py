@@ -62,11 +62,10 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config)
-            secret = self._settings.servicenow.password
             setup_logging(
                 "DEBUG" if self.debug else self._settings.worker.log_level,
                 self.log_format or self._settings.worker.log_format,
-                [secret.get_secret_value()] if secret else [],
+                self._settings.servicenow.secrets(),
             )
         return self._settings
 
