@@ -26,7 +26,7 @@ from typing import Any
 import requests
 from requests.auth import AuthBase
 
-from .config import ServiceNowSettings, env_name
+from .config import ServiceNowSettings
 from .errors import ServerError, ServiceNowError, TokenRefusedError, UnreachableError
 
 LOG = logging.getLogger(__name__)
@@ -115,7 +115,7 @@ class OAuthBearer(AuthBase):
         if status >= 400:
             raise TokenRefusedError(
                 f"ServiceNow refused the OAuth {grant_type} grant ({_oauth_error(body)})",
-                f"check {_CHECK[self._settings.auth]} ({env_name('servicenow', 'client_secret')} for the secret)",
+                f"check {_CHECK[self._settings.auth]}",
                 **where,
             )
         if not body.get("access_token"):

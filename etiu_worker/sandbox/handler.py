@@ -19,7 +19,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from . import dates
+from . import dates, oauth
 from .faults import Fault
 from .render import View, render
 from .schema import SYS_FIELDS, spec
@@ -83,6 +83,8 @@ class Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         body = self._read_body()
         url = urlsplit(self.path)
+        if url.path == oauth.TOKEN_PATH:  # not the Table API: no request count, no faults
+            return self._token(method, body)
         route = _ROUTE.match(url.path)
         self.sandbox.count_request(method, route.group(1) if route else "")
         faults = self.sandbox.faults
@@ -252,9 +254,18 @@ class Handler(BaseHTTPRequestHandler):
 
     # ----- plumbing -----
 
+    def _token(self, method: str, body: bytes) -> None:
+        if method != "POST":
+            return self._error(405)
+        status, answer = self.sandbox.oauth.answer(self.headers.get("Content-Type", ""), body,
+                                                   self.sandbox.user, self.sandbox.password)
+        self._json(status, answer)
+
     def _authenticated(self) -> bool:
         header = self.headers.get("Authorization", "")
         scheme, _, encoded = header.partition(" ")
+        if scheme.lower() == "bearer":
+            return self.sandbox.oauth.accepts(encoded.strip())
         if scheme.lower() != "basic":
             return False
         try:

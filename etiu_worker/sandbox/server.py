@@ -14,6 +14,7 @@ from types import TracebackType
 from . import demo
 from .faults import Faults
 from .handler import Handler
+from .oauth import TokenIssuer
 from .store import Store
 
 
@@ -59,6 +60,7 @@ class Sandbox:
         self.password = password
         self.timezone = timezone
         self.faults = Faults()
+        self.oauth = TokenIssuer()  # OAuth clients, token lifetime and the tokens issued
         self.store = Store(data_path, timezone=timezone)
         self.requests: Counter[tuple[str, str]] = Counter()
         self._requests_lock = threading.Lock()
@@ -126,6 +128,19 @@ class Sandbox:
     @property
     def url(self) -> str:
         return f"http://{self.address}"
+
+    @property
+    def token_lifetime(self) -> float:
+        """Seconds an OAuth access token lives (ServiceNow's default 1799)."""
+        return self.oauth.token_lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: float) -> None:
+        self.oauth.token_lifetime = seconds
+
+    def expire_tokens(self) -> None:
+        """Every OAuth access token issued so far is refused from now on; refresh tokens still work."""
+        self.oauth.expire_access_tokens()
 
     def count_request(self, method: str, table: str) -> None:
         with self._requests_lock:
