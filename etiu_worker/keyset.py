@@ -17,6 +17,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from .errors import ServerError
+
 KEY = "sys_id"
 _ORDER_TERM = re.compile(r"(?:^|\^)ORDERBY")
 _KEY_VALUE = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -56,3 +58,15 @@ def last_key(records: list[Mapping[str, Any]]) -> str:
 def with_key(fields: tuple[str, ...]) -> tuple[str, ...]:
     """The fields to ask for: the key is needed to ask for the next page (all fields when empty)."""
     return fields if not fields or KEY in fields else (*fields, KEY)
+
+
+def next_key(table: str, records: list[Mapping[str, Any]], after: str | None) -> str:
+    """The key to read on after this page; ServerError when the instance ignored the last one."""
+    try:
+        first, last = last_key(records[:1]), last_key(records)
+    except ValueError as exc:
+        raise ServerError("ServiceNow's page cannot be paged on", str(exc), method="GET", table=table) from None
+    if after is not None and first <= after:  # sys_id> was not applied: reading on would loop
+        raise ServerError("ServiceNow repeated rows of the previous page", f"sys_id {first} after {after}",
+                          method="GET", table=table)
+    return last

@@ -46,11 +46,10 @@ A client is not thread-safe: use one per thread.
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from email.utils import parsedate_to_datetime
 from functools import partial
@@ -65,9 +64,17 @@ from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_aft
 
 from . import keyset
 from .config import ServiceNowSettings
-from .errors import AuthenticationError, QueryValueError, ServerError, ServiceNowError, TokenRefusedError
+from .errors import AuthenticationError, ServiceNowError, TokenRefusedError
 from .oauth import OAuthBearer, TokenUnavailable
-from .query import Query, checked_field
+from .query import Query
+from .servicenow_arguments import (
+    ReadParameters,
+    checked_page_size,
+    checked_table,
+    read_parameters,
+    record_path,
+    total_count,
+)
 from .servicenow_errors import (
     Call,
     RetryableFailure,
@@ -82,19 +89,9 @@ LOG = logging.getLogger(__name__)
 Record = dict[str, Any]
 
 DEFAULT_JOURNAL_FIELDS = frozenset({"work_notes", "comments"})
-MAX_PAGE_SIZE = 10000  # ServiceNow's own default and usual ceiling for sysparm_limit
 USER_AGENT = "etiu-worker"
 
-_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_SYS_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-
-
-@dataclass(frozen=True)
-class _ReadParameters:
-    fields: tuple[str, ...]
-    display_value: bool | str
-    exclude_reference_link: bool
 
 
 class _Session(requests.Session):
@@ -183,28 +180,13 @@ class ServiceNowClient:
 
     # Reads
 
-    def list(
-        self,
-        table: str,
-        query: str | Query = "",
-        *,
-        fields: Sequence[str] | None = None,
-        display_value: bool | str = False,
-        exclude_reference_link: bool = True,
-        page_size: int | None = None,
-        on_page: Callable[[int, int | None], object] | None = None,
-    ) -> list[Record]:
-        """Every record matching ``query`` (a string or a ``query.Query``), all pages read."""
-        pages = self.iter_pages(
-            table,
-            query,
-            fields=fields,
-            display_value=display_value,
-            exclude_reference_link=exclude_reference_link,
-            page_size=page_size,
-            on_page=on_page,
-        )
-        return [record for page in pages for record in page]
+    def list(self, table: str, query: str | Query = "", **options: Any) -> list[Record]:
+        """Every record matching ``query`` (a string or a ``query.Query``), all pages read.
+
+        ``options`` are those of ``iter_pages``: fields, display_value, exclude_reference_link,
+        page_size, on_page.
+        """
+        return [record for page in self.iter_pages(table, query, **options) for record in page]
 
     def iter_pages(
         self,
@@ -224,11 +206,11 @@ class ServiceNowClient:
         called after each page with the rows read so far and the expected total (for progress
         bars only: it changes when rows do).
         """
-        table = _checked_table(table)
-        parameters = _read_parameters(fields, display_value, exclude_reference_link)
+        table = checked_table(table)
+        parameters = read_parameters(fields, display_value, exclude_reference_link)
         parameters = replace(parameters, fields=keyset.with_key(parameters.fields))
         checked_query = keyset.checked_query(str(query))
-        return self._pages(table, checked_query, parameters, self._checked_page_size(page_size), on_page)
+        return self._pages(table, checked_query, parameters, checked_page_size(self._settings.page_size if page_size is None else page_size), on_page)
 
     def get(
         self,
@@ -240,8 +222,8 @@ class ServiceNowClient:
         exclude_reference_link: bool = True,
     ) -> Record:
         """One record by sys_id; NotFoundError if it does not exist or an ACL hides it."""
-        table, path = _checked_table(table), _record_path(sys_id)
-        parameters = _read_parameters(fields, display_value, exclude_reference_link)
+        table, path = checked_table(table), record_path(sys_id)
+        parameters = read_parameters(fields, display_value, exclude_reference_link)
         send = partial(self._read_record, table, path, parameters)
         return self._call(Call("GET", table, send, idempotent=True))
 
@@ -249,13 +231,13 @@ class ServiceNowClient:
 
     def create(self, table: str, payload: Mapping[str, Any]) -> Record:
         """POST a new record and return it as created (raw values, reference links left out)."""
-        table = _checked_table(table)
+        table = checked_table(table)
         send = partial(self._post, table, dict(payload))
         return self._call(Call("POST", table, send, idempotent=False))
 
     def update(self, table: str, sys_id: str, payload: Mapping[str, Any]) -> Record:
         """PATCH the given fields of one record and return the record as saved."""
-        table, path = _checked_table(table), _record_path(sys_id)
+        table, path = checked_table(table), record_path(sys_id)
         appends_journal_entry = not self._journal_fields.isdisjoint(payload)
         send = partial(self._patch, table, path, dict(payload))
         return self._call(Call("PATCH", table, send, idempotent=not appends_journal_entry))
@@ -276,7 +258,7 @@ class ServiceNowClient:
     # Paging and single requests through pysnow
 
     def _pages(
-        self, table: str, query: str, parameters: _ReadParameters, page_size: int,
+        self, table: str, query: str, parameters: ReadParameters, page_size: int,
         on_page: Callable[[int, int | None], object] | None = None,
     ) -> Iterator[list[Record]]:
         read, after = 0, None
@@ -287,24 +269,14 @@ class ServiceNowClient:
                 on_page(read + len(records), None if left is None else read + left)
             read += len(records)
             if records:
-                after = self._next_key(table, records, after)
+                after = keyset.next_key(table, records, after)
                 yield records
             # X-Total-Count counts the rows from this page on: equal to the page, nothing follows.
             if len(records) < page_size or (left is not None and left <= len(records)):
                 return
 
-    def _next_key(self, table: str, records: list[Record], after: str | None) -> str:
-        try:
-            first, last = keyset.last_key(records[:1]), keyset.last_key(records)
-        except ValueError as exc:
-            raise ServerError("ServiceNow's page cannot be paged on", str(exc), method="GET", table=table) from None
-        if after is not None and first <= after:  # the instance ignored sys_id>: paging would loop
-            raise ServerError("ServiceNow repeated rows of the previous page", f"sys_id {first} after {after}",
-                              method="GET", table=table)
-        return last
-
     def _read_page(
-        self, table: str, query: str, parameters: _ReadParameters, limit: int
+        self, table: str, query: str, parameters: ReadParameters, limit: int
     ) -> tuple[list[Record], int | None]:
         response = self._resource(table).get(
             query=query,
@@ -313,9 +285,9 @@ class ServiceNowClient:
             display_value=parameters.display_value,
             exclude_reference_link=parameters.exclude_reference_link,
         )
-        return response.all(), _total_count(response.headers)
+        return response.all(), total_count(response.headers)
 
-    def _read_record(self, table: str, path: str, parameters: _ReadParameters) -> Record:
+    def _read_record(self, table: str, path: str, parameters: ReadParameters) -> Record:
         resource = self._resource(table)
         # resource.request() refuses params=: the resource's own parameters are what gets sent.
         resource.parameters.fields = list(parameters.fields)
@@ -339,12 +311,6 @@ class ServiceNowClient:
     def _resource(self, table: str) -> Any:
         # A fresh resource per request: pysnow leaks parameters from one call to the next.
         return self._pysnow.resource(api_path=f"/table/{table}", timeout=self._settings.timeout)
-
-    def _checked_page_size(self, page_size: int | None) -> int:
-        size = self._settings.page_size if page_size is None else page_size
-        if isinstance(size, bool) or not isinstance(size, int) or not 1 <= size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be an int from 1 to {MAX_PAGE_SIZE}, not {size!r}")
-        return size
 
     # Retries
 
@@ -421,51 +387,3 @@ class ServiceNowClient:
         LOG.warning("%s %s: %s; retrying in %.1fs (try %d of %d failed)", call.method, call.table,
                     getattr(failure, "reason", failure), wait, state.attempt_number,
                     self._settings.max_attempts)
-
-
-def _total_count(headers: Mapping[str, str]) -> int | None:
-    try:
-        return int(headers.get("X-Total-Count", ""))
-    except ValueError:
-        return None
-
-
-def _read_parameters(
-    fields: Sequence[str] | None, display_value: bool | str, exclude_reference_link: bool
-) -> _ReadParameters:
-    return _ReadParameters(
-        fields=_checked_fields(fields),
-        display_value=_checked_display_value(display_value),
-        exclude_reference_link=bool(exclude_reference_link),
-    )
-
-
-def _checked_fields(fields: Sequence[str] | None) -> tuple[str, ...]:
-    if fields is None:
-        return ()
-    if isinstance(fields, str):
-        raise TypeError("fields takes a sequence of field names, not one string")
-    return tuple(checked_field(name) for name in fields)
-
-
-def _checked_display_value(value: bool | str) -> bool | str:
-    if isinstance(value, bool) or value == "all":
-        return value
-    if isinstance(value, str) and value.lower() in ("true", "false", "all"):
-        return {"true": True, "false": False, "all": "all"}[value.lower()]
-    raise ValueError(f"display_value must be True, False or 'all', not {value!r}")
-
-
-def _checked_table(table: str) -> str:
-    if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table):
-        raise QueryValueError(f"{table!r} is not a table name: use letters, digits and '_'")
-    return table
-
-
-def _record_path(sys_id: str) -> str:
-    # The sys_id becomes part of the URL: anything but an id could point the request elsewhere.
-    if not isinstance(sys_id, str) or not _SYS_ID.fullmatch(sys_id):
-        raise QueryValueError(
-            f"{str(sys_id)[:40]!r} is not a sys_id: expected letters, digits, '_' or '-' (32 hex digits)"
-        )
-    return f"/{sys_id}"
