@@ -124,7 +124,7 @@ def _pause(settings: Settings, failures: int) -> float:
 def demo_settings(settings: Settings, url: str, user: str, password: str, state_dir: Path) -> Settings:
     """The user's settings, pointed at an in-process sandbox and a throwaway state folder."""
     servicenow = settings.servicenow.model_copy(
-        update={"url": url, "user": user, "password": SecretStr(password), "verify_tls": True}
+        update={"url": url, "user": user, "password": SecretStr(password), "verify_tls": True, "auth": "basic"}
     )
     state = settings.state.model_copy(update={"dir": state_dir})
     return settings.model_copy(update={"servicenow": servicenow, "state": state})

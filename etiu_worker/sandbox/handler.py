@@ -3,6 +3,8 @@
 Status codes and error texts are ServiceNow's own (see /work/shared/servicenow-api.md), so that
 a client written against the sandbox parses real failures. Every response carries a
 Content-Length and the connection is kept alive, as a real instance behind its load balancer does.
+Requests authenticate with Basic credentials or a Bearer token from ``POST /oauth_token.do``
+(oauth.py); the token endpoint meets no faults and is not counted in ``Sandbox.requests``.
 """
 
 from __future__ import annotations
