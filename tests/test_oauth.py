@@ -267,3 +267,15 @@ def test_a_wrong_client_secret_exits_4_with_one_clear_line_and_no_secret_anywher
     written = b"".join(path.read_bytes() for path in (tmp_path / "state").rglob("*") if path.is_file())
     for secret in (wrong, CLIENT_SECRET, PASSWORD):
         assert secret not in output(result) and secret.encode() not in written
+
+
+def test_a_token_is_renewed_before_the_lifetime_the_sandbox_gave_it_runs_out(oauth_sandbox):
+    oauth_sandbox.token_lifetime = 60
+    clock = FakeMonotonic()
+    settings = oauth_settings(oauth_sandbox.url, user=oauth_sandbox.user)
+    with ServiceNowClient(settings, monotonic=clock) as client:
+        client.list(TICKETS, "correlation_idISNOTEMPTY")
+        clock.now += 55  # within the last tenth of its life
+        client.list(TICKETS, "correlation_idISNOTEMPTY")
+    assert oauth_sandbox.oauth.grants == ["password", "refresh_token"]
+    assert oauth_sandbox.requests[("GET", TICKETS)] == 2  # renewed ahead: no request met a 401
