@@ -328,6 +328,8 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _advice(error: errors.EtiuError) -> str:
+    if isinstance(error, errors.TokenRefusedError):
+        return "Check the OAuth settings named above (servicenow.auth, ETIU_SERVICENOW__CLIENT_ID, ETIU_SERVICENOW__CLIENT_SECRET)."
     if isinstance(error, errors.AuthenticationError):
         return "Check ETIU_SERVICENOW__USER and ETIU_SERVICENOW__PASSWORD (the user needs web service access)."
     if isinstance(error, errors.UnreachableError):

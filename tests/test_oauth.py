@@ -263,6 +263,7 @@ def test_a_wrong_client_secret_exits_4_with_one_clear_line_and_no_secret_anywher
         "grant (invalid_client: access_denied) (check servicenow.client_id, servicenow.client_secret, "
         "servicenow.user and servicenow.password)"
     ], describe(result)
+    assert "ETIU_SERVICENOW__PASSWORD" not in result.stderr  # the advice names the OAuth settings
     assert oauth_sandbox.requests == {}  # no Table API request was sent without a token
     written = b"".join(path.read_bytes() for path in (tmp_path / "state").rglob("*") if path.is_file())
     for secret in (wrong, CLIENT_SECRET, PASSWORD):
