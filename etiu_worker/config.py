@@ -83,11 +83,7 @@ class ServiceNowSettings(_Section):
         except ValueError as exc:
             raise ValueError(f"{value!r} has an invalid port") from exc
         if parts.scheme == "http" and not is_loopback(parts.hostname) and not info.data.get("allow_insecure_http"):
-            raise ValueError(
-                f"{value!r} would send the credentials in cleartext: use https://, or set "
-                f"servicenow.allow_insecure_http = true ({env_name('servicenow', 'allow_insecure_http')}) "
-                f"for a network you trust"
-            )
+            raise ValueError(_cleartext_refusal(value))
         return value.rstrip("/")
 
     @property
@@ -111,6 +107,12 @@ class ServiceNowSettings(_Section):
                     f"servicenow.{key} is not set{needed}: set it in the config file's [servicenow] "
                     f"section or in {env_name('servicenow', key)}"
                 )
+
+
+def _cleartext_refusal(url: str) -> str:
+    return (f"{url!r} would send the credentials in cleartext: use https://, or set "
+            f"servicenow.allow_insecure_http = true ({env_name('servicenow', 'allow_insecure_http')}) "
+            f"for a network you trust")
 
 
 def is_loopback(host: str) -> bool:
