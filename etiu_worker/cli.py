@@ -68,11 +68,10 @@ class Context:
     def settings(self) -> Settings:
         if self._settings is None:
             self._settings = load_settings(self.config)
-            secret = self._settings.servicenow.password
             setup_logging(
                 "DEBUG" if self.debug else self._settings.worker.log_level,
                 self.log_format or self._settings.worker.log_format,
-                [secret.get_secret_value()] if secret else [],
+                self._settings.servicenow.secrets(),
             )
         return self._settings
 
@@ -407,6 +406,8 @@ def main(argv: list[str] | None = None) -> None:
 def _advice(error: errors.EtiuError) -> str:
     if getattr(error, "advice", ""):
         return error.advice
+    if isinstance(error, errors.TokenRefusedError):
+        return "Check the OAuth settings named above (servicenow.auth, ETIU_SERVICENOW__CLIENT_ID, ETIU_SERVICENOW__CLIENT_SECRET)."
     if isinstance(error, errors.AuthenticationError):
         return "Check ETIU_SERVICENOW__USER and ETIU_SERVICENOW__PASSWORD (the user needs web service access)."
     if isinstance(error, errors.UnreachableError):

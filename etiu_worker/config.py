@@ -8,6 +8,7 @@ every key; ``tests/test_config.py`` keeps the two in step.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 import warnings
@@ -17,7 +18,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from .errors import ConfigError
@@ -42,10 +43,25 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+AuthMethod = Literal["basic", "oauth_password", "oauth_client_credentials"]
+_LOOPBACK_NAMES = ("localhost",)
+# What each way of signing in needs, beside the URL.
+_CREDENTIALS: dict[str, tuple[str, ...]] = {
+    "basic": ("user", "password"),
+    "oauth_password": ("user", "password", "client_id", "client_secret"),
+    "oauth_client_credentials": ("client_id", "client_secret"),
+}
+
+
 class ServiceNowSettings(_Section):
+    # Declared before url: the url check reads it.
+    allow_insecure_http: bool = False
     url: str | None = None
+    auth: AuthMethod = "basic"
     user: str | None = None
     password: SecretStr | None = None
+    client_id: str | None = None
+    client_secret: SecretStr | None = None
     verify_tls: bool = True
     timeout: float = Field(30.0, gt=0, description="seconds for one request")
     page_size: int = Field(1000, ge=1, le=10000)
@@ -54,7 +70,7 @@ class ServiceNowSettings(_Section):
 
     @field_validator("url")
     @classmethod
-    def _url_is_an_instance_root(cls, value: str | None) -> str | None:
+    def _url_is_an_instance_root(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return None
         parts = urlsplit(value)
@@ -66,17 +82,47 @@ class ServiceNowSettings(_Section):
             parts.port
         except ValueError as exc:
             raise ValueError(f"{value!r} has an invalid port") from exc
+        if parts.scheme == "http" and not is_loopback(parts.hostname) and not info.data.get("allow_insecure_http"):
+            raise ValueError(_cleartext_refusal(value))
         return value.rstrip("/")
 
+    @property
+    def insecure_http(self) -> bool:
+        """True when credentials travel over plain HTTP to a host outside loopback."""
+        parts = urlsplit(self.url or "")
+        return parts.scheme == "http" and not is_loopback(parts.hostname or "")
+
+    def secrets(self) -> list[str]:
+        """Every secret value set, for the log's redacting filter."""
+        values = (self.password, self.client_secret)
+        return [value.get_secret_value() for value in values if value is not None and value.get_secret_value()]
+
     def require_credentials(self) -> None:
-        """Refuse to connect without a URL, a user and a password, naming what is missing."""
-        for key in ("url", "user", "password"):
+        """Refuse to connect without a URL and what ``auth`` needs, naming what is missing."""
+        for key in ("url", *_CREDENTIALS[self.auth]):
             value = getattr(self, key)
             if value is None or (isinstance(value, SecretStr) and not value.get_secret_value()):
+                needed = f" (servicenow.auth = {self.auth!r} needs it)" if self.auth != "basic" else ""
                 raise ConfigError(
-                    f"servicenow.{key} is not set: set it in the config file's [servicenow] "
+                    f"servicenow.{key} is not set{needed}: set it in the config file's [servicenow] "
                     f"section or in {env_name('servicenow', key)}"
                 )
+
+
+def _cleartext_refusal(url: str) -> str:
+    return (f"{url!r} would send the credentials in cleartext: use https://, or set "
+            f"servicenow.allow_insecure_http = true ({env_name('servicenow', 'allow_insecure_http')}) "
+            f"for a network you trust")
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 and localhost: traffic that never leaves the machine."""
+    if host.lower().rstrip(".") in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class StateSettings(_Section):
@@ -230,6 +276,14 @@ def env_name(*path: str) -> str:
     return ENV_PREFIX + "__".join(part.upper() for part in path)
 
 
+def schema_key_for_table(schema: SchemaSettings, table: str) -> str | None:
+    """The setting naming ``table`` (``schema.ticket.table``), or None when the schema does not."""
+    for section in type(schema).model_fields:
+        if getattr(getattr(schema, section), "table", None) == table:
+            return f"schema.{section}.table"
+    return None
+
+
 def load_settings(config_file: Path | str | None = None) -> Settings:
     """Read the settings, or raise ``ConfigError`` with one line naming the offending key."""
     if config_file is None and os.environ.get(CONFIG_FILE_VARIABLE):
@@ -291,7 +345,7 @@ def _describe(exc: ValidationError, config_file: Path | str | None) -> str:
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = "is not a known setting (config.example.toml lists every key)"
-    elif error["type"] not in ("missing", "value_error") and "password" not in key:
+    elif error["type"] not in ("missing", "value_error") and not key.endswith(("password", "secret")):
         message = f"{message} (got {error['input']!r})"
     source = f" in {config_file} or" if config_file else ""
     more = f" ({exc.error_count() - 1} more)" if exc.error_count() > 1 else ""

@@ -175,7 +175,7 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     if not dry_run:
         try:
             cycle.writes = fresh_writes(client, cache, cycle.writes, record_index(engagements))
-            since = getattr(client, "instance_now", lambda: None)() or started  # TEMP-MERGE the read-back's window, on the instance's clock
+            since = client.instance_now() or started  # the read-back's window, on the instance's clock
             report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, since, now, should_stop)
             follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
             follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)

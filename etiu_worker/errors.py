@@ -68,6 +68,12 @@ class ServiceNowError(EtiuError):
     """ServiceNow answered with an error, or could not be reached.
 
     ``message`` and ``detail`` are ServiceNow's own error text when it sent one.
+
+    ``maybe_applied`` is True when the request was a write (POST or PATCH) that reached
+    ServiceNow and failed in a way that does not prove it was not carried out: a 5xx, a read
+    timeout, a connection dropped after sending, an empty or unreadable answer. The caller must
+    then look the write up on the instance before sending it again. It is False for reads, for
+    writes refused before processing (429, 4xx) and for connections never established.
     """
 
     exit_code = EXIT_ACTIONS_FAILED
@@ -80,8 +86,10 @@ class ServiceNowError(EtiuError):
         status: int | None = None,
         method: str = "",
         table: str = "",
+        maybe_applied: bool = False,
     ) -> None:
         self.message = message
+        self.maybe_applied = maybe_applied
         self.detail = detail
         self.status = status
         self.method = method
@@ -136,6 +144,27 @@ class EmptyResponseError(ServiceNowError):
 
 class BadRequestError(ServiceNowError):
     """ServiceNow refused the request as malformed (another 4xx)."""
+
+
+class InvalidTableError(BadRequestError):
+    """The instance has no such table (HTTP 400 "Invalid table <name>"): the schema names it wrong.
+
+    ``table`` is the table ServiceNow named. ``fix`` says which setting to change once the caller
+    knows it (``runner`` fills it from the schema); it ends the message.
+    """
+
+    exit_code = EXIT_INVALID_CONFIG
+
+    def __init__(self, message: str, detail: str = "", *, fix: str = "", **where: object) -> None:
+        self.fix = fix
+        super().__init__(message, detail, **where)  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        return super().__str__() + (f": {self.fix}" if self.fix else "")
+
+
+class TokenRefusedError(AuthenticationError):
+    """The OAuth token endpoint refused the client or the user: a new token cannot be had."""
 
 
 class RoadmapError(EtiuError):

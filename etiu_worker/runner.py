@@ -18,8 +18,8 @@ from pydantic import SecretStr
 from . import engine, metrics
 from . import servicenow as servicenow_module
 from .cache import RecordCache
-from .config import Settings
-from .errors import AuthenticationError, RateLimitedError, ServerError, UnreachableError
+from .config import Settings, env_name, schema_key_for_table
+from .errors import AuthenticationError, InvalidTableError, RateLimitedError, ServerError, UnreachableError
 from .journal import Journal
 from .lock import exclusive_run
 from .people import remember_assignees
@@ -43,6 +43,20 @@ def _prepare(settings: Settings):
 def _warn_if_tls_is_off(settings: Settings) -> None:
     if not settings.servicenow.verify_tls:
         log.warning("TLS certificate checks are OFF (servicenow.verify_tls = false): the instance is not authenticated")
+    if settings.servicenow.insecure_http:
+        log.warning("credentials travel in cleartext over plain HTTP (servicenow.allow_insecure_http = true): use https://")
+
+
+@contextmanager
+def _naming_schema_key(settings: Settings):
+    """An unknown table stops the run with the schema setting to fix (ServiceNow says only its name)."""
+    try:
+        yield
+    except InvalidTableError as error:
+        key = schema_key_for_table(settings.schema, error.table)
+        if key is not None:
+            error.fix = f"set {key} ({env_name(*key.split('.'))}) to the table's real name"
+        raise
 
 
 @contextmanager
@@ -56,7 +70,7 @@ def run_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
     _warn_if_tls_is_off(settings)
     with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), \
-            SyncProgress(progress_wanted(settings.worker.log_format)) as progress:
+            SyncProgress(progress_wanted(settings.worker.log_format)) as progress, _naming_schema_key(settings):
         check_instance(client, journal, cache, settings)
         report = engine.run_cycle(client, journal, cache, playbook, settings, progress=progress)
         remember_instance(client, journal)
@@ -68,7 +82,7 @@ def run_once(settings: Settings) -> engine.CycleReport:
 def plan_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
     _warn_if_tls_is_off(settings)
-    with _connections(settings) as (client, journal, cache):
+    with _connections(settings) as (client, journal, cache), _naming_schema_key(settings):
         check_instance(client, journal, cache, settings)
         return engine.run_cycle(client, journal, cache, playbook, settings, dry_run=True)
 
@@ -86,7 +100,8 @@ def run_forever(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     failures = 0
-    with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), _retries_at_debug():
+    with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), _retries_at_debug(), \
+            _naming_schema_key(settings):
         while not stop.is_set():
             try:
                 _warn_if_tls_is_off(settings)
@@ -143,7 +158,7 @@ def _pause(settings: Settings, failures: int) -> float:
 def demo_settings(settings: Settings, url: str, user: str, password: str, state_dir: Path) -> Settings:
     """The user's settings, pointed at an in-process sandbox and a throwaway state folder."""
     servicenow = settings.servicenow.model_copy(
-        update={"url": url, "user": user, "password": SecretStr(password), "verify_tls": True}
+        update={"url": url, "user": user, "password": SecretStr(password), "verify_tls": True, "auth": "basic"}
     )
     state = settings.state.model_copy(update={"dir": state_dir})
     return settings.model_copy(update={"servicenow": servicenow, "state": state})

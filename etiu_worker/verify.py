@@ -126,8 +126,8 @@ def _failed(outcome: Outcome, error: ServiceNowError, extra: dict) -> None:
     """A write that failed after the client's retries: unknown where ServiceNow may have acted."""
     outcome.error = str(error)
     outcome.gone = isinstance(error, NotFoundError)
-    outcome.unreachable = isinstance(error, UnreachableError) and not getattr(error, "maybe_applied", False)
-    if getattr(error, "maybe_applied", False):
+    outcome.unreachable = isinstance(error, UnreachableError) and not error.maybe_applied
+    if error.maybe_applied:
         outcome.status = UNKNOWN
         log.error("%s on %s: %s; ServiceNow may have applied it, it is looked up before anything is sent again",
                   outcome.write.kind, outcome.write.number or outcome.write.target, error, extra=extra)

@@ -3,7 +3,7 @@ from pathlib import Path
 
 import pytest
 
-from etiu_worker.config import Settings, load_settings, _known_paths
+from etiu_worker.config import ServiceNowSettings, Settings, _known_paths, load_settings, schema_key_for_table
 from etiu_worker.errors import ConfigError
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "config.example.toml"
@@ -133,3 +133,55 @@ def test_example_file_documents_every_key():
         name = ".".join(path)
         assert path[-1] in documented or name in sections, f"{name} is not in config.example.toml"
 
+
+
+@pytest.mark.parametrize("environment, table, key", [
+    ({}, "u_etiu_ticket", "schema.ticket.table"),
+    ({}, "change_request", "schema.change.table"),
+    ({}, "change_task", "schema.ctask.table"),
+    ({}, "sys_journal_field", None),
+    ({"ETIU_SCHEMA__TICKET__TABLE": "x_acme_etiu"}, "x_acme_etiu", "schema.ticket.table"),
+    ({"ETIU_SCHEMA__TICKET__TABLE": "x_acme_etiu"}, "u_etiu_ticket", None),
+])
+def test_schema_key_for_table_names_the_setting_that_holds_a_table(monkeypatch, environment, table, key):
+    for name, value in environment.items():
+        monkeypatch.setenv(name, value)
+    assert schema_key_for_table(load_settings().schema, table) == key
+
+
+@pytest.mark.parametrize("auth, settings, missing", [
+    ("basic", {"user": "u"}, "servicenow.password is not set"),
+    ("oauth_password", {"user": "u", "password": "p"},
+     "servicenow.client_id is not set (servicenow.auth = 'oauth_password' needs it)"),
+    ("oauth_password", {"user": "u", "password": "p", "client_id": "c"},
+     "servicenow.client_secret is not set (servicenow.auth = 'oauth_password' needs it)"),
+    ("oauth_client_credentials", {"client_id": "c"},
+     "servicenow.client_secret is not set (servicenow.auth = 'oauth_client_credentials' needs it)"),
+])
+def test_each_way_of_signing_in_names_the_credential_it_lacks(auth, settings, missing):
+    configured = ServiceNowSettings(url="https://acme.service-now.com", auth=auth, **settings)
+    with pytest.raises(ConfigError) as raised:
+        configured.require_credentials()
+    assert str(raised.value).startswith(missing + ": set it in the config file's [servicenow] section or in ETIU_")
+
+
+def test_client_credentials_need_no_user_or_password():
+    ServiceNowSettings(url="https://acme.service-now.com", auth="oauth_client_credentials",
+                       client_id="c", client_secret="s").require_credentials()
+
+
+def test_an_unknown_way_of_signing_in_is_refused_naming_the_choices(monkeypatch):
+    monkeypatch.setenv("ETIU_SERVICENOW__AUTH", "kerberos")
+    with pytest.raises(ConfigError, match="invalid setting servicenow.auth: Input should be 'basic', "
+                                          "'oauth_password' or 'oauth_client_credentials'"):
+        load_settings()
+
+
+def test_the_client_secret_is_never_shown_in_a_settings_error(monkeypatch):
+    monkeypatch.setenv("ETIU_SERVICENOW__CLIENT_SECRET", "x" * 5000)  # not the reason it fails
+    monkeypatch.setenv("ETIU_SERVICENOW__TIMEOUT", "soon")
+    with pytest.raises(ConfigError) as raised:
+        load_settings()
+    assert "xxxxx" not in str(raised.value)
+    assert ServiceNowSettings(client_secret="hush", password="pw").secrets() == ["pw", "hush"]
+    assert "hush" not in repr(ServiceNowSettings(client_secret="hush"))

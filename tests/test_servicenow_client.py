@@ -2,6 +2,7 @@ import base64
 import json
 import logging
 from collections import Counter
+from datetime import datetime, timezone
 from http.client import RemoteDisconnected
 
 import pytest
@@ -22,10 +23,12 @@ from etiu_worker.errors import (
     ConfigError,
     EmptyResponseError,
     ForbiddenError,
+    InvalidTableError,
     NotFoundError,
     QueryValueError,
     RateLimitedError,
     ServerError,
+    ServiceNowError,
     UnreachableError,
 )
 from etiu_worker.query import Query
@@ -110,21 +113,24 @@ def failure(kind):
 
 # Paging
 
-def test_client_reads_every_page_of_a_long_list(server, client):
+def test_client_reads_every_page_of_a_long_list_by_key_after_the_last_sys_id_seen(server, client):
+    # With keyset paging X-Total-Count counts the rows from the page asked for on.
     page(server, rows("a", "b"), total=5)
-    page(server, rows("c", "d"), total=5)
-    page(server, rows("e"), total=5)
+    page(server, rows("c", "d"), total=3)
+    page(server, rows("e"), total=1)
     records = client.list(TABLE, "active=true")
     assert [record["sys_id"] for record in records] == ["a", "b", "c", "d", "e"]
     assert len(server.calls) == 3
-    assert [sent_params(server, i)["sysparm_offset"] for i in range(3)] == ["0", "2", "4"]
+    assert [sent_params(server, i)["sysparm_query"] for i in range(3)] == [
+        "active=true^ORDERBYsys_id", "active=true^sys_id>b^ORDERBYsys_id", "active=true^sys_id>d^ORDERBYsys_id"]
+    assert all(sent_params(server, i).get("sysparm_offset", "0") == "0" for i in range(3))  # never an offset
     assert all(sent_params(server, i)["sysparm_limit"] == "2" for i in range(3))
 
 
 def test_client_stops_after_an_exactly_full_last_page_without_an_extra_request(server, client):
     page(server, rows("a", "b"), total=4)
-    page(server, rows("c", "d"), total=4)
-    page(server, rows("z"), total=4)  # only an extra, needless request would read this
+    page(server, rows("c", "d"), total=2)  # the count from this page on: nothing follows
+    page(server, rows("z"), total=1)  # only an extra, needless request would read this
     assert len(client.list(TABLE)) == 4
     assert len(server.calls) == 2
 
@@ -138,11 +144,49 @@ def test_client_without_a_total_count_stops_at_the_first_short_page(server, clie
 
 def test_list_orders_by_sys_id_after_the_callers_query_so_pages_are_stable(server, client):
     page(server, [])
-    page(server, [])
-    client.list(TABLE, Query.where("active", "=", True).order_by("number"))
     client.list(TABLE)
-    assert sent_params(server, 0)["sysparm_query"] == "active=true^ORDERBYnumber^ORDERBYsys_id"
-    assert sent_params(server, 1)["sysparm_query"] == "ORDERBYsys_id"
+    assert sent_params(server, 0)["sysparm_query"] == "ORDERBYsys_id"
+
+
+@pytest.mark.parametrize("query", [Query.where("active", "=", True).order_by("number"),
+                                   "ORDERBYDESCsys_updated_on", "active=true^ORDERBYnumber"], ids=str)
+def test_a_query_with_its_own_order_is_refused_before_any_request(server, client, query):
+    # The key is the order: another one would make sys_id> skip rows.
+    with pytest.raises(ValueError, match="has an ORDERBY: lists are read in sys_id order"):
+        client.iter_pages(TABLE, query)
+    assert len(server.calls) == 0
+
+
+def test_each_or_group_of_a_query_gets_the_key_condition(server, client):
+    page(server, rows("a", "b"), total=3)
+    page(server, rows("c"), total=1)
+    client.list(TABLE, "state=1^NQstate=2")
+    assert sent_params(server, 1)["sysparm_query"] == "state=1^sys_id>b^NQstate=2^sys_id>b^ORDERBYsys_id"
+
+
+def test_the_key_is_read_from_display_value_all_rows(server, client):
+    page(server, [{"sys_id": {"display_value": "a", "value": "a"}},
+                  {"sys_id": {"display_value": "b", "value": "b"}}], total=3)
+    page(server, rows("c"), total=1)
+    assert len(client.list(TABLE, display_value="all")) == 3
+    assert sent_params(server, 1)["sysparm_query"] == "sys_id>b^ORDERBYsys_id"
+
+
+def test_an_instance_that_ignores_the_key_condition_is_an_error_not_an_endless_read(server, client):
+    page(server, rows("a", "b"))
+    page(server, rows("a", "b"))
+    with pytest.raises(ServerError, match="repeated rows of the previous page"):
+        client.list(TABLE)
+    assert len(server.calls) == 2
+
+
+def test_progress_gets_the_rows_read_and_the_expected_total(server, client):
+    page(server, rows("a", "b"), total=5)
+    page(server, rows("c", "d"), total=4)  # a row was created meanwhile
+    page(server, rows("e", "f"), total=2)
+    seen = []
+    client.list(TABLE, on_page=lambda read, total: seen.append((read, total)))
+    assert seen == [(2, 5), (4, 6), (6, 6)]
 
 
 def test_an_explicit_page_size_overrides_the_setting(server, client):
@@ -170,7 +214,7 @@ def test_list_sends_the_fields_and_display_value_asked_for(server, client):
     page(server, [])
     client.list(TABLE, fields=["number", "state"], display_value="all", exclude_reference_link=False)
     params = sent_params(server, 0)
-    assert params["sysparm_fields"] == "number,state"
+    assert params["sysparm_fields"] == "number,state,sys_id"  # sys_id: the paging key
     assert params["sysparm_display_value"] == "all"
     assert params["sysparm_exclude_reference_link"] == "False"
 
@@ -237,12 +281,13 @@ def test_reads_give_up_after_max_attempts_with_the_matching_error(server, client
     assert len(sleeps) == MAX_ATTEMPTS - 1
 
 
-def test_a_page_in_the_middle_of_a_list_is_retried_at_the_same_offset(server, client):
+def test_a_page_in_the_middle_of_a_list_is_retried_after_the_same_key(server, client):
     page(server, rows("a", "b"), total=3)
     server.add(responses.GET, TABLE_URL, status=503)
-    page(server, rows("c"), total=3)
+    page(server, rows("c"), total=1)
     assert len(client.list(TABLE)) == 3
-    assert [sent_params(server, i)["sysparm_offset"] for i in range(3)] == ["0", "2", "2"]
+    assert [sent_params(server, i)["sysparm_query"] for i in range(3)] == [
+        "ORDERBYsys_id", "sys_id>b^ORDERBYsys_id", "sys_id>b^ORDERBYsys_id"]
 
 
 def test_retry_after_is_honoured(server, client, sleeps):
@@ -293,18 +338,19 @@ def test_a_certificate_that_does_not_verify_is_not_retried(server, client, sleep
 @pytest.mark.parametrize(
     "kind, error",
     [(dropped, UnreachableError), (read_timeout, UnreachableError),
-     (500, ServerError), (502, ServerError), (504, ServerError)],
+     (500, ServerError), (502, ServerError), (503, ServerError), (504, ServerError)],
     ids=str,
 )
 def test_post_is_not_repeated_when_servicenow_may_have_created_the_record(server, client, kind, error):
     server.add(responses.POST, TABLE_URL, **failure(kind))
     server.add(responses.POST, TABLE_URL, status=201, json={"result": {"sys_id": SYS_ID}})
-    with pytest.raises(error):
+    with pytest.raises(error) as raised:
         client.create(TABLE, {"short_description": "x"})
     assert client.requests[("POST", TABLE)] == 1
+    assert raised.value.maybe_applied is True
 
 
-@pytest.mark.parametrize("kind", [refused, connect_timeout, 429, 503], ids=str)
+@pytest.mark.parametrize("kind", [refused, connect_timeout, 429], ids=str)
 def test_post_is_retried_when_the_request_surely_was_not_processed(server, client, kind):
     server.add(responses.POST, TABLE_URL, **failure(kind))
     server.add(responses.POST, TABLE_URL, status=201, json={"result": {"sys_id": SYS_ID}})
@@ -508,3 +554,119 @@ def test_a_session_passed_in_is_used_and_left_open_for_its_owner(server):
         snow.list(TABLE)
     assert server.calls[0].request.headers["X-Trace"] == "run-7"
     assert session.adapters  # close() would have cleared the adapters
+
+
+# Whether a failed write may have been carried out
+
+CARRIED_OUT_UNKNOWN = True
+CERTAINLY_NOT = False
+
+
+@pytest.mark.parametrize(
+    "send, kinds, maybe_applied",
+    [
+        ("post", [503], CARRIED_OUT_UNKNOWN),
+        ("post", [dropped], CARRIED_OUT_UNKNOWN),
+        ("post", [read_timeout], CARRIED_OUT_UNKNOWN),
+        ("post", [202], CARRIED_OUT_UNKNOWN),
+        ("post", [429] * MAX_ATTEMPTS, CERTAINLY_NOT),
+        ("post", [refused] * MAX_ATTEMPTS, CERTAINLY_NOT),
+        ("post", [403], CERTAINLY_NOT),
+        ("note", [500], CARRIED_OUT_UNKNOWN),
+        ("note", [429] * MAX_ATTEMPTS, CERTAINLY_NOT),
+        ("plain", [503] * MAX_ATTEMPTS, CARRIED_OUT_UNKNOWN),
+        ("plain", [dropped] * MAX_ATTEMPTS, CARRIED_OUT_UNKNOWN),
+        ("plain", [500, 429, 429], CARRIED_OUT_UNKNOWN),  # the first try may have landed
+        ("plain", [404], CERTAINLY_NOT),
+        ("get", [503] * MAX_ATTEMPTS, CERTAINLY_NOT),
+        ("get", [dropped] * MAX_ATTEMPTS, CERTAINLY_NOT),
+    ],
+    ids=lambda value: getattr(value, "__name__", str(value)),
+)
+def test_a_failed_request_says_whether_servicenow_may_have_acted_on_it(server, client, send, kinds, maybe_applied):
+    method, url = {"post": (responses.POST, TABLE_URL), "get": (responses.GET, RECORD_URL)}.get(
+        send, (responses.PATCH, RECORD_URL))
+    for kind in kinds:
+        server.add(method, url, **failure(kind))
+    requests_by_kind = {
+        "post": lambda: client.create(TABLE, {"short_description": "x"}),
+        "note": lambda: client.update(TABLE, SYS_ID, {"work_notes": "x"}),
+        "plain": lambda: client.update(TABLE, SYS_ID, {"state": "2"}),
+        "get": lambda: client.get(TABLE, SYS_ID),
+    }
+    with pytest.raises(ServiceNowError) as raised:
+        requests_by_kind[send]()
+    assert raised.value.maybe_applied is maybe_applied
+    assert len(server.calls) == len(kinds)  # every try listed was made, and no more
+
+
+# Unknown tables
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_an_unknown_table_raises_invalid_table_error_with_the_table_and_the_configuration_exit_code(
+    server, client, sleeps, method
+):
+    url = f"{BASE}/api/now/table/u_no_such_table"
+    server.add(method, url, status=400,
+               json={"error": {"message": "Invalid table u_no_such_table", "detail": None}, "status": "failure"})
+    with pytest.raises(InvalidTableError) as raised:
+        client.list("u_no_such_table") if method == "GET" else client.create("u_no_such_table", {"a": "b"})
+    assert raised.value.table == "u_no_such_table"
+    assert raised.value.exit_code == 3
+    assert str(raised.value) == f"{method} u_no_such_table, HTTP 400: Invalid table u_no_such_table"
+    assert len(server.calls) == 1 and sleeps == []
+
+
+def test_another_bad_request_stays_a_bad_request_error(server, client):
+    server.add(responses.GET, TABLE_URL, status=400,
+               json={"error": {"message": "Invalid query", "detail": None}, "status": "failure"})
+    with pytest.raises(BadRequestError) as raised:
+        client.list(TABLE)
+    assert not isinstance(raised.value, InvalidTableError)
+
+
+# The instance's clock
+
+class FakeMonotonic:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_instance_now_is_none_before_any_answer(server):
+    with ServiceNowClient(make_settings()) as snow:
+        assert snow.instance_now() is None
+
+
+def test_instance_now_is_the_last_date_header_plus_the_time_elapsed_since_it_arrived(server):
+    clock = FakeMonotonic()
+    server.add(responses.GET, RECORD_URL, json={"result": {"sys_id": SYS_ID}},
+               headers={"Date": "Tue, 01 Dec 2026 19:00:00 GMT"})
+    server.add(responses.GET, RECORD_URL, json={"result": {"sys_id": SYS_ID}},
+               headers={"Date": "Tue, 01 Dec 2026 18:45:00 GMT"})  # the instance's clock was set back
+    with ServiceNowClient(make_settings(), monotonic=clock) as snow:
+        snow.get(TABLE, SYS_ID)
+        clock.now += 12.5
+        assert snow.instance_now() == datetime(2026, 12, 1, 19, 0, 12, 500000, tzinfo=timezone.utc)
+        snow.get(TABLE, SYS_ID)
+        clock.now += 2
+        assert snow.instance_now() == datetime(2026, 12, 1, 18, 45, 2, tzinfo=timezone.utc)
+
+
+def test_an_error_answer_also_sets_the_instance_clock(server):
+    clock = FakeMonotonic()
+    server.add(responses.GET, RECORD_URL, status=404, json={"error": {"message": "No Record found"}},
+               headers={"Date": "Tue, 01 Dec 2026 19:00:00 GMT"})
+    with ServiceNowClient(make_settings(), monotonic=clock) as snow:
+        with pytest.raises(NotFoundError):
+            snow.get(TABLE, SYS_ID)
+        assert snow.instance_now() == datetime(2026, 12, 1, 19, 0, tzinfo=timezone.utc)
+
+
+def test_an_unreadable_date_header_leaves_the_instance_clock_unknown(server):
+    server.add(responses.GET, RECORD_URL, json={"result": {"sys_id": SYS_ID}}, headers={"Date": "yesterday"})
+    with ServiceNowClient(make_settings()) as snow:
+        snow.get(TABLE, SYS_ID)
+        assert snow.instance_now() is None

@@ -4,6 +4,8 @@ Status codes and error texts are ServiceNow's own (see /work/shared/servicenow-a
 a client written against the sandbox parses real failures. Every response carries a
 Content-Length and a Date from the instance's clock, and the connection is kept alive, as a real
 instance behind its load balancer does. A table the instance does not have is a 400 "Invalid table".
+Requests authenticate with Basic credentials or a Bearer token from ``POST /oauth_token.do``
+(oauth.py); the token endpoint meets no faults and is not counted in ``Sandbox.requests``.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from . import dates
+from . import dates, oauth
 from .faults import Fault
 from .render import View, render
 from .schema import AUDIT_TABLE, SYS_FIELDS, spec
@@ -94,6 +96,8 @@ class Handler(BaseHTTPRequestHandler):
     def _serve(self, method: str) -> None:
         body = self._read_body()
         url = urlsplit(self.path)
+        if url.path == oauth.TOKEN_PATH:  # not the Table API: no request count, no faults
+            return self._token(method, body)
         route = _ROUTE.match(url.path)
         params = dict(parse_qsl(url.query, keep_blank_values=True))
         self.sandbox.count_request(method, route.group(1) if route else "")
@@ -286,9 +290,18 @@ class Handler(BaseHTTPRequestHandler):
 
     # ----- plumbing -----
 
+    def _token(self, method: str, body: bytes) -> None:
+        if method != "POST":
+            return self._error(405)
+        status, answer = self.sandbox.oauth.answer(self.headers.get("Content-Type", ""), body,
+                                                   self.sandbox.user, self.sandbox.password)
+        self._json(status, answer)
+
     def _authenticated(self) -> bool:
         header = self.headers.get("Authorization", "")
         scheme, _, encoded = header.partition(" ")
+        if scheme.lower() == "bearer":
+            return self.sandbox.oauth.accepts(encoded.strip())
         if scheme.lower() != "basic":
             return False
         try:

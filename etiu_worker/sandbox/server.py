@@ -14,6 +14,7 @@ from types import TracebackType
 from . import demo, identity
 from .faults import Faults
 from .handler import Handler
+from .oauth import TokenIssuer
 from .store import Store
 
 
@@ -63,6 +64,7 @@ class Sandbox:
         # store lock: a person editing or deleting records between two requests of a cycle.
         self.on_request: Callable[[str, str, dict[str, str]], None] | None = None
         self.audit_readable = True  # False: the API user may not read sys_audit (403)
+        self.oauth = TokenIssuer()  # OAuth clients, token lifetime and the tokens issued
         self.store = Store(data_path, timezone=timezone)
         self.requests: Counter[tuple[str, str]] = Counter()
         self._requests_lock = threading.Lock()
@@ -151,6 +153,19 @@ class Sandbox:
     @property
     def url(self) -> str:
         return f"http://{self.address}"
+
+    @property
+    def token_lifetime(self) -> float:
+        """Seconds an OAuth access token lives (ServiceNow's default 1799)."""
+        return self.oauth.token_lifetime
+
+    @token_lifetime.setter
+    def token_lifetime(self, seconds: float) -> None:
+        self.oauth.token_lifetime = seconds
+
+    def expire_tokens(self) -> None:
+        """Every OAuth access token issued so far is refused from now on; refresh tokens still work."""
+        self.oauth.expire_access_tokens()
 
     def count_request(self, method: str, table: str) -> None:
         with self._requests_lock:
