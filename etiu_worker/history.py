@@ -85,8 +85,8 @@ def cycle_history(client, engagements: Sequence[Engagement], field: str) -> Hist
 
 
 def _audit_query(table: str, field: str, sys_ids: list[str]) -> Query:
-    return (Query.where("tablename", "=", table).and_where("fieldname", "=", field)
-            .and_in("documentkey", sys_ids).order_by("sys_created_on").order_by("record_checkpoint"))
+    # No ORDERBY: the client pages by sys_id (a stable read); the changes are sorted once read.
+    return Query.where("tablename", "=", table).and_where("fieldname", "=", field).and_in("documentkey", sys_ids)
 
 
 def _change_of(row: Mapping[str, str], field: str) -> FieldChange:

@@ -3,6 +3,8 @@ clear line, and the read-back windows follow the instance's clock, not the worke
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 from etiu_worker.errors import EXIT_INVALID_CONFIG
@@ -55,3 +57,16 @@ def test_an_integration_user_in_utc_costs_one_request_on_a_full_read_only(reques
     assert first.exit_code == 0, first
     assert first.report.requests[("GET", "u_etiu_ticket")] >= 2  # the zone check, then the full read
     assert second.report.requests[("GET", "u_etiu_ticket")] == 1
+
+
+@pytest.mark.parametrize("minutes", [-15, 15])
+def test_an_instance_clock_off_by_a_quarter_hour_still_finds_every_note_it_posted(request, clock, tmp_path, minutes):
+    sb = demo_sandbox(request, clock)
+    sb.clock_offset = timedelta(minutes=minutes)
+    settings = in_process_settings(sb, tmp_path / "state")
+
+    first = run_cycle(settings)
+
+    unverified = [outcome for outcome in first.report.outcomes if outcome.status != "done"]
+    assert not unverified, [(o.write.kind, o.write.number, o.verification) for o in unverified]
+    assert first.exit_code == 0

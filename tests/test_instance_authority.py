@@ -208,3 +208,24 @@ def test_a_record_changed_while_the_worker_wrote_it_is_read_again_whoever_update
 
     assert "was changed by someone else while the worker wrote to it" in caplog.text
     assert queries and "sys_updated_by!=" not in queries[0], queries
+
+
+def test_a_record_missing_from_its_read_back_is_reported_as_not_returned_never_as_not_saved(sb, tmp_path):
+    settings = in_process_settings(sb, tmp_path / "state")
+    deleted: list[str] = []
+
+    def on_request(method: str, table: str, params: dict) -> None:
+        # A person deletes the first ticket the worker wrote to, just before its read-back.
+        query, fields = params.get("sysparm_query", ""), params.get("sysparm_fields", "")
+        read_back = query.startswith("sys_idIN") and fields not in ("", "sys_id")  # not the freshness check
+        if method == "GET" and table == TICKETS and read_back and not deleted:
+            deleted.append(query[len("sys_idIN"):].split(",")[0].split("^")[0])
+            sb.store.delete(TICKETS, deleted[0])
+
+    sb.on_request = on_request
+    cycle = run_cycle(settings)
+
+    [outcome, *_] = [o for o in cycle.report.outcomes if o.sys_id == deleted[0]]
+    assert outcome.status == "unverified" and "not returned by its read-back" in outcome.verification
+    flags = [entry["value"] for entry in sb.store.journal() if "· write verification ·" in entry.get("value", "")]
+    assert not flags, flags
