@@ -133,8 +133,8 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
         # change (its update stamp moves with any note the worker posts on it) and carried back.
         replaced = facts.sync.agreed.replace(**{carry.field: carry.old for carry in facts.sync.carried})
         updated["roadmap"] = format_short_description("", replaced, max_length=10_000)
-    updated = updated if engagement.is_broken else remembered_conflicts(updated, facts.sync)
-    updated = _remembered_carry(updated, facts.sync)
+    if not engagement.is_broken:
+        updated = _remembered_carry(remembered_conflicts(updated, facts.sync), facts.sync)
     return remembered_schedule(updated, facts.window, engagement)
 
 

@@ -30,7 +30,9 @@ from integration_helpers import (
 
 
 def named(instance: Sandbox, name: str) -> Sandbox:
-    instance.store.insert("sys_properties", {"name": "instance_name", "value": name})
+    """The instance's ``instance_name`` system property set to ``name``, as an admin renames it."""
+    [row] = instance.store.query("sys_properties", "name=instance_name")
+    instance.store.update("sys_properties", row["sys_id"], {"value": name})
     return instance
 
 
