@@ -232,6 +232,24 @@ class Cycle:
     error: EtiuError | None = None
 
 
+def converge(settings, limit: int = 4) -> list[Cycle]:
+    """Cycles until one plans no write; the cycles run."""
+    cycles = []
+    for _ in range(limit):
+        cycles.append(run_cycle(settings))
+        if cycles[-1].report is not None and not cycles[-1].report.plan.writes:
+            return cycles
+    raise AssertionError(f"no quiet cycle after {limit}: {[c.exit_code for c in cycles]}")
+
+
+def open_demo_sandbox(request, clock) -> Sandbox:
+    """The demo instance of ``FIXED_DAY`` on ``clock``, stopped when the test ends."""
+    sb = seeded_sandbox(FIXED_DAY)
+    sb.store.now = clock
+    request.addfinalizer(sb.stop)
+    return sb
+
+
 def run_cycle(settings) -> Cycle:
     """One ``run --once`` in-process, with the exit code the CLI would give."""
     try:

@@ -14,64 +14,24 @@ import pytest
 from etiu_worker.sandbox import Fault, Faults
 
 from safety_helpers import (
+    converge,
+    open_demo_sandbox as open_sandbox,
     CYCLE_TABLES,
-    FIXED_MOMENT,
     NOTE_FIELDS,
     WRITE_VERIFICATION,
     RecordedFaults,
-    TickingClock,
     assert_same_instance,
     in_process_settings,
     journal_entries,
     note_footer,
     pending_actions,
     run_cycle,
-    seeded_sandbox,
     snapshot,
-    use_clock,
-    without_retry_waits,
 )
 
+pytestmark = pytest.mark.usefixtures("retry_waits")  # the client sleeps for nothing between retries
+
 FAULTY_CYCLES = 6
-MAX_CLEAN_CYCLES = 4
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = TickingClock(FIXED_MOMENT)
-    use_clock(monkeypatch, clock)
-    return clock
-
-
-@pytest.fixture(autouse=True)
-def retry_waits(monkeypatch):
-    return without_retry_waits(monkeypatch)
-
-
-def open_sandbox(request, clock):
-    sb = seeded_sandbox(FIXED_MOMENT.date())
-    sb.store.now = clock
-    request.addfinalizer(sb.stop)
-    return sb
-
-
-def converge(settings, limit: int = MAX_CLEAN_CYCLES) -> list:
-    """Cycles until one plans no write; the cycles run."""
-    cycles = []
-    for _ in range(limit):
-        cycles.append(run_cycle(settings))
-        if cycles[-1].report is not None and not cycles[-1].report.plan.writes:
-            return cycles
-    raise AssertionError(f"no quiet cycle after {limit}: {[c.exit_code for c in cycles]}")
-
-
-@pytest.fixture
-def clean_run(request, clock, tmp_path):
-    """The fault-free reference: the demo instance after the worker has converged on it."""
-    sb = open_sandbox(request, clock)
-    cycles = converge(in_process_settings(sb, tmp_path / "clean-state"))
-    assert all(cycle.exit_code == 0 for cycle in cycles), [c.exit_code for c in cycles]
-    return snapshot(sb)
 
 
 def instance_value(sb, table: str, sys_id: str, name: str) -> str | None:

@@ -12,50 +12,24 @@ import shutil
 import pytest
 
 from safety_helpers import (
-    FIXED_MOMENT,
-    TickingClock,
+    converge,
+    open_demo_sandbox,
     assert_same_instance,
     in_process_settings,
     note_footer,
     run_cycle,
-    seeded_sandbox,
     snapshot,
-    use_clock,
-    without_retry_waits,
     write_requests,
 )
 
-TICKETS = "u_etiu_ticket"
-MAX_CYCLES = 5
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = TickingClock(FIXED_MOMENT)
-    use_clock(monkeypatch, clock)
-    return clock
-
-
-@pytest.fixture(autouse=True)
-def retry_waits(monkeypatch):
-    return without_retry_waits(monkeypatch)
+pytestmark = pytest.mark.usefixtures("retry_waits")  # the client sleeps for nothing between retries
 
 
 @pytest.fixture
 def sb(request, clock):
-    sandbox = seeded_sandbox(FIXED_MOMENT.date())
-    sandbox.store.now = clock
-    request.addfinalizer(sandbox.stop)
-    return sandbox
+    return open_demo_sandbox(request, clock)
 
-
-def converge(settings, limit: int = MAX_CYCLES) -> list:
-    cycles = []
-    for _ in range(limit):
-        cycles.append(run_cycle(settings))
-        if cycles[-1].report is not None and not cycles[-1].report.plan.writes:
-            return cycles
-    raise AssertionError(f"no quiet cycle after {limit}: {[c.exit_code for c in cycles]}")
+TICKETS = "u_etiu_ticket"
 
 
 def when_requested(sb, method: str, table: str, action, *, times: int = 1) -> None:

@@ -11,55 +11,18 @@ from etiu_worker.sandbox import Faults
 from etiu_worker.sandbox.faults import LOST_ANSWERS
 
 from safety_helpers import (
-    FIXED_MOMENT,
-    TickingClock,
+    converge,
+    open_demo_sandbox as open_sandbox,
     assert_same_instance,
     in_process_settings,
     pending_actions,
     run_cycle,
-    seeded_sandbox,
     snapshot,
-    use_clock,
-    without_retry_waits,
 )
 
+pytestmark = pytest.mark.usefixtures("retry_waits")  # the client sleeps for nothing between retries
+
 WRITE_VERIFICATION = "write verification"
-MAX_CYCLES = 5
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = TickingClock(FIXED_MOMENT)
-    use_clock(monkeypatch, clock)
-    return clock
-
-
-@pytest.fixture(autouse=True)
-def retry_waits(monkeypatch):
-    return without_retry_waits(monkeypatch)
-
-
-def open_sandbox(request, clock):
-    sb = seeded_sandbox(FIXED_MOMENT.date())
-    sb.store.now = clock
-    request.addfinalizer(sb.stop)
-    return sb
-
-
-def converge(settings, limit: int = MAX_CYCLES) -> list:
-    cycles = []
-    for _ in range(limit):
-        cycles.append(run_cycle(settings))
-        if cycles[-1].report is not None and not cycles[-1].report.plan.writes:
-            return cycles
-    raise AssertionError(f"no quiet cycle after {limit}: {[c.exit_code for c in cycles]}")
-
-
-@pytest.fixture
-def clean_run(request, clock, tmp_path):
-    sb = open_sandbox(request, clock)
-    converge(in_process_settings(sb, tmp_path / "clean-state"))
-    return snapshot(sb)
 
 
 def lose_the_answer_of(sb, kind: str, method: str, *, times: int = 1) -> list[int]:
