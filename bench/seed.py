@@ -77,8 +77,10 @@ def _seed_engagement(store: Store, engagement: demo.Engagement, today: date, con
         store.insert(CTASKS, {**task, "change_request": change, "state": demo.CTASK_PENDING,
                               "short_description": "Post-upgrade health check"})
     for code, state in engagement.tickets:
-        store.insert(TICKETS, {**common, **demo._ticket(engagement, plan, code, state, today)},
-                     user=engagement.consultant)
+        ticket = store.insert(TICKETS, {**common, **demo._ticket(engagement, plan, code, state, today)},
+                              user=engagement.consultant)
+        if code == engagement.drift:  # the hand edit's history, as the demo seeds it
+            demo._seed_drift_history(store, engagement, plan, ticket)
 
 
 def rows(store: Store) -> dict[str, int]:
