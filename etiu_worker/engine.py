@@ -162,38 +162,54 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     before = Counter(client.requests)
     log.info("cycle started", extra={"run": run_id})
     interrupted = settle_pending(client, journal) if not dry_run else 0
+    own_user = settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else ""
     records = read_records(client, cache, playbook.schema, settings.state, started, progress,
-                           own_user=settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else "",
-                           user=settings.servicenow.user)
+                           own_user=own_user, user=settings.servicenow.user)
     engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
-    memories = journal.all_engagement_states()
-    unsure = [engagement for engagement in engagements if needs_history(engagement, memories.get(engagement.key, {}))]
-    history = cycle_history(client, unsure, playbook.schema.ticket.short_description)
-    cycle = plan_cycle(playbook, engagements, memories, started, journal.note_posted, history)
-    cycle.writes = unsent_writes(client, None if dry_run else journal, cache, playbook.schema, cycle.writes, run_id)
+    cycle = _plan(client, None if dry_run else journal, cache, playbook, engagements, started, run_id,
+                  journal.all_engagement_states(), journal.note_posted)
     report = CycleReport(run_id, dry_run, started, 0.0, cycle)
     if not dry_run:
-        try:
-            cycle.writes = fresh_writes(client, cache, cycle.writes, record_index(engagements))
-            since = client.instance_now() or started  # the read-back's window, on the instance's clock
-            report.outcomes = send_and_verify(client, journal, run_id, cycle.writes, since, now, should_stop)
-            follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
-            follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
-            follow_ups = unsent_writes(client, journal, cache, playbook.schema, follow_ups, run_id)
-            if follow_ups:
-                cycle.writes += follow_ups
-                report.outcomes += send_and_verify(client, journal, run_id, follow_ups, since, now)
-        finally:
-            record_state(journal, cycle, report.outcomes)
-            report.moved_meanwhile = remember_own_writes(cache, playbook.schema, report.outcomes, record_index(engagements))
+        _enforce(client, journal, cache, playbook, report, engagements, should_stop)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
     if not dry_run:
-        journal.prune(settings.state.journal_retention_days)
-        journal.finish_run(run_id, "failed" if report.failed else "ok", {"writes": len(report.outcomes), "failed": len(report.failed),
-                                                                          "moved_meanwhile": report.moved_meanwhile})
+        _finish_run(journal, settings, report)
     log.info("cycle finished: %d engagements, %d writes, %d failed", len(engagements), len(report.outcomes), len(report.failed), extra={"run": run_id})
     return report
+
+
+def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_id, memories, already_posted) -> CyclePlan:
+    """Plan from the records (with the history first sight needs), less what the instance already has."""
+    unsure = [engagement for engagement in engagements if needs_history(engagement, memories.get(engagement.key, {}))]
+    history = cycle_history(client, unsure, playbook.schema.ticket.short_description)
+    cycle = plan_cycle(playbook, engagements, memories, started, already_posted, history)
+    cycle.writes = unsent_writes(client, journal, cache, playbook.schema, cycle.writes, run_id)
+    return cycle
+
+
+def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, engagements, should_stop) -> None:
+    """Send what is still fresh, verify it, send the follow-up flags; then record what happened."""
+    cycle, read = report.plan, record_index(engagements)
+    try:
+        cycle.writes = fresh_writes(client, cache, cycle.writes, read)
+        since = client.instance_now() or report.started  # the read-back's window, on the instance's clock
+        report.outcomes = send_and_verify(client, journal, report.run_id, cycle.writes, since, now, should_stop)
+        follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
+        follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
+        follow_ups = unsent_writes(client, journal, cache, playbook.schema, follow_ups, report.run_id)
+        if follow_ups:
+            cycle.writes += follow_ups
+            report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now)
+    finally:
+        record_state(journal, cycle, report.outcomes)
+        report.moved_meanwhile = remember_own_writes(cache, playbook.schema, report.outcomes, read)
+
+
+def _finish_run(journal, settings: Settings, report: CycleReport) -> None:
+    journal.prune(settings.state.journal_retention_days)
+    counts = {"writes": len(report.outcomes), "failed": len(report.failed), "moved_meanwhile": report.moved_meanwhile}
+    journal.finish_run(report.run_id, "failed" if report.failed else "ok", counts)
 
 
 def clock_gap_flags(outcomes: list[Outcome], already_posted) -> list[Write]:
