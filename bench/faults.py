@@ -19,6 +19,7 @@ import functools
 import sys
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -53,6 +54,40 @@ def until_quiet(settings, limit: int) -> list:
     return cycles
 
 
+@dataclass
+class FaultRun:
+    clean_cycles: int
+    clean_seconds: float
+    cycles: list = field(default_factory=list)  # the faulty run's cycles (safety_helpers.Cycle)
+    seconds: float = 0.0
+    same: bool = False  # the instance ends as the fault-free run left its twin
+    duplicate_notes: int = 0
+    extra_tickets: int = 0  # (engagement, code) pairs with more tickets than the fault-free run
+
+
+def run(n: int, rate: float, seed: int, max_cycles: int, clock, tmp: Path) -> FaultRun:
+    """The two runs; ``clock`` must already be the worker's and the journal's (see ``main``)."""
+    clean, faulty = seeded(n, clock), seeded(n, clock)
+    try:
+        started = time.perf_counter()
+        reference = until_quiet(in_process_settings(clean, tmp / "clean"), max_cycles)
+        result = FaultRun(len(reference), time.perf_counter() - started)
+        faulty.faults = Faults.realistic(rate, seed=seed)
+        started = time.perf_counter()
+        result.cycles = until_quiet(in_process_settings(faulty, tmp / "faulty"), max_cycles)
+        result.seconds = time.perf_counter() - started
+        faulty.faults = Faults()
+        expected, actual = snapshot(clean), snapshot(faulty)
+    finally:
+        clean.stop()
+        faulty.stop()
+    result.same = actual.records == expected.records and actual.notes == expected.notes
+    result.duplicate_notes = len(actual.duplicate_notes)
+    result.extra_tickets = sum(1 for key, count in actual.tickets_per_code.items()
+                               if count > expected.tickets_per_code.get(key, 0))
+    return result
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.faults", description=__doc__.splitlines()[0])
     parser.add_argument("--engagements", type=int, default=2000)
@@ -64,29 +99,14 @@ def main(argv: list[str] | None = None) -> int:
     engine.now = journal.now = clock
     runner.ServiceNowClient = functools.partial(ServiceNowClient, sleep=lambda seconds: None)
     with tempfile.TemporaryDirectory(prefix="etiu-bench-faults-") as tmp:
-        clean, faulty = seeded(args.engagements, clock), seeded(args.engagements, clock)
-        try:
-            started = time.perf_counter()
-            reference = until_quiet(in_process_settings(clean, Path(tmp) / "clean"), args.max_cycles)
-            clean_seconds = time.perf_counter() - started
-            faulty.faults = Faults.realistic(args.rate, seed=args.seed)
-            started = time.perf_counter()
-            cycles = until_quiet(in_process_settings(faulty, Path(tmp) / "faulty"), args.max_cycles)
-            faulty_seconds = time.perf_counter() - started
-            faulty.faults = Faults()
-            expected, actual = snapshot(clean), snapshot(faulty)
-        finally:
-            clean.stop()
-            faulty.stop()
-    same = actual.records == expected.records and actual.notes == expected.notes
+        result = run(args.engagements, args.rate, args.seed, args.max_cycles, clock, Path(tmp))
     print(f"engagements: {args.engagements:,}; faults: {args.rate:.0%} of requests (seed {args.seed})")
-    print(f"fault-free: quiet after {len(reference)} cycles in {clean_seconds:.0f} s")
-    print(f"faulty: quiet after {len(cycles)} cycles in {faulty_seconds:.0f} s; exit codes "
-          f"{' '.join(str(cycle.exit_code) for cycle in cycles)}")
-    print(f"instance equal to the fault-free run: {'yes' if same else 'NO'}; notes posted twice: "
-          f"{len(actual.duplicate_notes)}; tickets per code above one: "
-          f"{sum(1 for key, n in actual.tickets_per_code.items() if n > expected.tickets_per_code.get(key, 0))}")
-    return 0 if same and not actual.duplicate_notes else 1
+    print(f"fault-free: quiet after {result.clean_cycles} cycles in {result.clean_seconds:.0f} s")
+    print(f"faulty: quiet after {len(result.cycles)} cycles in {result.seconds:.0f} s; exit codes "
+          f"{' '.join(str(cycle.exit_code) for cycle in result.cycles)}")
+    print(f"instance equal to the fault-free run: {'yes' if result.same else 'NO'}; notes posted twice: "
+          f"{result.duplicate_notes}; tickets per code above the fault-free run: {result.extra_tickets}")
+    return 0 if result.same and not result.duplicate_notes and not result.extra_tickets else 1
 
 
 if __name__ == "__main__":
