@@ -16,7 +16,7 @@ from pathlib import Path
 
 from jinja2 import Environment, PackageLoader, StrictUndefined
 
-from .coordinator import (
+from .coordinator_rows import (
     PHASES,
     VIEWS,
     CoordinatorReport,

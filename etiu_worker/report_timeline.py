@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta, timezone
 
-from .coordinator import EngagementRow, OpenFlag
+from .coordinator_rows import EngagementRow, OpenFlag
 
 WIDTH = 1000  # the timeline's viewBox width; it scales to the page
 LEFT, RIGHT = 16, 16
