@@ -18,12 +18,12 @@ import signal
 import sys
 import tempfile
 import traceback
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
 
 from . import errors
+from .cli_advice import advice_for, offline_advice
 from .cli_output import SANDBOX_PASSWORD
 from .config import Settings, load_settings
 from .logs import setup_logging
@@ -144,7 +144,7 @@ def rules_check(context: Context) -> None:
     """Load and check every rules file and template; no request is sent."""
     from .rules import load_playbook
 
-    with _offline("rules check"):
+    with offline_advice("rules check"):
         settings = context.settings
         playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
     click.echo(f"{len(playbook.rules)} rules in {settings.rules.path} are valid:")
@@ -161,7 +161,7 @@ def rules_test(context: Context, fixtures: tuple[Path, ...]) -> None:
     from .tester import run_fixture
 
     failed = 0
-    with _offline("rules test"):
+    with offline_advice("rules test"):
         settings = context.settings
         playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
         for path in fixtures:
@@ -171,17 +171,6 @@ def rules_test(context: Context, fixtures: tuple[Path, ...]) -> None:
     if failed:
         click.echo(f"{failed} of {len(fixtures)} fixtures did not meet their [expect] section", err=True)
         sys.exit(errors.EXIT_ACTIONS_FAILED)
-
-
-@contextmanager
-def _offline(command: str):
-    """The rules commands only read files: their errors end with what to fix, not with what was
-    not sent to ServiceNow (nothing ever is)."""
-    try:
-        yield
-    except errors.EtiuError as error:
-        error.advice = f"Fix the setting or file named above and run etiu-worker {command} again."
-        raise
 
 
 @cli.command()
@@ -393,7 +382,7 @@ def main(argv: list[str] | None = None) -> None:
         if debug:
             traceback.print_exc()
         click.echo(f"etiu-worker: {type(error).__name__}: {error}", err=True)
-        click.echo(f"  {_advice(error)}", err=True)
+        click.echo(f"  {advice_for(error)}", err=True)
         sys.exit(error.exit_code)
     except Exception:  # noqa: BLE001 - the last line of defence
         if debug:
@@ -401,21 +390,3 @@ def main(argv: list[str] | None = None) -> None:
         else:
             click.echo("etiu-worker: internal error; run again with --debug for the traceback", err=True)
         sys.exit(errors.EXIT_INTERNAL)
-
-
-def _advice(error: errors.EtiuError) -> str:
-    if getattr(error, "advice", ""):
-        return error.advice
-    if isinstance(error, errors.TokenRefusedError):
-        return "Check the OAuth settings named above (servicenow.auth, ETIU_SERVICENOW__CLIENT_ID, ETIU_SERVICENOW__CLIENT_SECRET)."
-    if isinstance(error, errors.AuthenticationError):
-        return "Check ETIU_SERVICENOW__USER and ETIU_SERVICENOW__PASSWORD (the user needs web service access)."
-    if isinstance(error, errors.UnreachableError):
-        return "Check ETIU_SERVICENOW__URL and the network path to the instance; the worker will retry next cycle."
-    if isinstance(error, (errors.ConfigError, errors.RulesError, errors.TemplateError)):
-        return "Nothing was sent to ServiceNow. Fix the setting or file named above and run again."
-    if isinstance(error, errors.StateError):
-        return "Nothing was written to ServiceNow. Do what the line above says, then run again."
-    if isinstance(error, errors.LockedError):
-        return "Another etiu-worker run is in progress on this state folder; this one did nothing."
-    return "See the log above; run again with --debug for details."

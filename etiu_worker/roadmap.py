@@ -36,57 +36,54 @@ Grammar (labels case-insensitive, extra spaces everywhere tolerated):
 
 Writing puts the fields in ``FIELDS`` order, omits unset ones, appends the extras, and fits the
 whole into ``max_length`` by shortening the title only: a date is never dropped or shortened.
+
+The work is split: ``roadmap_fields`` (the fields, labels and ``Roadmap``), ``roadmap_prod`` (the
+prod upgrade's time and time zones) and ``roadmap_format`` (writing). This module parses, and
+re-exports their public names: callers import everything from here.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
-from typing import Any, ClassVar, NamedTuple
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
+from typing import Any, NamedTuple
 
 from .errors import RoadmapError
+from .roadmap_fields import (
+    _LABEL,
+    _LABEL_PATTERN,
+    DEFAULT_MAX_LENGTH,
+    ELLIPSIS,
+    FIELD_SEPARATOR,
+    FIELDS,
+    LABELS,
+    PLACEHOLDERS,
+    Roadmap,
+    _clean_extra,
+    _clean_title,
+    _quote,
+)
+from .roadmap_format import format_short_description
+from .roadmap_prod import (
+    _OFFSET_ZONE,
+    _ZONE_SHAPE,
+    GENERIC_ZONE_LABELS,
+    ProdUpgrade,
+    _offset_of,
+    prod_upgrade_to_utc,
+    zone_abbreviation,
+)
 
-FIELDS = ("kickoff", "dev_upgrade", "prod_upgrade", "bp", "support_week")
-LABELS = {
-    "kickoff": "Kickoff",
-    "dev_upgrade": "Dev upgrade",
-    "prod_upgrade": "Prod upgrade",
-    "bp": "BP",
-    "support_week": "Support week",
-}
-DEFAULT_MAX_LENGTH = 160
-FIELD_SEPARATOR = " | "
-ELLIPSIS = "…"
-PLACEHOLDERS = frozenset({"", "tbd", "tba", "tbc", "n/a", "?"})
+__all__ = [
+    "DEFAULT_MAX_LENGTH", "ELLIPSIS", "FIELD_SEPARATOR", "FIELDS", "GENERIC_ZONE_LABELS", "LABELS", "PLACEHOLDERS",
+    "ProdUpgrade", "Roadmap", "RoadmapError", "ShortDescription", "format_short_description",
+    "parse_short_description", "prod_upgrade_to_utc", "zone_abbreviation",
+]
 
 _DATE_FORM = "YYYY-MM-DD"
 _PROD_FORM = "YYYY-MM-DD HH:MM, optionally followed by a zone such as EST or UTC+11"
-# Generic names people write for a zone that switches between two abbreviations.
-GENERIC_ZONE_LABELS = {
-    "ET": frozenset({"EST", "EDT"}),
-    "CT": frozenset({"CST", "CDT"}),
-    "MT": frozenset({"MST", "MDT"}),
-    "PT": frozenset({"PST", "PDT"}),
-    "AET": frozenset({"AEST", "AEDT"}),
-}
-
-_LABEL_NAMES = {
-    "kickoff": r"kick[\s-]*off",
-    "dev_upgrade": r"dev(?:elopment)?[\s-]+upgrade",
-    "prod_upgrade": r"prod(?:uction)?[\s-]+upgrade",
-    "bp": r"(?:bp|best[\s-]+practices?)(?:[\s-]+session)?",
-    "support_week": r"support[\s-]+week(?:[\s-]+start)?",
-}
-_LABEL_PATTERN = (
-    r"(?<!\w)(?:"
-    + "|".join(f"(?P<{field}>{name})" for field, name in _LABEL_NAMES.items())
-    + r")(?:\s+date)?\s*:"
-)
-_LABEL = re.compile(_LABEL_PATTERN, re.IGNORECASE)
 _TOKEN = re.compile(r"(?P<separator>[|;,])|" + _LABEL_PATTERN, re.IGNORECASE)
 
 _DATE_SHAPE = r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}"
@@ -95,97 +92,12 @@ _DATE_RANGE = re.compile(
     rf"(?P<first>{_DATE_SHAPE})\s*(?:[-–—]|to|through|until)\s*(?P<last>{_DATE_SHAPE})",
     re.IGNORECASE,
 )
-_ZONE_SHAPE = r"(?:UTC|GMT|UT)\s*[+\-−]\s*[0-9]{1,2}(?::?[0-9]{2})?|[A-Za-z]{2,6}"
-_ZONE = re.compile(_ZONE_SHAPE, re.IGNORECASE)
-_OFFSET_ZONE = re.compile(
-    r"(?:UTC|GMT|UT)\s*(?P<sign>[+\-−])\s*(?P<hours>[0-9]{1,2})(?::?(?P<minutes>[0-9]{2}))?",
-    re.IGNORECASE,
-)
 _PROD = re.compile(
     rf"(?P<date>{_DATE_SHAPE})(?:\s+|\s*T\s*)(?P<hour>[0-9]{{1,2}}):(?P<minute>[0-9]{{2}})"
     r"(?:\s*(?P<meridiem>[ap])\.?m\.?)?"
     rf"(?:\s*\(?\s*(?P<zone>{_ZONE_SHAPE})\s*\)?)?",
     re.IGNORECASE,
 )
-_TITLE_TRAILING = " \t\r\n|;,-–—"
-_EXTRA_EDGES = " \t\r\n|;,"
-_MAX_OFFSET = timedelta(hours=14)
-
-
-@dataclass(frozen=True)
-class ProdUpgrade:
-    """The prod upgrade as agreed with the client: their wall-clock time, and the zone label
-    written after it, if any (kept as written; it only picks between the two readings of a
-    fall-back hour or catches a contradiction, never selects a zone). ``local.fold`` is
-    ignored: the label is what says which occurrence is meant."""
-
-    local: datetime
-    zone_label: str | None = None
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.local, datetime) or self.local.tzinfo is not None:
-            raise ValueError(f"ProdUpgrade.local must be a naive wall-clock datetime, got {self.local!r}")
-        if self.local.second or self.local.microsecond:
-            raise ValueError(f"ProdUpgrade.local holds whole minutes only, got {self.local.time()}")
-        if self.zone_label is not None and not _is_writable_zone_label(self.zone_label):
-            raise ValueError(f"{self.zone_label!r} is not a zone label such as EST or UTC+11")
-
-    @classmethod
-    def from_instant(cls, instant: datetime, zone: ZoneInfo) -> ProdUpgrade:
-        """The prod upgrade at an aware instant (whole minutes), labelled as the zone is then."""
-        _require_aware(instant, "instant")
-        local = instant.astimezone(zone).replace(tzinfo=None, fold=0)
-        return cls(local, zone_abbreviation(instant, zone))
-
-    def __str__(self) -> str:
-        written = f"{self.local.date().isoformat()} {self.local.hour:02d}:{self.local.minute:02d}"
-        return f"{written} {self.zone_label}" if self.zone_label else written
-
-
-@dataclass(frozen=True)
-class Roadmap:
-    """The engagement's dates; ``None`` is a date not set yet."""
-
-    kickoff: date | None = None
-    dev_upgrade: date | None = None
-    prod_upgrade: ProdUpgrade | None = None
-    bp: date | None = None
-    support_week: date | None = None
-
-    FIELDS: ClassVar[tuple[str, ...]] = FIELDS
-
-    def __post_init__(self) -> None:
-        for name, value in self.items():
-            if value is None:
-                continue
-            if name == "prod_upgrade" and not isinstance(value, ProdUpgrade):
-                raise TypeError(f"Roadmap.prod_upgrade must be a ProdUpgrade, got {value!r}")
-            # A datetime is a date too, but would write a time the grammar does not read back.
-            if name != "prod_upgrade" and (isinstance(value, datetime) or not isinstance(value, date)):
-                raise TypeError(f"Roadmap.{name} must be a date, got {value!r}")
-
-    def items(self) -> Iterator[tuple[str, date | ProdUpgrade | None]]:
-        """(field name, value) in ``FIELDS`` order, unset ones included."""
-        return ((name, getattr(self, name)) for name in FIELDS)
-
-    def changes(self, other: Roadmap) -> dict[str, tuple[Any, Any]]:
-        """``{field: (this value, other's value)}`` for every field that differs, in order.
-
-        Values compare whole: a prod upgrade gaining or losing its zone label is a change.
-        """
-        theirs = dict(other.items())
-        return {name: (mine, theirs[name]) for name, mine in self.items() if mine != theirs[name]}
-
-    def replace(self, **fields: Any) -> Roadmap:
-        """A copy with the given fields set; ``None`` clears a field."""
-        unknown = set(fields) - set(FIELDS)
-        if unknown:
-            raise TypeError(f"unknown roadmap field(s) {sorted(unknown)}; fields are {FIELDS}")
-        return dataclasses.replace(self, **fields)
-
-    def merged(self, **fields: Any) -> Roadmap:
-        """A copy updated with the given fields whose value is not ``None``: news never clears."""
-        return self.replace(**{name: value for name, value in fields.items() if value is not None})
 
 
 @dataclass(frozen=True)
@@ -341,224 +253,3 @@ def _hour_of(match: re.Match[str]) -> int | None:
     if not 1 <= hour <= 12:
         return None
     return hour % 12 + (12 if meridiem == "p" else 0)
-
-
-def _quote(value: str, limit: int = 40) -> str:
-    """A value for an error message, cut so that a huge field cannot flood a log line."""
-    return repr(value if len(value) <= limit else value[: limit - 1] + ELLIPSIS)
-
-
-def _clean_title(title: str) -> str:
-    """Strip the spaces, separators and dashes that joined the title to the first label."""
-    previous = None
-    while previous != title:
-        previous, title = title, title.strip().rstrip(_TITLE_TRAILING)
-    return title
-
-
-# --- writing -------------------------------------------------------------------------------
-
-
-def format_short_description(
-    title: str,
-    roadmap: Roadmap,
-    *,
-    max_length: int = DEFAULT_MAX_LENGTH,
-    extras: Iterable[str] = (),
-) -> str:
-    """Write ``<title> | <fields in FIELDS order> | <extras>`` in at most ``max_length`` chars.
-
-    An overflowing title is cut (at a word boundary when that keeps at least half of it) and
-    ends with "…"; when nothing of it fits it is left out. Dates are never dropped or cut:
-    when they do not fit even without a title, ``RoadmapError`` says how many characters they
-    need. A title or extra that would read back as a label is refused, so that what is written
-    always parses back to the same roadmap.
-    """
-    if max_length < 1:
-        raise ValueError(f"max_length must be positive, got {max_length}")
-    title = _clean_title(title)
-    _refuse_labels(title, "title")
-    kept_extras = [extra for extra in (_clean_extra(extra) for extra in extras) if extra]
-    for extra in kept_extras:
-        _refuse_labels(extra, "extra text")
-    dates = FIELD_SEPARATOR.join(
-        f"{LABELS[name]}: {value}" for name, value in roadmap.items() if value is not None
-    )
-    body = FIELD_SEPARATOR.join(([dates] if dates else []) + kept_extras)
-    if len(_joined(title, body)) <= max_length:
-        return _joined(title, body)
-    room = max_length - len(body) - len(FIELD_SEPARATOR) if body else max_length
-    shortened = _shorten(title, room)
-    if len(_joined(shortened, body)) > max_length:
-        raise _overflow(dates, body, max_length)
-    return _joined(shortened, body)
-
-
-def _joined(title: str, body: str) -> str:
-    return FIELD_SEPARATOR.join(part for part in (title, body) if part)
-
-
-def _shorten(title: str, room: int) -> str:
-    """The title cut to ``room`` characters, "…" included; empty when not even one letter fits."""
-    if len(title) <= room:
-        return title
-    keep = room - len(ELLIPSIS)
-    if keep < 1:
-        return ""
-    head = title[:keep]
-    boundary = head.rfind(" ")
-    # Cut at a word boundary unless the cut already falls on one or that would lose too much.
-    if not title[keep].isspace() and boundary >= keep // 2:
-        head = head[:boundary]
-    head = _clean_title(head)
-    return head + ELLIPSIS if head else ""
-
-
-def _overflow(dates: str, body: str, max_length: int) -> RoadmapError:
-    extra_note = f" and the extra text {len(body) - len(dates)} more" if len(body) > len(dates) else ""
-    return RoadmapError(
-        f"the dates alone need {len(dates)} characters{extra_note}, more than the {max_length} "
-        f"a short description may hold here",
-        body, max_length, f"a max_length of at least {len(body)}, or less extra text",
-    )
-
-
-def _clean_extra(extra: str) -> str:
-    return extra.strip(_EXTRA_EDGES).strip()
-
-
-def _refuse_labels(text: str, what: str) -> None:
-    label = _LABEL.search(text)
-    if label is not None:
-        raise RoadmapError(
-            f"the {what} {_quote(text)} contains the roadmap label {label.group()!r}, "
-            f"which would read back as a date",
-            text, label.start(), f"a {what} without a known label followed by ':'",
-        )
-
-
-# --- time zones ----------------------------------------------------------------------------
-
-
-def prod_upgrade_to_utc(prod: ProdUpgrade, zone: ZoneInfo) -> datetime:
-    """The aware UTC instant of the prod upgrade, read as wall-clock time in ``zone``.
-
-    * An ambiguous time (the repeated hour when clocks fall back) is its first occurrence,
-      unless the zone label names the second (``01:30 EST`` on the night EDT ends).
-    * A time that does not exist (skipped when clocks spring forward) raises ``RoadmapError``
-      rather than guessing: the planned start of an upgrade that cannot be cancelled must be
-      the one agreed with the client. The message suggests the time the clocks show instead.
-    * A zone label that fits neither reading (``PST`` for America/New_York, ``EST`` in July)
-      raises ``RoadmapError``: the client and the ticket disagree on the time zone.
-    """
-    readings = _readings(prod.local, zone)
-    if not readings:
-        raise _nonexistent(prod, zone)
-    if prod.zone_label is not None:
-        readings = [moment for moment in readings if _label_fits(prod.zone_label, moment)]
-        if not readings:
-            raise _label_contradicts(prod, zone)
-    return readings[0].astimezone(timezone.utc)
-
-
-def zone_abbreviation(local: datetime, zone: ZoneInfo) -> str:
-    """The label to write after a prod upgrade's time in ``zone``: "EST", "BST", "AEDT"...
-
-    ``local`` is an aware instant, or a naive wall-clock time whose ``fold`` picks the reading
-    of a fall-back hour (0, the first, by default; a nonexistent time raises ``RoadmapError``).
-    Zones without a lettered abbreviation (``-03``), and the rare fall-back where both readings
-    share one, get a UTC offset instead ("UTC-3"), so that the label always resolves back to
-    the same instant.
-    """
-    if local.tzinfo is not None:
-        moment = local.astimezone(zone)
-    else:
-        readings = _readings(local, zone)
-        if not readings:
-            raise _nonexistent(ProdUpgrade(local.replace(second=0, microsecond=0)), zone)
-        moment = readings[min(local.fold, len(readings) - 1)]
-    name = moment.tzname() or ""
-    readings = _readings(moment.replace(tzinfo=None), zone)
-    shared = len(readings) == 2 and readings[0].tzname() == readings[1].tzname()
-    if re.fullmatch(r"[A-Za-z]{2,6}", name) and not shared:
-        return name
-    return _offset_label(moment.utcoffset() or timedelta())
-
-
-def _readings(local: datetime, zone: ZoneInfo) -> list[datetime]:
-    """The aware moments whose wall clock in ``zone`` shows ``local``: none in a spring-forward
-    gap, two in a fall-back hour (earlier first), one otherwise."""
-    readings: list[datetime] = []
-    for fold in (0, 1):
-        moment = local.replace(tzinfo=zone, fold=fold)
-        shown = moment.astimezone(timezone.utc).astimezone(zone).replace(tzinfo=None)
-        if shown == local and all(moment.utcoffset() != seen.utcoffset() for seen in readings):
-            readings.append(moment)
-    return readings
-
-
-def _label_fits(label: str, moment: datetime) -> bool:
-    offset = _offset_of(label)
-    if offset is not None:
-        return moment.utcoffset() == offset
-    name = (moment.tzname() or "").upper()
-    return name == label.upper() or name in GENERIC_ZONE_LABELS.get(label.upper(), ())
-
-
-def _offset_of(label: str) -> timedelta | None:
-    """The UTC offset a label states (``UTC+5:30``, bare ``UTC``/``GMT``), else ``None``."""
-    if label.upper() in ("UTC", "GMT", "UT"):
-        return timedelta()
-    match = _OFFSET_ZONE.fullmatch(label)
-    if match is None:
-        return None
-    minutes = int(match["minutes"] or 0)
-    offset = timedelta(hours=int(match["hours"]), minutes=minutes)
-    if minutes > 59 or offset > _MAX_OFFSET:
-        return None
-    return -offset if match["sign"] in "-−" else offset
-
-
-def _offset_label(offset: timedelta) -> str:
-    sign = "-" if offset < timedelta() else "+"
-    minutes = abs(offset) // timedelta(minutes=1)
-    hours, minutes = divmod(minutes, 60)
-    if not hours and not minutes:
-        return "UTC"
-    return f"UTC{sign}{hours}" + (f":{minutes:02d}" if minutes else "")
-
-
-def _is_writable_zone_label(label: str) -> bool:
-    if not isinstance(label, str) or not _ZONE.fullmatch(label) or label != label.strip():
-        return False
-    return _OFFSET_ZONE.fullmatch(label) is None or _offset_of(label) is not None
-
-
-def _nonexistent(prod: ProdUpgrade, zone: ZoneInfo) -> RoadmapError:
-    before = prod.local.replace(tzinfo=zone, fold=0)
-    # Where the clocks are at that instant: past the gap. (Through UTC, because astimezone to
-    # the datetime's own tzinfo returns it unchanged.)
-    shown = before.astimezone(timezone.utc).astimezone(zone)
-    field = f"Prod upgrade: {prod}"
-    return RoadmapError(
-        f"Prod upgrade {prod} does not exist in {zone}: the clocks skip that hour as "
-        f"{before.tzname()} becomes {prod.local.replace(tzinfo=zone, fold=1).tzname()}",
-        field, len("Prod upgrade: "),
-        f"a time that exists in {zone}, such as {shown:%H:%M} {shown.tzname()}",
-    )
-
-
-def _label_contradicts(prod: ProdUpgrade, zone: ZoneInfo) -> RoadmapError:
-    names = " or ".join(sorted({moment.tzname() or "" for moment in _readings(prod.local, zone)}))
-    field = f"Prod upgrade: {prod}"
-    return RoadmapError(
-        f"Prod upgrade {ProdUpgrade(prod.local)} is labelled {prod.zone_label}, "
-        f"but {zone} is on {names} then",
-        field, field.rindex(prod.zone_label or ""),
-        f"{names} or no zone label (the engagement's time zone is {zone})",
-    )
-
-
-def _require_aware(moment: datetime, name: str) -> None:
-    if not isinstance(moment, datetime) or moment.utcoffset() is None:
-        raise ValueError(f"{name} must be an aware datetime, got {moment!r}")
