@@ -168,3 +168,19 @@ class GatedFaults(Faults):
 
     def release(self) -> None:
         self._open.set()
+
+
+@pytest.fixture
+def used_state(tmp_path, sandbox):
+    """The worker's environment after one run: a state folder with a journal and a cache."""
+    env = worker_env(tmp_path, sandbox)
+    first = etiu(["run", "--once"], env)
+    assert first.returncode == 0, describe(first)
+    sandbox.reset_requests()
+    return env
+
+
+def error_line(result) -> str:
+    """The one ``etiu-worker:`` error line of a run."""
+    [line] = [line for line in result.stderr.splitlines() if line.startswith("etiu-worker:")]
+    return line

@@ -11,20 +11,11 @@ from etiu_worker.errors import EXIT_INVALID_CONFIG
 
 from safety_helpers import (
     FIXED_MOMENT,
-    TickingClock,
     in_process_settings,
     run_cycle,
-    use_clock,
     write_requests,
 )
 from etiu_worker.sandbox import Sandbox
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    clock = TickingClock(FIXED_MOMENT)
-    use_clock(monkeypatch, clock)
-    return clock
 
 
 def demo_sandbox(request, clock, **options) -> Sandbox:

@@ -17,9 +17,11 @@ from etiu_worker.state_files import damage
 from integration_helpers import (
     CYCLE_TABLES,
     describe,
+    error_line,
     etiu,
     sandbox,  # noqa: F401 - a fixture
     state_dir,
+    used_state,  # noqa: F401 - a fixture
     worker_env,
 )
 
@@ -48,21 +50,6 @@ def from_the_future(version: int):
             db.execute(f"PRAGMA user_version = {version}")
         db.close()
     return write
-
-
-@pytest.fixture
-def used_state(tmp_path, sandbox):
-    """A state folder after one run: a journal and a cache of several pages each."""
-    env = worker_env(tmp_path, sandbox)
-    first = etiu(["run", "--once"], env)
-    assert first.returncode == 0, describe(first)
-    sandbox.reset_requests()
-    return env
-
-
-def error_line(result) -> str:
-    [line] = [line for line in result.stderr.splitlines() if line.startswith("etiu-worker:")]
-    return line
 
 
 @pytest.mark.parametrize(("damaging", "problem"), [

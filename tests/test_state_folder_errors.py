@@ -19,9 +19,11 @@ from etiu_worker.lock import LOCK_NAME
 from integration_helpers import (
     TIMEOUT,
     describe,
+    error_line,
     etiu,
     sandbox,  # noqa: F401 - a fixture
     state_dir,
+    used_state,  # noqa: F401 - a fixture
     worker_env,
 )
 
@@ -46,20 +48,6 @@ def read_only_mounts(tmp_path_factory) -> None:
         pytest.skip("unshare is not installed: cannot make a read-only folder as root")
     if result.returncode != 0:
         pytest.skip(f"this machine allows no read-only bind mount in a user namespace: {result.stderr!r}")
-
-
-@pytest.fixture
-def used_state(tmp_path, sandbox):
-    env = worker_env(tmp_path, sandbox)
-    first = etiu(["run", "--once"], env)
-    assert first.returncode == 0, describe(first)
-    sandbox.reset_requests()
-    return env
-
-
-def error_line(result) -> str:
-    [line] = [line for line in result.stderr.splitlines() if line.startswith("etiu-worker:")]
-    return line
 
 
 def assert_no_traceback(result) -> None:
