@@ -231,15 +231,9 @@ def _open_flags(flags: Sequence[Flag]) -> tuple[OpenFlag, ...]:
         grouped.setdefault((flag.rule, flag.message), []).append(flag)
     result = []
     for (rule, message), same in grouped.items():
-        severity = "warning" if message.startswith(WARNING_MARKER) else "problem"
+        # The marker is for people reading the note; the journal holds the severity itself.
         text = message.removeprefix(WARNING_MARKER).removeprefix(PROBLEM_MARKER).strip()
         numbers = tuple(dict.fromkeys(flag.number for flag in same if flag.number))
-        result.append(OpenFlag(rule, severity, text, numbers, same[0].opened_at, _flag_kind(same[0].key)))
+        first = same[0]
+        result.append(OpenFlag(rule, first.severity, text, numbers, first.opened_at, first.kind))
     return tuple(result)
-
-
-def _flag_kind(key: str) -> str:
-    """``change:cancelled`` → cancelled; ``<sys_id>:duplicate-code:ETIU02`` → duplicate-code: a flag's
-    key is the record slot it was posted on, then the rule's own key."""
-    rest = key.split(":", 1)[1] if ":" in key else key
-    return rest.split("|", 1)[0].split(":", 1)[0]

@@ -236,7 +236,7 @@ def gap_flag(outcome: Outcome, check: ClockCheck, gap: float) -> Write:
     return flag_write(
         rule=write.rule, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
         number=outcome.number, target=write.target, body=render_file(check.env, check.flag_template, context),
-        ref=ref, flag_key=f"clock-gap:{write.note_ref}",
+        ref=ref, flag_key=f"clock-gap:{write.note_ref}", kind="clock-gap",
     )
 
 
@@ -260,7 +260,7 @@ def not_saved_flags(playbook: Playbook, outcomes: list[Outcome], already_posted)
         flags.append(flag_write(
             rule=NOT_SAVED_RULE, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
             number=outcome.number, target=write.target, body=render_file(playbook.env, NOT_SAVED_TEMPLATE, context),
-            ref=ref, flag_key=f"not-saved:{outcome.sys_id}:{','.join(sorted(fields))}",
+            ref=ref, flag_key=f"not-saved:{outcome.sys_id}:{','.join(sorted(fields))}", kind="not-saved",
             footer=f"— etiu-worker · write verification · ref {ref}",
         ))
     return flags
@@ -284,7 +284,8 @@ def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         write = outcome.write
         if write.kind == "flag" and outcome.status == "done":
-            journal.open_flag(write.engagement, write.rule, write.flag_key, write.table, write.sys_id, write.number, write.flag_message)
+            journal.open_flag(write.engagement, write.rule, write.flag_key, write.table, write.sys_id, write.number,
+                              write.flag_message, severity=write.flag_severity, kind=write.flag_kind)
     for key, rules in cycle.evaluated_rules.items():
         raised = cycle.raised_flags.get(key, set())
         for rule in rules:

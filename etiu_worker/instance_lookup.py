@@ -69,7 +69,7 @@ def _learn_note(journal, write: Write, run_id: str) -> None:
     journal.remember_note(write.sys_id, write.note_ref, run_id)
     if write.kind == "flag":
         journal.open_flag(write.engagement, write.rule, write.flag_key, write.table, write.sys_id,
-                          write.number, write.flag_message)
+                          write.number, write.flag_message, severity=write.flag_severity, kind=write.flag_kind)
 
 
 def _without_note(write: Write) -> Write | None:

@@ -28,6 +28,8 @@ class Flag:
     message: str
     opened_at: datetime
     resolved_at: datetime | None
+    severity: str  # "problem" or "warning", as the rule's action says
+    kind: str  # what the rule's flag key names first: cancelled, grace, duplicate-code…
 
 
 class FlagsMixin:
@@ -35,14 +37,16 @@ class FlagsMixin:
 
     def open_flag(
         self, engagement: str, rule: str, key: str, table: str, sys_id: str, number: str,
-        message: str,
+        message: str, *, severity: str = "problem", kind: str = "",
     ) -> bool:
         """Open a flag; True when it is new, False when the same problem is already flagged."""
         with self._transaction() as db:
             cursor = db.execute(
                 "INSERT INTO flags (engagement, rule, key, table_name, sys_id, number, message,"
-                " opened_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-                (engagement, rule, key, table, sys_id, number, message, iso(self._now())),
+                " opened_at, severity, kind) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                " ON CONFLICT DO NOTHING",
+                (engagement, rule, key, table, sys_id, number, message, iso(self._now()), severity,
+                 kind),
             )
         return cursor.rowcount == 1
 
@@ -76,9 +80,9 @@ class FlagsMixin:
 
 
 def flag_from_row(row: tuple[Any, ...]) -> Flag:
-    id_, engagement, rule, key, table, sys_id, number, message, opened_at, resolved_at = row
+    id_, engagement, rule, key, table, sys_id, number, message, opened_at, resolved_at, severity, kind = row
     return Flag(
         id=id_, engagement=engagement, rule=rule, key=key, table=table, sys_id=sys_id,
         number=number, message=message, opened_at=parse(opened_at),
-        resolved_at=parse_optional(resolved_at),
+        resolved_at=parse_optional(resolved_at), severity=severity, kind=kind,
     )

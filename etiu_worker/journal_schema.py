@@ -81,6 +81,20 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "DROP TABLE watermarks",
         "DELETE FROM meta WHERE name = 'last_full_sync'",
     ),
+    (
+        # A flag's severity and kind are stored when it is opened, not parsed back out of its
+        # text and key. Existing flags get what that parsing gave: a warning's message starts
+        # with the warning marker; the kind is the rule's own key (after the record slot) up to
+        # its first "|" or ":". The engine's own flags have no slot: their kind is their prefix.
+        "ALTER TABLE flags ADD COLUMN severity TEXT NOT NULL DEFAULT 'problem'",
+        "ALTER TABLE flags ADD COLUMN kind TEXT NOT NULL DEFAULT ''",
+        "UPDATE flags SET severity = 'warning' WHERE substr(message, 1, 14) = '[ETIU WARNING]'",
+        "UPDATE flags SET kind = CASE WHEN instr(key, ':') > 0 THEN substr(key, instr(key, ':') + 1) ELSE key END",
+        "UPDATE flags SET kind = substr(kind, 1, instr(kind, '|') - 1) WHERE instr(kind, '|') > 0",
+        "UPDATE flags SET kind = substr(kind, 1, instr(kind, ':') - 1) WHERE instr(kind, ':') > 0",
+        "UPDATE flags SET kind = 'clock-gap' WHERE substr(key, 1, 10) = 'clock-gap:'",
+        "UPDATE flags SET kind = 'not-saved' WHERE substr(key, 1, 10) = 'not-saved:'",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -89,5 +103,5 @@ ACTION_COLUMNS = (
     "after, outcome, verification, error, note_key"
 )
 FLAG_COLUMNS = (
-    "id, engagement, rule, key, table_name, sys_id, number, message, opened_at, resolved_at"
+    "id, engagement, rule, key, table_name, sys_id, number, message, opened_at, resolved_at, severity, kind"
 )

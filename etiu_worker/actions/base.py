@@ -43,6 +43,8 @@ class Write:
     note_ref: str = ""
     flag_key: str = ""
     flag_message: str = ""
+    flag_severity: str = ""  # a flag's: "problem" or "warning"
+    flag_kind: str = ""  # a flag's: what its key names first (see ``flag_kind``)
     clock_check: ClockCheck | None = None
     role: str = ""  # for create_ticket: the role of the ticket created
 
@@ -123,15 +125,22 @@ def compose_note(body: str, rule: Rule, ref: str) -> str:
     return f"{body}\n\n{NOTE_FOOTER.format(rule=rule.name, ref=ref)}"
 
 
+def flag_kind(rule_key: str) -> str:
+    """``cancelled`` → cancelled; ``duplicate-code:ETIU02`` → duplicate-code; ``grace|2026-12-04`` →
+    grace: the kind of problem a rule's flag key names, which the report labels finer by."""
+    return rule_key.split("|", 1)[0].split(":", 1)[0]
+
+
 def flag_write(*, rule: str, engagement: str, table: str, sys_id: str, number: str, target: str,
-               body: str, ref: str, flag_key: str, footer: str = "") -> Write:
+               body: str, ref: str, flag_key: str, kind: str, footer: str = "") -> Write:
     """A problem flag on one record: the marker, the body, the footer with its reference."""
     text = f"{FLAG_MARKERS['problem']} {body}"
     footer = footer or NOTE_FOOTER.format(rule=rule, ref=ref)
     return Write(
         rule=rule, engagement=engagement, kind="flag", table=table, sys_id=sys_id, number=number,
         target=target, note_field="work_notes", note=f"{text}\n\n{footer}", note_ref=ref,
-        flag_key=flag_key, flag_message=text.splitlines()[0][:300],
+        flag_key=flag_key, flag_message=text.splitlines()[0][:300], flag_severity="problem",
+        flag_kind=kind,
     )
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..rules import Action, Rule
-from .base import FLAG_MARKERS, ClockCheck, Plan, Write, compose_note, note_ref, render_inline, render_note, target_label
+from .base import (FLAG_MARKERS, ClockCheck, Plan, Write, compose_note, flag_kind, note_ref, render_inline, render_note,
+                   target_label)
 
 FIELD_OF_KIND = {"work_note": "work_notes", "comment": "comments", "flag": "work_notes"}
 
@@ -49,6 +50,8 @@ def _plan_one(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]
         note_field=FIELD_OF_KIND[action.kind], note=compose_note(body, rule, ref), note_ref=ref,
         flag_key=f"{slot}:{key}" if action.kind == "flag" else "",
         flag_message=body.splitlines()[0][:300] if action.kind == "flag" else "",
+        flag_severity=action.severity if action.kind == "flag" else "",
+        flag_kind=flag_kind(key) if action.kind == "flag" else "",
         clock_check=_clock_check(plan, rule, action, context),
     ))
 

@@ -53,4 +53,5 @@ def _plan_overflow_flag(plan: Plan, rule: Rule, action: Action, context: Mapping
     plan.writes.append(flag_write(
         rule=rule.name, engagement=plan.engagement.key, table=ticket.table, sys_id=ticket.sys_id,
         number=ticket.number, target=ticket.code, body=body, ref=ref, flag_key=f"{ticket.code}:{key}",
+        kind="overflow",
     ))
