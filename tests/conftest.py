@@ -8,8 +8,9 @@ error the worker logs is one a user would read. A test that provokes errors on p
     @pytest.mark.expected_errors("failed", "could not be verified")  # only these messages
 
 With substrings, every ERROR message must contain at least one of them; a whole file about faults
-sets ``pytestmark = pytest.mark.expected_errors(...)``. Errors a worker subprocess logs are not
-seen here: its output is the test's to check.
+sets ``pytestmark = pytest.mark.expected_errors(...)``. An unexpected error shows as an error at
+the test's teardown, with the level, logger and message of each record. Errors a worker subprocess
+logs are not seen here: its output is the test's to check.
 """
 
 from __future__ import annotations
