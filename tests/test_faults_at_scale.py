@@ -22,6 +22,8 @@ ENGAGEMENTS = 200
 RATE = 0.1
 MAX_CYCLES = 8
 
+pytestmark = pytest.mark.expected_errors("ServiceNow may have applied it")  # each fault on a write fails it
+
 
 @pytest.mark.parametrize("seed", [7, 11])
 def test_200_engagements_at_10_percent_faults_end_like_a_fault_free_run(clock, retry_waits, tmp_path, seed):
