@@ -43,104 +43,79 @@ def test_the_shipped_rules_and_templates_load(playbook_copy):
     assert len(load_playbook(*playbook_copy, h.settings().schema).rules) == 8
 
 
-def test_rule_with_unknown_action_type_is_rejected(playbook_copy):
+EDITED = "the edited line"
+
+
+def action(index: int) -> tuple[str, int]:
+    """The error names the line of the index-th action's ``type =`` key."""
+    return ("action", index)
+
+
+# (what is broken, file, text replaced, replacement, where the error points, what it must say)
+DEFECTS = [
+    ("unknown action type", "50_validation_length.toml", 'type = "flag"', 'type = "send_email"', EDITED,
+     ["rule validation_length", "'send_email' is not a known action",
+      "set_state, create_ticket, update_roadmap, work_note, comment, flag"]),
+    ("unknown action type in a later action", "30_prod_upgrade_scheduled.toml",
+     'type = "create_ticket"\ntarget = "support_week"', 'type = "create_tickets"\ntarget = "support_week"', EDITED,
+     ["'create_tickets' is not a known action"]),
+    ("unknown key in an action", "50_validation_length.toml", 'target = "validation"', 'tagret = "validation"', EDITED,
+     ["rule validation_length", "tagret", "is not a known key"]),
+    ("unknown key in the rule itself", "50_validation_length.toml", "order = 50", "priority = 50", EDITED,
+     ["rule validation_length", "rule.priority: is not a known key"]),
+    ("unknown key in playbook.toml", "playbook.toml", "planned_window_hours = 3", "planned_window_hour = 3", EDITED,
+     ["planned_window_hour: is not a known key"]),
+    ("condition that does not compile", "50_validation_length.toml",
+     '"validation.business_days > params.max_business_days"', '"validation.business_days > > params.max_business_days"',
+     EDITED, ["rule validation_length, when", "'validation.business_days > > params.max_business_days' does not compile"]),
+    ("misspelt name in a condition", "50_validation_length.toml", '"validation.running",', '"validaton.running",',
+     EDITED, ["rule validation_length", "fails on the sample engagement", "'validaton' is undefined"]),
+    ("misspelt param in a condition", "50_validation_length.toml", "> params.max_business_days",
+     "> params.max_busines_days", EDITED, ["max_busines_days"]),
+    ("misspelt name in an action condition", "70_support_week_ends.toml",
+     'when = ["tickets.best_practices is not none and tickets.best_practices.is_closed"]',
+     'when = ["tickets.best_practice is not none"]', EDITED, ["rule support_week_ends, actions[0].when", "best_practice"]),
+    ("template name that does not exist", "50_validation_length.toml", 'template = "flag_validation_overdue.j2"',
+     'template = "flag_validation_overdu.j2"', action(0),
+     ["rule validation_length, actions[0] (flag)", "template 'flag_validation_overdu.j2' is not in the templates folder"]),
+    ("misspelt name in a title template", "30_prod_upgrade_scheduled.toml", 'title = "Support week - {{ client }}"',
+     'title = "Support week - {{ clint }}"', action(3),
+     ["rule prod_upgrade_scheduled, actions[3] (create_ticket)", "'clint' is undefined"]),
+    ("key template that does not compile", "50_validation_length.toml", 'key = "overdue|{{ validation.started }}"',
+     'key = "overdue|{{ validation.started }"', action(0), ["key template does not compile"]),
+    # The third set_state of the file: the error names that action's line, not the first's.
+    ("state name that does not exist", "30_prod_upgrade_scheduled.toml",
+     'state = "open"\ntemplate = "scheduled_support_week_opened.j2"',
+     'state = "opened"\ntemplate = "scheduled_support_week_opened.j2"', action(4),
+     ["rule prod_upgrade_scheduled, actions[4] (set_state)",
+      "state 'opened' is not one of pending, open, work_in_progress, closed_complete"]),
+    ("target that does not exist", "50_validation_length.toml", 'target = "validation"', 'target = "etiu03"', action(0),
+     ["target 'etiu03' is not one of kickoff, dev_upgrade, validation"]),
+    ("rule name that is not lower snake case", "50_validation_length.toml", 'name = "validation_length"',
+     'name = "Validation Length"', EDITED, ["rule.name"]),
+    ("weekend day that is not a weekday", "playbook.toml", 'weekend = ["saturday", "sunday"]',
+     'weekend = ["saturday", "sundae"]', EDITED, ["'sundae' is not a weekday name"]),
+]
+
+
+@pytest.mark.parametrize("defect, file, old, new, where, says", DEFECTS, ids=[row[0] for row in DEFECTS])
+def test_a_defect_in_a_rules_file_is_rejected_naming_where_and_what(playbook_copy, defect, file, old, new, where, says):
     rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    line = h.edit(path, 'type = "flag"', 'type = "send_email"')
+    path = rules / file
+    line = h.edit(path, old, new)
     message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
+    expected_line = line if where == EDITED else action_type_line(path, where[1])
+    assert f"{path}:{expected_line}:" in message
+    for text in says:
+        assert text in message, (defect, text, message)
+
+
+def test_misspelt_name_in_a_template_is_rejected(playbook_copy):
+    rules, templates = playbook_copy
+    h.edit(templates / "flag_validation_overdue.j2", "validation.business_days | round", "validation.busines_days | round")
+    message = refused(rules, templates)
     assert "rule validation_length" in message
-    assert "'send_email' is not a known action" in message
-    assert "set_state, create_ticket, update_roadmap, work_note, comment, flag" in message
-
-
-def test_unknown_action_type_in_a_later_action_names_that_actions_line(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "30_prod_upgrade_scheduled.toml"
-    line = h.edit(path, 'type = "create_ticket"\ntarget = "support_week"', 'type = "create_tickets"\ntarget = "support_week"')
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "'create_tickets' is not a known action" in message
-
-
-def test_rule_with_unknown_key_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    line = h.edit(path, 'target = "validation"', 'tagret = "validation"')
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "rule validation_length" in message
-    assert "tagret" in message and "is not a known key" in message
-
-
-def test_unknown_key_in_the_rule_itself_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    line = h.edit(path, "order = 50", "priority = 50")
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "rule validation_length" in message and "rule.priority: is not a known key" in message
-
-
-def test_unknown_key_in_playbook_toml_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "playbook.toml"
-    line = h.edit(path, "planned_window_hours = 3", "planned_window_hour = 3")
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "planned_window_hour: is not a known key" in message
-
-
-def test_condition_that_does_not_compile_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    line = h.edit(path, '"validation.business_days > params.max_business_days"',
-                  '"validation.business_days > > params.max_business_days"')
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "rule validation_length, when" in message
-    assert "'validation.business_days > > params.max_business_days' does not compile" in message
-
-
-def test_misspelt_name_in_a_condition_fails_against_the_sample_and_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    line = h.edit(path, '"validation.running",', '"validaton.running",')
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "rule validation_length" in message
-    assert "fails on the sample engagement" in message
-    assert "'validaton' is undefined" in message
-
-
-def test_misspelt_param_in_a_condition_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    line = h.edit(path, "> params.max_business_days", "> params.max_busines_days")
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "max_busines_days" in message
-
-
-def test_misspelt_name_in_an_action_condition_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "70_support_week_ends.toml"
-    line = h.edit(path, 'when = ["tickets.best_practices is not none and tickets.best_practices.is_closed"]',
-                  'when = ["tickets.best_practice is not none"]')
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "rule support_week_ends, actions[0].when" in message
-    assert "best_practice" in message
-
-
-def test_template_name_that_does_not_exist_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    h.edit(path, 'template = "flag_validation_overdue.j2"', 'template = "flag_validation_overdu.j2"')
-    message = refused(rules, templates)
-    assert f"{path}:{action_type_line(path, 0)}:" in message
-    assert "rule validation_length, actions[0] (flag)" in message
-    assert "template 'flag_validation_overdu.j2' is not in the templates folder" in message
+    assert "flag_validation_overdue.j2" in message and "busines_days" in message
 
 
 def test_template_with_a_syntax_error_is_rejected(playbook_copy):
@@ -154,45 +129,6 @@ def test_template_with_a_syntax_error_is_rejected(playbook_copy):
     assert re.search(r"template flag_validation_overdue\.j2, line \d+: .*endif", message)
 
 
-def test_misspelt_name_in_a_template_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    h.edit(templates / "flag_validation_overdue.j2", "validation.business_days | round", "validation.busines_days | round")
-    message = refused(rules, templates)
-    assert "rule validation_length" in message
-    assert "flag_validation_overdue.j2" in message and "busines_days" in message
-
-
-def test_misspelt_name_in_a_title_template_names_its_own_action(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "30_prod_upgrade_scheduled.toml"
-    h.edit(path, 'title = "Support week - {{ client }}"', 'title = "Support week - {{ clint }}"')
-    message = refused(rules, templates)
-    assert f"{path}:{action_type_line(path, 3)}:" in message
-    assert "rule prod_upgrade_scheduled, actions[3] (create_ticket)" in message
-    assert "'clint' is undefined" in message
-
-
-def test_key_template_that_does_not_compile_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    h.edit(path, 'key = "overdue|{{ validation.started }}"', 'key = "overdue|{{ validation.started }"')
-    message = refused(rules, templates)
-    assert f"{path}:{action_type_line(path, 0)}:" in message
-    assert "key template does not compile" in message
-
-
-def test_state_name_that_does_not_exist_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "30_prod_upgrade_scheduled.toml"
-    # The third set_state of the file: the error names that action's line, not the first's.
-    h.edit(path, 'state = "open"\ntemplate = "scheduled_support_week_opened.j2"',
-           'state = "opened"\ntemplate = "scheduled_support_week_opened.j2"')
-    message = refused(rules, templates)
-    assert f"{path}:{action_type_line(path, 4)}:" in message
-    assert "rule prod_upgrade_scheduled, actions[4] (set_state)" in message
-    assert "state 'opened' is not one of pending, open, work_in_progress, closed_complete" in message
-
-
 def test_severity_that_does_not_exist_is_rejected_naming_the_allowed_ones(playbook_copy):
     rules, templates = playbook_copy
     path = rules / "60_bp_in_support_week.toml"
@@ -201,15 +137,6 @@ def test_severity_that_does_not_exist_is_rejected_naming_the_allowed_ones(playbo
     assert f"{path}:{line}:" in message
     assert "'warn' is not allowed here; use 'warning' or 'problem'" in message
     assert "not a known action" not in message
-
-
-def test_target_that_does_not_exist_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    h.edit(path, 'target = "validation"', 'target = "etiu03"')
-    message = refused(rules, templates)
-    assert f"{path}:{action_type_line(path, 0)}:" in message
-    assert "target 'etiu03' is not one of kickoff, dev_upgrade, validation" in message
 
 
 def test_broken_toml_is_rejected_naming_the_file_and_line(playbook_copy):
@@ -229,21 +156,3 @@ def test_duplicate_rule_names_are_rejected_naming_both_files(playbook_copy):
     assert str(rules / "55_validation_length_copy.toml") in message
     assert str(rules / "50_validation_length.toml") in message
     assert "rule name 'validation_length'" in message and "must be unique" in message
-
-
-def test_rule_name_that_is_not_lower_snake_case_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "50_validation_length.toml"
-    line = h.edit(path, 'name = "validation_length"', 'name = "Validation Length"')
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "rule.name" in message
-
-
-def test_weekend_day_that_is_not_a_weekday_is_rejected(playbook_copy):
-    rules, templates = playbook_copy
-    path = rules / "playbook.toml"
-    line = h.edit(path, 'weekend = ["saturday", "sunday"]', 'weekend = ["saturday", "sundae"]')
-    message = refused(rules, templates)
-    assert f"{path}:{line}:" in message
-    assert "'sundae' is not a weekday name" in message
