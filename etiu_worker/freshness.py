@@ -14,10 +14,9 @@ import logging
 from collections.abc import Iterable, Mapping
 
 from .actions import Write
-from .query import Query
+from .verify import read_back
 
 log = logging.getLogger(__name__)
-BATCH = 100
 
 
 def fresh_writes(client, cache, writes: list[Write], read: Mapping[tuple[str, str], Mapping[str, str]]) -> list[Write]:
@@ -47,19 +46,11 @@ def _changed_records(client, cache, checked: set[tuple[str, str]], read) -> set[
         by_table.setdefault(table, []).append(sys_id)
     stale: set[tuple[str, str]] = set()
     for table, sys_ids in by_table.items():
-        current = _current(client, table, sys_ids)
+        current = read_back(client, table, sys_ids)  # whole rows: they go into the cache
         moved = [row for sys_id, row in current.items() if _moved(read.get((table, sys_id), {}), row)]
         cache.store(table, moved)
         stale |= {(table, row["sys_id"]) for row in moved}
     return stale
-
-
-def _current(client, table: str, sys_ids: list[str]) -> dict[str, dict]:
-    current: dict[str, dict] = {}
-    for start in range(0, len(sys_ids), BATCH):
-        for row in client.list(table, Query.where("sys_id", "IN", sys_ids[start:start + BATCH])):
-            current[row["sys_id"]] = row
-    return current
 
 
 def _moved(before: Mapping[str, str], now: Mapping[str, str]) -> bool:

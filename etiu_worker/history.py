@@ -17,13 +17,12 @@ from typing import Iterable, Mapping, Sequence
 
 from .errors import ForbiddenError
 from .model import Engagement, parse_sn_datetime
-from .query import Query
+from .query import Query, in_batches
 
 log = logging.getLogger(__name__)
 AUDIT_TABLE = "sys_audit"
 AUDIT_FIELDS = ("tablename", "documentkey", "fieldname", "oldvalue", "newvalue", "user",
                 "record_checkpoint", "sys_created_on")
-BATCH = 100  # records per list request, as the read-backs (verify.py)
 _told_forbidden: set[str] = set()  # tables whose history the user may not read, said once per process
 
 
@@ -52,7 +51,7 @@ def read_field_history(client, table: str, sys_ids: Iterable[str], field: str) -
     """Every audited change of ``field`` on these records, oldest first; None when refused (403)."""
     rows: list[dict] = []
     try:
-        for chunk in _chunks(sorted(set(sys_ids))):
+        for chunk in in_batches(sorted(set(sys_ids))):
             rows += client.list(AUDIT_TABLE, _audit_query(table, field, chunk), fields=list(AUDIT_FIELDS))
     except ForbiddenError as error:
         _say_forbidden(table, error)
@@ -116,8 +115,3 @@ def _say_forbidden(table: str, error: ForbiddenError) -> None:
     log.info("the integration user may not read %s (%s): a date that differs between the tickets of an "
              "engagement seen for the first time is flagged as a conflict instead of resolved by its history; "
              "grant the user a role that may read audit data to resolve such dates", AUDIT_TABLE, error)
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), BATCH):
-        yield items[start:start + BATCH]

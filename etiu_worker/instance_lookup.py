@@ -3,7 +3,7 @@
 The local journal remembers the notes the worker posted, but it is only a cache: a lost or
 rebuilt state folder, an answer lost after ServiceNow applied a write, or a crash leave it
 without notes that are on the instance. So every planned note that the journal does not know is
-looked up by its reference in ``sys_journal_field`` (one list request per 100 records), and every
+looked up by its reference in ``sys_journal_field`` (one list request per ``query.IN_BATCH`` records), and every
 planned ticket by its engagement key and code (one list request per 100 engagements). What is
 found is not sent again; the journal learns the notes, the record cache the tickets.
 """
@@ -17,11 +17,10 @@ from dataclasses import replace
 
 from .actions import Write
 from .config import SchemaSettings
-from .query import Query
+from .query import Query, in_batches
+from .verify import JOURNAL_TABLE
 
 log = logging.getLogger(__name__)
-BATCH = 100
-JOURNAL_TABLE = "sys_journal_field"
 WORKER_MARK = "etiu-worker"
 _REF = re.compile(r"· ref ([0-9a-f]{12})\s*\Z")
 
@@ -37,7 +36,7 @@ def unsent_writes(client, journal, cache, schema: SchemaSettings, writes: list[W
 def posted_refs(client, sys_ids: Iterable[str]) -> dict[str, set[str]]:
     """The references of the worker's notes on these records, as the instance holds them."""
     refs: dict[str, set[str]] = {}
-    for chunk in _chunks(sorted(set(sys_ids))):
+    for chunk in in_batches(sorted(set(sys_ids))):
         query = Query.where("element_id", "IN", chunk).and_where("value", "LIKE", WORKER_MARK)
         for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "value"]):
             match = _REF.search(entry.get("value", ""))
@@ -102,7 +101,7 @@ def _existing_tickets(client, schema: SchemaSettings, creates: list[Write]) -> d
     keys = sorted({key for key, _ in wanted})
     codes = sorted({code for _, code in wanted})
     found: dict[tuple[str, str], dict] = {}
-    for chunk in _chunks(keys):
+    for chunk in in_batches(keys):
         query = Query.where(schema.ticket.engagement, "IN", chunk).and_where(schema.ticket.code, "IN", codes)
         for record in client.list(schema.ticket.table, query):
             identity = _identity(schema, record)
@@ -113,8 +112,3 @@ def _existing_tickets(client, schema: SchemaSettings, creates: list[Write]) -> d
 
 def _identity(schema: SchemaSettings, fields) -> tuple[str, str]:
     return (str(fields.get(schema.ticket.engagement, "")), str(fields.get(schema.ticket.code, "")))
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), BATCH):
-        yield items[start:start + BATCH]

@@ -16,14 +16,13 @@ from collections.abc import Iterable, Mapping
 from .cache import RecordCache
 from .config import SchemaSettings
 from .errors import ForbiddenError, ServiceNowError
-from .query import Query
+from .query import Query, in_batches
 
 log = logging.getLogger(__name__)
 
 USERS_TABLE = "sys_user"
 ASSIGNEE_FIELD = "assigned_to"
 USER_FIELDS = ("sys_id", "name", "user_name")
-BATCH = 100
 _SYS_ID = re.compile(r"[0-9a-f]{32}")
 
 
@@ -31,8 +30,7 @@ def remember_assignees(client, cache: RecordCache, schema: SchemaSettings) -> No
     """Read the names of assignees the cache does not know yet; a failed read is tried next cycle."""
     known = {row.get("sys_id") for row in cache.records(USERS_TABLE)}
     wanted = sorted(assignee_ids(cache, schema) - known)
-    for start in range(0, len(wanted), BATCH):
-        batch = wanted[start:start + BATCH]
+    for batch in in_batches(wanted):
         try:
             found = client.list(USERS_TABLE, Query.where("sys_id", "IN", batch), fields=USER_FIELDS)
         except ForbiddenError as error:

@@ -21,6 +21,13 @@ from collections.abc import Iterable
 from .errors import QueryValueError
 
 Value = str | int
+IN_BATCH = 100  # values per IN list: one list request per 100 records, for every batched read
+
+
+def in_batches(values: list[str]) -> Iterable[list[str]]:
+    """``values`` in slices of ``IN_BATCH``, one slice per ``IN`` query."""
+    for start in range(0, len(values), IN_BATCH):
+        yield values[start:start + IN_BATCH]
 
 _FIELD_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*")
 _COMPARISONS = ("=", "!=", "<", "<=", ">", ">=", "STARTSWITH", "ENDSWITH", "LIKE")

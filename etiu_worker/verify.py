@@ -23,10 +23,9 @@ from .actions import Write
 from .errors import AuthenticationError, NotFoundError, ServiceNowError, UnreachableError
 from .journal import ActionRecord
 from .model import format_sn_datetime, parse_sn_datetime
-from .query import Query
+from .query import Query, in_batches
 
 log = logging.getLogger(__name__)
-BATCH = 100
 JOURNAL_TABLE = "sys_journal_field"
 # Journal entries are looked for from a little before the writes began on the instance's clock.
 CLOCK_SLACK = timedelta(minutes=10)
@@ -200,9 +199,10 @@ def read_back_all(client, table: str, sys_ids: list[str], fields: list[str]) -> 
     return stored
 
 
-def read_back(client, table: str, sys_ids: list[str], fields: list[str]) -> dict[str, dict]:
+def read_back(client, table: str, sys_ids: list[str], fields: list[str] | None = None) -> dict[str, dict]:
+    """The records by sys_id, one list request per 100; ``fields`` None reads whole rows."""
     stored: dict[str, dict] = {}
-    for chunk in _chunks(sys_ids):
+    for chunk in in_batches(sys_ids):
         for record in client.list(table, Query.where("sys_id", "IN", chunk), fields=fields):
             stored[record["sys_id"]] = record
     return stored
@@ -226,7 +226,7 @@ def _verify_notes(client, outcomes: list[Outcome], since: datetime) -> None:
 def journal_entries(client, sys_ids: Iterable[str], since: str) -> dict[str, list[dict]]:
     """The instance's journal entries (work notes, comments) on these records since a time."""
     entries: dict[str, list[dict]] = {}
-    for chunk in _chunks(sorted(sys_ids)):
+    for chunk in in_batches(sorted(sys_ids)):
         query = Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since)
         for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "element", "value", "sys_created_on"]):
             entries.setdefault(entry.get("element_id", ""), []).append(entry)
@@ -263,8 +263,3 @@ def _judge(outcome: Outcome) -> None:
                   outcome.verification, extra=extra)
     else:
         outcome.status, outcome.verification = "done", "verified"
-
-
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), BATCH):
-        yield items[start:start + BATCH]
