@@ -28,9 +28,10 @@ for path in (REPO, REPO / "tests"):
         sys.path.insert(0, str(path))
 
 from bench import seed  # noqa: E402
-from etiu_worker import engine, journal, runner  # noqa: E402
+from etiu_worker.cycle import engine, runner  # noqa: E402
+from etiu_worker.state import journal  # noqa: E402
 from etiu_worker.sandbox import Faults, Sandbox  # noqa: E402
-from etiu_worker.servicenow import ServiceNowClient  # noqa: E402
+from etiu_worker.servicenow.client import ServiceNowClient  # noqa: E402
 from safety_helpers import (  # noqa: E402
     FIXED_MOMENT, TickingClock, deterministic_ids, in_process_settings, run_cycle, snapshot,
 )

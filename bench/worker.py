@@ -27,13 +27,13 @@ import sys
 import time
 from collections import Counter
 
-from etiu_worker import engine, runner
-from etiu_worker.cache import RecordCache
+from etiu_worker.cycle import engine, runner
+from etiu_worker.state.cache import RecordCache
 from etiu_worker.config import load_settings
-from etiu_worker.journal import Journal
-from etiu_worker.model import EngagementBuilder
-from etiu_worker.rules import load_playbook
-from etiu_worker.sync import scopes
+from etiu_worker.state.journal import Journal
+from etiu_worker.engagement.model import EngagementBuilder
+from etiu_worker.playbook.rules import load_playbook
+from etiu_worker.cycle.read import scopes
 
 
 class Parts:

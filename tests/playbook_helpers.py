@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from etiu_worker.config import Settings
-from etiu_worker.context import compute_facts
-from etiu_worker.engine import CyclePlan, plan_cycle
-from etiu_worker.model import EngagementBuilder, format_sn_datetime
-from etiu_worker.roadmap import parse_short_description
-from etiu_worker.rules import Playbook, load_playbook
-from etiu_worker.tester import FixtureResult, _with_ids, fixture_history, run_fixture
+from etiu_worker.playbook.context import compute_facts
+from etiu_worker.cycle.engine import CyclePlan, plan_cycle
+from etiu_worker.engagement.model import EngagementBuilder, format_sn_datetime
+from etiu_worker.engagement.roadmap import parse_short_description
+from etiu_worker.playbook.rules import Playbook, load_playbook
+from etiu_worker.cycle.rule_tester import FixtureResult, _with_ids, fixture_history, run_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "tests" / "fixtures"

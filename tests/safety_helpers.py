@@ -26,14 +26,15 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
-from etiu_worker import engine, journal as journal_module, runner
+from etiu_worker.cycle import engine, runner
+from etiu_worker.state import journal as journal_module
 from etiu_worker.config import load_settings
 from etiu_worker.errors import EtiuError
-from etiu_worker.journal import Journal, JournalEntry
-from etiu_worker.runner import demo_settings, run_once
+from etiu_worker.state.journal import Journal, JournalEntry
+from etiu_worker.cycle.runner import demo_settings, run_once
 from etiu_worker.sandbox import Fault, Faults, Sandbox
 from etiu_worker.sandbox import store as sandbox_store
-from etiu_worker.servicenow import ServiceNowClient
+from etiu_worker.servicenow.client import ServiceNowClient
 
 TICKETS, CHANGES, CTASKS = "u_etiu_ticket", "change_request", "change_task"
 CYCLE_TABLES = (TICKETS, CHANGES, CTASKS)

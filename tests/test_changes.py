@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from etiu_worker.changes import format_change
+from etiu_worker.report.changes import format_change
 from etiu_worker.config import SchemaSettings
 
 SCHEMA = SchemaSettings()

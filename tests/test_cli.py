@@ -11,7 +11,7 @@ import tomllib
 import pytest
 import requests
 
-from etiu_worker.cli import main
+from etiu_worker.cli.commands import main
 from integration_helpers import (
     PASSWORD,
     SHIPPED_RULES,

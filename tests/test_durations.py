@@ -9,7 +9,7 @@ import pytest
 
 from etiu_worker.errors import RulesError
 from etiu_worker.playbook.durations import Duration, TimeFrame, parse_duration
-from etiu_worker.workdays import BusinessCalendar
+from etiu_worker.engagement.workdays import BusinessCalendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 THANKSGIVING = BusinessCalendar(holidays={date(2026, 11, 26), date(2026, 11, 27)})

@@ -37,11 +37,11 @@ def test_a_test_that_logs_an_unexpected_error_fails_and_says_what_was_logged(che
         import logging
 
         def test_cycle():
-            logging.getLogger("etiu_worker.engine").error("the sandbox refused the write")
+            logging.getLogger("etiu_worker.cycle.engine").error("the sandbox refused the write")
     """)
     result.assert_outcomes(passed=1, errors=1)
     result.stdout.fnmatch_lines(["*logged errors the test does not expect*",
-                                 "*ERROR etiu_worker.engine: the sandbox refused the write"])
+                                 "*ERROR etiu_worker.cycle.engine: the sandbox refused the write"])
 
 
 @pytest.mark.expected_errors("could not be verified", "lost its answer")
@@ -50,7 +50,7 @@ def test_expected_errors_pass_only_when_each_message_contains_a_declared_substri
         import logging
         import pytest
 
-        log = logging.getLogger("etiu_worker.verify")
+        log = logging.getLogger("etiu_worker.cycle.verify")
 
         @pytest.mark.expected_errors("could not be verified")
         def test_declared():
@@ -72,6 +72,6 @@ def test_an_error_logged_while_the_root_logger_is_quietened_is_still_seen(checke
 
         def test_quiet_root(caplog):
             caplog.set_level(logging.CRITICAL + 1)
-            logging.getLogger("etiu_worker.runner").error("the instance went away")
+            logging.getLogger("etiu_worker.cycle.runner").error("the instance went away")
     """)
     result.assert_outcomes(passed=1, errors=1)

@@ -9,8 +9,8 @@ from datetime import timedelta
 import pytest
 
 from etiu_worker.actions.base import flag_kind
-from etiu_worker.journal import DATABASE_NAME, Journal
-from etiu_worker.journal_schema import MIGRATIONS
+from etiu_worker.state.journal import DATABASE_NAME, Journal
+from etiu_worker.state.journal_schema import MIGRATIONS
 from etiu_worker.sandbox import demo
 from playbook_helpers import playbook as default_playbook
 from safety_helpers import (

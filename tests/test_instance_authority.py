@@ -137,7 +137,7 @@ def test_a_date_a_person_types_mid_cycle_wins_over_the_workers_stale_carry(sb, t
 
 
 def _planned(settings):
-    from etiu_worker.runner import plan_once
+    from etiu_worker.cycle.runner import plan_once
 
     return plan_once(settings).plan.writes
 

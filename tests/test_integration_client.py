@@ -11,8 +11,8 @@ import pytest
 
 from etiu_worker.config import ServiceNowSettings
 from etiu_worker.errors import AuthenticationError, NotFoundError, RateLimitedError, ServerError, UnreachableError
-from etiu_worker.query import Query
-from etiu_worker.servicenow import ServiceNowClient
+from etiu_worker.servicenow.query import Query
+from etiu_worker.servicenow.client import ServiceNowClient
 from integration_helpers import PASSWORD, TICKETS, sandbox  # noqa: F401 - sandbox is a fixture
 
 MAX_ATTEMPTS = 4

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from etiu_worker.journal import Journal
+from etiu_worker.state.journal import Journal
 from etiu_worker.sandbox import Sandbox
 from integration_helpers import (
     CHANGES,

@@ -13,11 +13,11 @@ from datetime import timedelta
 
 import pytest
 
-from etiu_worker import history as history_module
-from etiu_worker.history import read_field_history
-from etiu_worker.journal import Journal
+from etiu_worker.engagement import history as history_module
+from etiu_worker.engagement.history import read_field_history
+from etiu_worker.state.journal import Journal
 from etiu_worker.sandbox import Faults
-from etiu_worker.servicenow import ServiceNowClient
+from etiu_worker.servicenow.client import ServiceNowClient
 
 from safety_helpers import (
     FIXED_MOMENT,
@@ -146,11 +146,11 @@ def test_the_history_is_read_in_batches_of_a_hundred_records_and_oldest_first(sb
 def test_a_user_who_may_not_read_the_history_gets_none_and_one_info_line(sb, clock, tmp_path, caplog, monkeypatch):
     monkeypatch.setattr(history_module, "_told_forbidden", set())
     client_settings = in_process_settings(sb, tmp_path / "state").servicenow
-    caplog.set_level(logging.INFO, logger="etiu_worker.history")
+    caplog.set_level(logging.INFO, logger="etiu_worker.engagement.history")
     with ServiceNowClient(client_settings) as client:
         sb.faults = Faults(script=[403, 403])
         answers = [read_field_history(client, TICKETS, ["0" * 32], "short_description") for _ in range(2)]
     assert answers == [None, None]
-    told = [r for r in caplog.records if r.name == "etiu_worker.history"]
+    told = [r for r in caplog.records if r.name == "etiu_worker.engagement.history"]
     assert len(told) == 1 and told[0].levelno == logging.INFO
     assert "may not read sys_audit" in told[0].getMessage()

@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from etiu_worker.sandbox import Faults
-from etiu_worker.servicenow import ServiceNowClient
+from etiu_worker.servicenow.client import ServiceNowClient
 from integration_helpers import TICKETS, sandbox  # noqa: F401 - sandbox is a fixture
 from test_integration_client import ENGAGEMENT_TICKETS, settings_for, stored_tickets
 

@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from etiu_worker import journal as journal_module
-from etiu_worker.changes import format_entries
+from etiu_worker.state import journal as journal_module
+from etiu_worker.report.changes import format_entries
 from etiu_worker.errors import EtiuError
-from etiu_worker.journal import (
+from etiu_worker.state.journal import (
     DATABASE_NAME,
     ENTRY_COLUMNS,
     MAX_VALUE_CHARS,
@@ -124,7 +124,7 @@ def test_a_file_that_is_not_a_database_is_reported_with_its_path(state_dir: Path
 
 
 def test_a_journal_of_schema_version_1_keeps_its_history_and_loses_the_unused_watermarks(state_dir: Path, clock: Clock) -> None:
-    from etiu_worker.journal_schema import MIGRATIONS
+    from etiu_worker.state.journal_schema import MIGRATIONS
 
     state_dir.mkdir()
     with sqlite3.connect(state_dir / DATABASE_NAME) as db:
@@ -603,7 +603,7 @@ def test_a_writer_waits_for_a_lock_held_elsewhere(state_dir: Path, journal: Jour
 _LOOP_CHILD = r"""
 import sys
 from pathlib import Path
-from etiu_worker.journal import ActionRecord, Journal
+from etiu_worker.state.journal import ActionRecord, Journal
 
 journal = Journal.open(Path(sys.argv[1]))
 for i in range(int(sys.argv[2])):
@@ -621,7 +621,7 @@ for i in range(int(sys.argv[2])):
 _MID_TRANSACTION_CHILD = r"""
 import sys
 from pathlib import Path
-from etiu_worker.journal import Journal
+from etiu_worker.state.journal import Journal
 
 journal = Journal.open(Path(sys.argv[1]))
 journal.save_engagement_states({f"ENG-{n}": {"batch": 1} for n in range(20)})

@@ -16,7 +16,7 @@ import responses
 from etiu_worker.config import ServiceNowSettings
 from etiu_worker.errors import AuthenticationError, TokenRefusedError
 from etiu_worker.sandbox import Faults
-from etiu_worker.servicenow import ServiceNowClient
+from etiu_worker.servicenow.client import ServiceNowClient
 from integration_helpers import PASSWORD, TICKETS, describe, etiu, output, sandbox, worker_env  # noqa: F401
 
 BASE = "https://acme.service-now.com"

@@ -12,7 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from etiu_worker.config import load_settings
-from etiu_worker.runner import demo_settings, run_once
+from etiu_worker.cycle.runner import demo_settings, run_once
 from etiu_worker.sandbox import Sandbox
 
 

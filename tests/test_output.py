@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from etiu_worker.report import CYCLE_FIELDS, JOURNAL_FIELDS, REPORT_FIELDS
+from etiu_worker.report.text import CYCLE_FIELDS, JOURNAL_FIELDS, REPORT_FIELDS
 from etiu_worker.sandbox import Sandbox
 from integration_helpers import PASSWORD, describe, etiu, worker_env
 

@@ -1,7 +1,7 @@
 import pytest
 
 from etiu_worker.errors import QueryValueError
-from etiu_worker.query import Query, checked_field, checked_value
+from etiu_worker.servicenow.query import Query, checked_field, checked_value
 
 
 def test_terms_are_joined_with_carets_in_the_order_given():

@@ -27,7 +27,7 @@ def test_ci_runs_the_readme_test_command():
 
 
 def test_readme_lists_every_exit_code_the_cli_documents():
-    from etiu_worker import cli
+    from etiu_worker.cli import commands as cli
 
     readme = (ROOT / "README.md").read_text()
     for code in re.findall(r"^\s+(\d+)\s", cli.__doc__, flags=re.M):

@@ -19,9 +19,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etiu_worker import cli, coordinator
+from etiu_worker.cli import commands as cli
+from etiu_worker.report import coordinator
 from etiu_worker.config import load_settings
-from etiu_worker.coordinator import (
+from etiu_worker.report.coordinator import (
     CoordinatorReport,
     Deadline,
     EngagementRow,
@@ -29,10 +30,10 @@ from etiu_worker.coordinator import (
     RoadmapDates,
     apply_worker_writes,
 )
-from etiu_worker.journal import Journal, JournalEntry
-from etiu_worker.report_html import render_report
-from etiu_worker.rules import load_playbook
-from etiu_worker.runner import demo_settings, run_once
+from etiu_worker.state.journal import Journal, JournalEntry
+from etiu_worker.report.html import render_report
+from etiu_worker.playbook.rules import load_playbook
+from etiu_worker.cycle.runner import demo_settings, run_once
 from etiu_worker.sandbox import Sandbox, demo
 from integration_helpers import TIMEOUT, describe, etiu, table_rows, worker_env
 
@@ -133,8 +134,8 @@ def test_the_report_lists_every_demo_engagement_with_its_phase_while_the_instanc
 
 
 def test_the_report_does_not_even_load_an_http_client(synced):
-    probe = ("import sys\nfrom etiu_worker.cli import main\nmain(['report'])\n"
-             "print('loaded:', sorted(m for m in ('etiu_worker.servicenow', 'pysnow', 'requests') if m in sys.modules))")
+    probe = ("import sys\nfrom etiu_worker.cli.commands import main\nmain(['report'])\n"
+             "print('loaded:', sorted(m for m in ('etiu_worker.servicenow.client', 'pysnow', 'requests') if m in sys.modules))")
     env = worker_env(synced.base, url=synced.url, user="etiu.worker")
 
     result = subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=TIMEOUT)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from etiu_worker.errors import EXIT_ACTIONS_FAILED, EtiuError, RoadmapError
-from etiu_worker.roadmap import (
+from etiu_worker.engagement.roadmap import (
     FIELDS,
     ProdUpgrade,
     Roadmap,

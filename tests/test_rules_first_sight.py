@@ -14,10 +14,10 @@ from datetime import date, datetime
 import pytest
 
 import playbook_helpers as h
-from etiu_worker.context import needs_history
+from etiu_worker.playbook.context import needs_history
 from etiu_worker.errors import RulesError
-from etiu_worker.roadmap import ProdUpgrade
-from etiu_worker.tester import run_fixture
+from etiu_worker.engagement.roadmap import ProdUpgrade
+from etiu_worker.cycle.rule_tester import run_fixture
 
 KEY = "ENG-MASSIVE"
 

@@ -11,7 +11,7 @@ import re
 import pytest
 
 import playbook_helpers as h
-from etiu_worker.roadmap import parse_short_description
+from etiu_worker.engagement.roadmap import parse_short_description
 
 FIXTURE_NAMES = sorted(path.stem for path in h.FIXTURES.glob("*.toml"))
 

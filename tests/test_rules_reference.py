@@ -7,10 +7,10 @@ import re
 import tomllib
 
 import playbook_helpers as h
-from etiu_worker.evaluate import evaluate_conditions
-from etiu_worker.names import calendar_reference, names_of
-from etiu_worker.rules import Condition
-from etiu_worker.sample import sample_context
+from etiu_worker.playbook.evaluate import evaluate_conditions
+from etiu_worker.playbook.names import calendar_reference, names_of
+from etiu_worker.playbook.rules import Condition
+from etiu_worker.playbook.sample import sample_context
 
 README = (h.ROOT / "README.md").read_text(encoding="utf-8")
 ADMIN_SECTION = README.split("## For admins", 1)[1].split("\n## ", 1)[0]
@@ -19,7 +19,7 @@ ADMIN_SECTION = README.split("## For admins", 1)[1].split("\n## ", 1)[0]
 def test_the_readme_lists_every_calendar_name_with_its_meaning_as_the_code_generates_it():
     listed = [line for line in ADMIN_SECTION.splitlines() if line.startswith("- `calendar.")]
 
-    assert listed == calendar_reference(), "paste etiu_worker.names.calendar_reference() into the README"
+    assert listed == calendar_reference(), "paste etiu_worker.playbook.names.calendar_reference() into the README"
     names = [re.match(r"- `calendar\.(\w+)", line).group(1) for line in listed]
     assert names == names_of(h.playbook().calendar)
     assert "elapsed_business_days" in names and "holidays" in names

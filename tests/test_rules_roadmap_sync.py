@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 
 import playbook_helpers as h
-from etiu_worker.roadmap import ProdUpgrade
+from etiu_worker.engagement.roadmap import ProdUpgrade
 
 
 # --- carrying a person's change -------------------------------------------------------------

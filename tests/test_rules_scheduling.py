@@ -14,7 +14,7 @@ from datetime import date, datetime, timezone
 import pytest
 
 import playbook_helpers as h
-from etiu_worker.roadmap import ProdUpgrade, Roadmap
+from etiu_worker.engagement.roadmap import ProdUpgrade, Roadmap
 
 ACME = "scheduled_closes_etiu03_opens_support_week"
 ACME_ROADMAP = Roadmap(

@@ -31,8 +31,8 @@ from etiu_worker.errors import (
     ServiceNowError,
     UnreachableError,
 )
-from etiu_worker.query import Query
-from etiu_worker.servicenow import ServiceNowClient
+from etiu_worker.servicenow.query import Query
+from etiu_worker.servicenow.client import ServiceNowClient
 
 BASE = "https://acme.service-now.com"
 TABLE = "change_request"
@@ -449,7 +449,7 @@ def test_requests_carry_basic_auth(server, client):
 # Logging
 
 def test_each_request_is_logged_and_each_retry_warns_with_reason_and_wait(server, client, caplog):
-    caplog.set_level(logging.DEBUG, logger="etiu_worker.servicenow")
+    caplog.set_level(logging.DEBUG, logger="etiu_worker.servicenow.client")
     server.add(responses.GET, RECORD_URL, status=429, headers={"Retry-After": "4"})
     server.add(responses.GET, RECORD_URL, json={"result": {"sys_id": SYS_ID}})
     client.get(TABLE, SYS_ID)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from etiu_worker.cache import CACHE_NAME, CACHE_VERSION
-from etiu_worker.journal import DATABASE_NAME, SCHEMA_VERSION, Journal
-from etiu_worker.state_files import damage
+from etiu_worker.state.cache import CACHE_NAME, CACHE_VERSION
+from etiu_worker.state.journal import DATABASE_NAME, SCHEMA_VERSION, Journal
+from etiu_worker.state.files import damage
 from integration_helpers import (
     CYCLE_TABLES,
     describe,

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from etiu_worker.cache import CACHE_NAME
-from etiu_worker.journal import DATABASE_NAME
-from etiu_worker.lock import LOCK_NAME
+from etiu_worker.state.cache import CACHE_NAME
+from etiu_worker.state.journal import DATABASE_NAME
+from etiu_worker.state.lock import LOCK_NAME
 from integration_helpers import (
     TIMEOUT,
     describe,

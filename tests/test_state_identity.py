@@ -11,12 +11,12 @@ import sqlite3
 
 import pytest
 
-from etiu_worker.cache import CACHE_NAME
+from etiu_worker.state.cache import CACHE_NAME
 from etiu_worker.config import ServiceNowSettings
-from etiu_worker.journal import DATABASE_NAME, Journal
+from etiu_worker.state.journal import DATABASE_NAME, Journal
 from etiu_worker.sandbox import Sandbox
-from etiu_worker.servicenow import ServiceNowClient
-from etiu_worker.state_identity import UNREADABLE, normalised_url, read_instance_name
+from etiu_worker.servicenow.client import ServiceNowClient
+from etiu_worker.state.identity import UNREADABLE, normalised_url, read_instance_name
 from integration_helpers import (
     CYCLE_TABLES,
     PASSWORD,
@@ -162,9 +162,9 @@ def test_an_unreadable_instance_name_falls_back_to_the_url_and_says_so_at_info(s
     named(sandbox, "acme-prod")
     sandbox.faults.script = [status]
     settings = ServiceNowSettings(url=sandbox.url, user=sandbox.user, password=PASSWORD, max_attempts=1)
-    with ServiceNowClient(settings) as client, caplog.at_level(logging.INFO, "etiu_worker.state_identity"):
+    with ServiceNowClient(settings) as client, caplog.at_level(logging.INFO, "etiu_worker.state.identity"):
         assert read_instance_name(client) == UNREADABLE
-    [record] = [r for r in caplog.records if r.name == "etiu_worker.state_identity"]
+    [record] = [r for r in caplog.records if r.name == "etiu_worker.state.identity"]
     assert record.levelno == logging.INFO and "URL alone" in record.getMessage()
 
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etiu_worker.roadmap import ProdUpgrade, parse_short_description, prod_upgrade_to_utc
-from etiu_worker.workdays import BusinessCalendar
+from etiu_worker.engagement.roadmap import ProdUpgrade, parse_short_description, prod_upgrade_to_utc
+from etiu_worker.engagement.workdays import BusinessCalendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")

@@ -6,9 +6,9 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..model import ChangeRequest, ChangeTask, Engagement, Ticket
-from ..rules import Action, Playbook, Rule
-from ..templates import render, render_file
+from ..engagement.model import ChangeRequest, ChangeTask, Engagement, Ticket
+from ..playbook.rules import Action, Playbook, Rule
+from ..playbook.templates import render, render_file
 
 NOTE_FOOTER = "— etiu-worker · rule {rule} · ref {ref}"
 FLAG_MARKERS = {"problem": "[ETIU FLAG]", "warning": "[ETIU WARNING]"}

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..roadmap import format_short_description
-from ..rules import Action, Rule
+from ..engagement.roadmap import format_short_description
+from ..playbook.rules import Action, Rule
 from .base import Plan, Write, compose_note, note_ref, render_inline, render_note, state_value, target_label
 
 

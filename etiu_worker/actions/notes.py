@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..rules import Action, Rule
+from ..playbook.rules import Action, Rule
 from .base import (FLAG_MARKERS, ClockCheck, Plan, Write, compose_note, flag_kind, note_ref, render_inline, render_note,
                    target_label)
 

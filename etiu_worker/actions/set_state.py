@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..rules import Action, Rule
+from ..playbook.rules import Action, Rule
 from .base import Plan, Write, compose_note, note_ref, render_note, state_field, state_value, target_label
 
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..errors import RoadmapError
-from ..roadmap import format_short_description
-from ..rules import Action, Rule
-from ..templates import render_file
+from ..engagement.roadmap import format_short_description
+from ..playbook.rules import Action, Rule
+from ..playbook.templates import render_file
 from .base import Plan, Write, compose_note, flag_write, note_ref, render_note
 
 

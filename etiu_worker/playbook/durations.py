@@ -16,7 +16,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from ..errors import RulesError
-from ..workdays import BusinessCalendar
+from ..engagement.workdays import BusinessCalendar
 
 ONE_DAY = timedelta(days=1)
 UTC = ZoneInfo("UTC")

@@ -23,7 +23,7 @@ from http.server import BaseHTTPRequestHandler
 from typing import TYPE_CHECKING
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from . import dates, oauth
+from ..sandbox import dates, oauth
 from .faults import Fault
 from .render import View, render
 from .schema import AUDIT_TABLE, SYS_FIELDS, spec

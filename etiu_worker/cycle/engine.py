@@ -1,0 +1,304 @@
+"""One cycle: read the engagements, match the rules, plan the writes, send them, verify them.
+
+Match, plan and enforce are separate steps: ``plan_cycle`` decides and writes nothing (``plan``
+prints it); ``run_cycle`` sends the planned writes, reads every one of them back, and records
+each in the journal with its outcome.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from ..actions import PLANNERS, Plan, Write
+from ..actions.base import ClockCheck, flag_write, note_ref
+from ..playbook.templates import render_file
+from ..playbook.context import build_context, compute_facts, needs_history, rule_context
+from ..errors import EXIT_ACTIONS_FAILED, EXIT_OK
+from ..playbook.evaluate import RuleResult, evaluate_conditions, evaluate_rule
+from ..playbook.facts import remembered_schedule
+from .freshness import fresh_writes, record_index
+from .instance_lookup import unsent_writes
+from ..engagement.history import History, cycle_history
+from ..engagement.model import Engagement, EngagementBuilder
+from ..config import Settings
+from .recover import settle_pending
+from .read import read_records, remember_own_writes
+from ..engagement.roadmap import Roadmap, format_short_description
+from ..playbook.roadmap_sync import remembered_conflicts
+from ..playbook.rules import Playbook
+from .verify import Outcome, send_and_verify
+
+log = logging.getLogger(__name__)
+
+
+def now() -> datetime:
+    """The worker's clock; tests replace it to run a cycle at any moment."""
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class CyclePlan:
+    engagements: list[Engagement]
+    results: list[RuleResult] = field(default_factory=list)
+    writes: list[Write] = field(default_factory=list)
+    memories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    raised_flags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
+    evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
+    skipped: dict[str, str] = field(default_factory=dict)  # engagement -> why it could not be planned
+
+
+@dataclass
+class CycleReport:
+    run_id: str
+    dry_run: bool
+    started: datetime
+    duration: float
+    plan: CyclePlan
+    outcomes: list[Outcome] = field(default_factory=list)
+    requests: Counter = field(default_factory=Counter)
+    moved_meanwhile: int = 0  # records someone else changed between the cycle's read and its writes
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [outcome for outcome in self.outcomes if outcome.status != "done"]
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_ACTIONS_FAILED if self.failed or self.plan.skipped else EXIT_OK
+
+
+def plan_cycle(
+    playbook: Playbook,
+    engagements: list[Engagement],
+    memories: dict[str, dict[str, Any]],
+    at: datetime,
+    already_posted: Callable[[str, str], bool],
+    history: History | None = None,
+) -> CyclePlan:
+    """``history``: the tickets' short-description history by sys_id, read for the engagements
+    ``needs_history`` names (None: the instance would not give it)."""
+    cycle = CyclePlan(engagements)
+    for engagement in engagements:
+        try:
+            plan_engagement(playbook, engagement, memories.get(engagement.key, {}), at, already_posted, cycle, history)
+        except Exception as error:  # noqa: BLE001 - one engagement's bad data must not stop the others
+            log.error("engagement %s skipped: %s: %s", engagement.key, type(error).__name__, error,
+                      extra={"engagement": engagement.key}, exc_info=log.isEnabledFor(logging.DEBUG))
+            cycle.skipped[engagement.key] = f"{type(error).__name__}: {error}"
+    return cycle
+
+
+def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: CyclePlan, history=None) -> None:
+    facts = compute_facts(engagement, playbook, memory, at, history)
+    base = build_context(engagement, facts, playbook, at)
+    plan = Plan(engagement, playbook, already_posted, created_earlier=memory.get("created", {}))
+    evaluated: set[str] = set()
+    for rule in playbook.rules:
+        context = rule_context(base, rule)
+        result = evaluate_rule(playbook, rule, engagement.key, engagement.is_broken, context)
+        cycle.results.append(result)
+        if result.skipped:
+            continue
+        evaluated.add(rule.name)
+        if result.matched:
+            for action in rule.actions:
+                if _holds(playbook, action.when, context):
+                    PLANNERS[action.kind](plan, rule, action, context)
+    cycle.writes += plan.writes
+    cycle.raised_flags[engagement.key] = plan.raised_flags
+    cycle.evaluated_rules[engagement.key] = evaluated
+    cycle.memories[engagement.key] = next_memory(engagement, memory, facts)
+
+
+def _holds(playbook, conditions, context) -> bool:
+    results = evaluate_conditions(playbook, conditions, context)
+    return len(results) == len(conditions) and all(result.value for result in results)
+
+
+def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[str, Any]:
+    """What to remember: the roadmap once every ticket agrees on it, the verified schedule."""
+    updated = dict(memory)
+    if engagement.tickets and facts.sync.consistent and not engagement.is_broken:
+        updated["roadmap"] = format_short_description("", facts.sync.agreed, max_length=10_000)
+    elif not memory.get("roadmap") and facts.sync.carried and not facts.sync.conflicts and not engagement.is_broken:
+        # First sight, and a person's change is being carried: remember the dates it replaces as
+        # the last agreed roadmap. Should a carry not land on every ticket, the ticket left behind
+        # is then carried to again next cycle, instead of its old date being read as the newest
+        # change (its update stamp moves with any note the worker posts on it) and carried back.
+        replaced = facts.sync.agreed.replace(**{carry.field: carry.old for carry in facts.sync.carried})
+        updated["roadmap"] = format_short_description("", replaced, max_length=10_000)
+    if not engagement.is_broken:
+        updated = _remembered_carry(remembered_conflicts(updated, facts.sync), facts.sync)
+    return remembered_schedule(updated, facts.window, engagement)
+
+
+def _remembered_carry(memory: dict[str, Any], sync) -> dict[str, Any]:
+    """The dates the worker is about to carry, so that next cycle a ticket holding one is read as
+    the worker's write (a carry that did not reach every ticket goes on), and only a ticket
+    holding a third date as a person's newer change."""
+    rest = {key: value for key, value in memory.items() if key != "carrying"}
+    if sync.consistent or not sync.carried:
+        return rest
+    carrying = Roadmap(**{carry.field: carry.new for carry in sync.carried})
+    return {**rest, "carrying": format_short_description("", carrying, max_length=10_000)}
+
+
+def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *, dry_run: bool = False,
+              should_stop: Callable[[], bool] = lambda: False, progress=None) -> CycleReport:
+    """One cycle; with ``dry_run`` nothing is written to ServiceNow or to the journal.
+
+    ``should_stop`` is asked between two writes: a stopping worker finishes the write in flight,
+    verifies what it sent, and leaves the rest to the next run.
+    """
+    started = now()
+    clock = time.monotonic()
+    run_id = journal.start_run() if not dry_run else uuid.uuid4().hex[:8]
+    before = Counter(client.requests)
+    log.info("cycle started", extra={"run": run_id})
+    interrupted = settle_pending(client, journal) if not dry_run else 0
+    own_user = settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else ""
+    records = read_records(client, cache, playbook.schema, settings.state, started, progress,
+                           own_user=own_user, user=settings.servicenow.user)
+    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
+    cycle = _plan(client, None if dry_run else journal, cache, playbook, engagements, started, run_id,
+                  journal.all_engagement_states(), journal.note_posted)
+    report = CycleReport(run_id, dry_run, started, 0.0, cycle)
+    if not dry_run:
+        _enforce(client, journal, cache, playbook, report, engagements, should_stop)
+    report.requests = Counter(client.requests) - before
+    report.duration = time.monotonic() - clock
+    if not dry_run:
+        _finish_run(journal, settings, report)
+    log.info("cycle finished: %d engagements, %d writes, %d failed", len(engagements), len(report.outcomes), len(report.failed), extra={"run": run_id})
+    return report
+
+
+def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_id, memories, already_posted) -> CyclePlan:
+    """Plan from the records (with the history first sight needs), less what the instance already has."""
+    unsure = [engagement for engagement in engagements if needs_history(engagement, memories.get(engagement.key, {}))]
+    history = cycle_history(client, unsure, playbook.schema.ticket.short_description)
+    cycle = plan_cycle(playbook, engagements, memories, started, already_posted, history)
+    cycle.writes = unsent_writes(client, journal, cache, playbook.schema, cycle.writes, run_id)
+    return cycle
+
+
+def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, engagements, should_stop) -> None:
+    """Send what is still fresh, verify it, send the follow-up flags; then record what happened."""
+    cycle, read = report.plan, record_index(engagements)
+    try:
+        cycle.writes = fresh_writes(client, cache, cycle.writes, read)
+        since = client.instance_now() or report.started  # the read-back's window, on the instance's clock
+        report.outcomes = send_and_verify(client, journal, report.run_id, cycle.writes, since, now, should_stop)
+        follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
+        follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
+        follow_ups = unsent_writes(client, journal, cache, playbook.schema, follow_ups, report.run_id)
+        if follow_ups:
+            cycle.writes += follow_ups
+            report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now)
+    finally:
+        record_state(journal, cycle, report.outcomes)
+        report.moved_meanwhile = remember_own_writes(cache, playbook.schema, report.outcomes, read)
+
+
+def _finish_run(journal, settings: Settings, report: CycleReport) -> None:
+    journal.prune(settings.state.journal_retention_days)
+    counts = {"writes": len(report.outcomes), "failed": len(report.failed), "moved_meanwhile": report.moved_meanwhile}
+    journal.finish_run(report.run_id, "failed" if report.failed else "ok", counts)
+
+
+def clock_gap_flags(outcomes: list[Outcome], already_posted) -> list[Write]:
+    """Flags for notes the instance stamped too far from the worker's clock."""
+    flags = []
+    for outcome in outcomes:
+        check = outcome.write.clock_check
+        if check is None or outcome.stamped_at is None or outcome.sent_at is None:
+            continue
+        gap = (outcome.stamped_at - outcome.sent_at).total_seconds() / 60
+        # The instance stamps whole seconds; allow for that and the round trip.
+        if abs(gap) <= check.minutes:
+            continue
+        flag = gap_flag(outcome, check, gap)
+        if not already_posted(flag.sys_id, flag.note_ref):
+            flags.append(flag)
+    return flags
+
+
+def gap_flag(outcome: Outcome, check: ClockCheck, gap: float) -> Write:
+    write = outcome.write
+    context = {**check.context, "gap_minutes": gap, "instance_time": outcome.stamped_at, "worker_time": outcome.sent_at}
+    ref = note_ref(write.engagement, write.rule, "clock-gap", write.note_ref)
+    return flag_write(
+        rule=write.rule, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
+        number=outcome.number, target=write.target, body=render_file(check.env, check.flag_template, context),
+        ref=ref, flag_key=f"clock-gap:{write.note_ref}", kind="clock-gap",
+    )
+
+
+NOT_SAVED_RULE = "write_verification"
+NOT_SAVED_TEMPLATE = "flag_write_not_saved.j2"
+
+
+def not_saved_flags(playbook: Playbook, outcomes: list[Outcome], already_posted) -> list[Write]:
+    """A flag on each record where a field the worker wrote did not persist, even after a retry."""
+    flags = []
+    for outcome in outcomes:
+        write = outcome.write
+        fields = {name: value for name, value in outcome.missing.items() if name in write.fields}
+        if outcome.status != "unverified" or not fields or not outcome.sys_id:
+            continue
+        ref = note_ref(write.engagement, NOT_SAVED_RULE, outcome.sys_id, repr(sorted(write.fields.items())))
+        if already_posted(outcome.sys_id, ref):
+            continue
+        context = {"written": {name: write.fields[name] for name in fields}, "stored": fields,
+                   "number": outcome.number, "rule": write.rule, "contacts": playbook.contacts}
+        flags.append(flag_write(
+            rule=NOT_SAVED_RULE, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
+            number=outcome.number, target=write.target, body=render_file(playbook.env, NOT_SAVED_TEMPLATE, context),
+            ref=ref, flag_key=f"not-saved:{outcome.sys_id}:{','.join(sorted(fields))}", kind="not-saved",
+            footer=f"— etiu-worker · write verification · ref {ref}",
+        ))
+    return flags
+
+
+def _last_run_was_clean(journal, run_id: str, interrupted: int) -> bool:
+    """Whether the cache holds every write the worker made: the last run finished with every write
+    verified, and nothing was left pending. Otherwise a write may have landed unseen (a ticket
+    created before a crash or a dropped answer), and the delta read must bring the worker's own
+    updates back too."""
+    if interrupted:
+        return False
+    earlier = [run for run in journal.runs(limit=3) if run.id != run_id]
+    # A run that stopped on an error never finished: its outcome is None, which is not clean. A run
+    # whose written records moved meanwhile did not cache them: their last updater may be the worker.
+    return bool(earlier) and earlier[0].outcome == "ok" and not earlier[0].counts.get("moved_meanwhile")
+
+
+def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
+    """Flags opened and resolved, and engagement memory, after the writes were sent."""
+    for outcome in outcomes:
+        write = outcome.write
+        if write.kind == "flag" and outcome.status == "done":
+            journal.open_flag(write.engagement, write.rule, write.flag_key, write.table, write.sys_id, write.number,
+                              write.flag_message, severity=write.flag_severity, kind=write.flag_kind)
+    for key, rules in cycle.evaluated_rules.items():
+        raised = cycle.raised_flags.get(key, set())
+        for rule in rules:
+            journal.resolve_flags(key, rule, {flag for name, flag in raised if name == rule})
+    for outcome in outcomes:
+        write = outcome.write
+        if write.kind == "create_ticket" and outcome.sys_id and write.engagement in cycle.memories:
+            # Remembered so that a ticket whose engagement key did not save is repaired, not created
+            # twice; forgotten once a person deleted it, so that it can be created again.
+            memory = cycle.memories[write.engagement]
+            created = {**memory.get("created", {}), write.role: outcome.sys_id}
+            if outcome.gone:
+                del created[write.role]
+            memory["created"] = created
+    for key, memory in cycle.memories.items():
+        journal.save_engagement_state(key, memory)

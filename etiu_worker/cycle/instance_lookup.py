@@ -1,0 +1,114 @@
+"""Before anything is posted or created, ask the instance whether it already is.
+
+The local journal remembers the notes the worker posted, but it is only a cache: a lost or
+rebuilt state folder, an answer lost after ServiceNow applied a write, or a crash leave it
+without notes that are on the instance. So every planned note that the journal does not know is
+looked up by its reference in ``sys_journal_field`` (one list request per ``query.IN_BATCH`` records), and every
+planned ticket by its engagement key and code (one list request per 100 engagements). What is
+found is not sent again; the journal learns the notes, the record cache the tickets.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable
+from dataclasses import replace
+
+from ..actions import Write
+from ..config import SchemaSettings
+from ..servicenow.query import Query, in_batches
+from .verify import JOURNAL_TABLE
+
+log = logging.getLogger(__name__)
+WORKER_MARK = "etiu-worker"
+_REF = re.compile(r"· ref ([0-9a-f]{12})\s*\Z")
+
+
+def unsent_writes(client, journal, cache, schema: SchemaSettings, writes: list[Write], run_id: str) -> list[Write]:
+    """``writes`` less the notes and tickets the instance already has.
+
+    The journal learns each note found (none when ``journal`` is None, as in a dry run)."""
+    writes = _without_posted_notes(client, journal, writes, run_id)
+    return _without_existing_tickets(client, cache, schema, writes)
+
+
+def posted_refs(client, sys_ids: Iterable[str]) -> dict[str, set[str]]:
+    """The references of the worker's notes on these records, as the instance holds them."""
+    refs: dict[str, set[str]] = {}
+    for chunk in in_batches(sorted(set(sys_ids))):
+        query = Query.where("element_id", "IN", chunk).and_where("value", "LIKE", WORKER_MARK)
+        for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "value"]):
+            match = _REF.search(entry.get("value", ""))
+            if match:
+                refs.setdefault(entry.get("element_id", ""), set()).add(match[1])
+    return refs
+
+
+def _without_posted_notes(client, journal, writes: list[Write], run_id: str) -> list[Write]:
+    noted = [write for write in writes if write.note and write.sys_id]
+    if not noted:
+        return writes
+    found = posted_refs(client, {write.sys_id for write in noted})
+    kept = []
+    for write in writes:
+        if write.note and write.sys_id and write.note_ref in found.get(write.sys_id, ()):
+            _learn_note(journal, write, run_id)
+            write = _without_note(write)
+        if write is not None:
+            kept.append(write)
+    return kept
+
+
+def _learn_note(journal, write: Write, run_id: str) -> None:
+    if journal is None:
+        return
+    log.info("%s on %s: note %s is already on the instance; not posted again", write.kind,
+             write.number or write.target, write.note_ref, extra={"engagement": write.engagement, "rule": write.rule})
+    journal.remember_note(write.sys_id, write.note_ref, run_id)
+    if write.kind == "flag":
+        journal.open_flag(write.engagement, write.rule, write.flag_key, write.table, write.sys_id,
+                          write.number, write.flag_message, severity=write.flag_severity, kind=write.flag_kind)
+
+
+def _without_note(write: Write) -> Write | None:
+    """The write's plain fields alone, or None when it only posted the note."""
+    if not write.fields:
+        return None
+    return replace(write, note="", clock_check=None)
+
+
+def _without_existing_tickets(client, cache, schema: SchemaSettings, writes: list[Write]) -> list[Write]:
+    creates = [write for write in writes if write.is_create and write.table == schema.ticket.table]
+    if not creates:
+        return writes
+    existing = _existing_tickets(client, schema, creates)
+    if existing:
+        cache.store(schema.ticket.table, list(existing.values()))
+    kept = []
+    for write in writes:
+        if write.is_create and write.table == schema.ticket.table and _identity(schema, write.fields) in existing:
+            log.warning("%s for %s already exists on the instance (%s); not created again", write.target,
+                        write.engagement, existing[_identity(schema, write.fields)].get("number", ""),
+                        extra={"engagement": write.engagement, "rule": write.rule})
+            continue
+        kept.append(write)
+    return kept
+
+
+def _existing_tickets(client, schema: SchemaSettings, creates: list[Write]) -> dict[tuple[str, str], dict]:
+    wanted = {_identity(schema, write.fields) for write in creates}
+    keys = sorted({key for key, _ in wanted})
+    codes = sorted({code for _, code in wanted})
+    found: dict[tuple[str, str], dict] = {}
+    for chunk in in_batches(keys):
+        query = Query.where(schema.ticket.engagement, "IN", chunk).and_where(schema.ticket.code, "IN", codes)
+        for record in client.list(schema.ticket.table, query):
+            identity = _identity(schema, record)
+            if identity in wanted:
+                found.setdefault(identity, record)
+    return found
+
+
+def _identity(schema: SchemaSettings, fields) -> tuple[str, str]:
+    return (str(fields.get(schema.ticket.engagement, "")), str(fields.get(schema.ticket.code, "")))

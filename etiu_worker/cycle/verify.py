@@ -1,0 +1,265 @@
+"""Enforce: send planned writes, then read every one back, because fields fail silently.
+
+The read-backs of a cycle are batched: one list request per table per 100 written records
+(``sys_idIN...``), and one per 100 records for the journal entries of the notes. A field that did
+not persist is written once more and checked again; what still does not hold is reported.
+
+One fault costs one action, not the cycle: a write that fails after the client's retries fails
+alone and the others go on. Where ServiceNow may have applied it (the answer was lost, a 5xx
+after the commit) its outcome is ``unknown`` and its journal entry stays pending, so it is
+settled by looking it up before anything is sent again (``recover.settle_pending``). Only an
+instance that cannot be reached at all (``UNREACHABLE_STREAK`` writes in a row find no
+connection and nothing got through) or that refuses the credentials ends the cycle.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Iterable
+
+from ..actions import Write
+from ..errors import AuthenticationError, NotFoundError, ServiceNowError, UnreachableError
+from ..state.journal import ActionRecord
+from ..engagement.model import format_sn_datetime, parse_sn_datetime
+from ..servicenow.query import Query, in_batches
+
+log = logging.getLogger(__name__)
+JOURNAL_TABLE = "sys_journal_field"
+# Journal entries are looked for from a little before the writes began on the instance's clock.
+CLOCK_SLACK = timedelta(minutes=10)
+UNREACHABLE_STREAK = 5  # writes in a row without a connection: the instance is down, stop sending
+UNKNOWN = "unknown"  # sent, but whether ServiceNow applied it is not known: settled next run
+NOT_RETURNED = "the record was not returned by its read-back (deleted, or hidden by an ACL)"
+
+
+@dataclass
+class Outcome:
+    write: Write
+    status: str = "pending"  # done, failed, unverified, unknown
+    verification: str = ""
+    error: str = ""
+    sys_id: str = ""
+    number: str = ""
+    journal_id: int = 0
+    missing: dict[str, str] = field(default_factory=dict)
+    saved: dict = field(default_factory=dict)  # the record as ServiceNow answered the write
+    unreachable: bool = False  # failed because no connection could be made
+    gone: bool = False  # the record written to does not exist (deleted since it was read)
+    not_returned: bool = False  # the read-back did not return the record
+    sent_at: datetime | None = None  # the worker's clock when the write was sent
+    stamped_at: datetime | None = None  # the instance's time stamp on the note it posted
+
+
+def send_and_verify(client, journal, run_id: str, writes: list[Write], since: datetime, clock,
+                    should_stop=lambda: False) -> list[Outcome]:
+    """Send the writes in order (stopping early, between two writes, when asked), then verify them.
+
+    ``since`` is a moment on the instance's clock before the first write: the read-back looks
+    for the notes posted from then on.
+    """
+    outcomes: list[Outcome] = []
+    down = False
+    for write in writes:
+        if should_stop():
+            log.info("stopping: %d planned writes left for the next run", len(writes) - len(outcomes))
+            break
+        outcomes.append(send(client, journal, run_id, write, clock))
+        down = _instance_is_down(outcomes)
+        if down:
+            log.error("%d writes in a row found no connection to ServiceNow; %d planned writes left for the next run",
+                      UNREACHABLE_STREAK, len(writes) - len(outcomes))
+            break
+    sent = [outcome for outcome in outcomes if outcome.status == "sent"]
+    verify(client, sent, since)
+    retry = [outcome for outcome in sent if _fields_only_missing(outcome)]
+    for outcome in retry:
+        resend_missing(client, outcome)
+    if retry:
+        verify(client, retry, since, notes=False)
+    for outcome in outcomes:
+        finish(journal, outcome)
+    if down and not any(outcome.status != "failed" for outcome in outcomes):
+        raise UnreachableError(outcomes[-1].error, method="write", table=outcomes[-1].write.table)
+    return outcomes
+
+
+def _instance_is_down(outcomes: list[Outcome]) -> bool:
+    streak = outcomes[-UNREACHABLE_STREAK:]
+    return len(streak) == UNREACHABLE_STREAK and all(o.unreachable for o in streak)
+
+
+def _fields_only_missing(outcome: Outcome) -> bool:
+    """A missing plain field may be written again; a missing note never (it could post twice)."""
+    return bool(outcome.missing) and outcome.write.note_field not in outcome.missing
+
+
+def send(client, journal, run_id: str, write: Write, clock) -> Outcome:
+    outcome = Outcome(write, sys_id=write.sys_id, number=write.number, sent_at=clock())
+    outcome.journal_id = journal.record_action(ActionRecord(
+        run_id=run_id, rule=write.rule, engagement=write.engagement, table=write.table,
+        sys_id=write.sys_id, number=write.number, target=write.target, kind=write.kind,
+        before=dict(write.before), after=_after(write), note_key=write.note_ref if write.note else "",
+    ))
+    extra = {"run": run_id, "rule": write.rule, "engagement": write.engagement, "record": write.number or write.target, "action": write.kind}
+    try:
+        if write.is_create:
+            record = outcome.saved = client.create(write.table, write.payload())
+            outcome.sys_id, outcome.number = record.get("sys_id", ""), record.get("number", "")
+        else:
+            outcome.saved = client.update(write.table, write.sys_id, write.payload())
+    except AuthenticationError as error:
+        outcome.status, outcome.error = "failed", str(error)
+        journal.finish_action(outcome.journal_id, "failed", error=str(error))
+        raise
+    except ServiceNowError as error:
+        _failed(outcome, error, extra)
+        return outcome
+    log.info("%s on %s %s", write.kind, write.target, outcome.number, extra=extra)
+    outcome.status = "sent"
+    return outcome
+
+
+def _failed(outcome: Outcome, error: ServiceNowError, extra: dict) -> None:
+    """A write that failed after the client's retries: unknown where ServiceNow may have acted."""
+    outcome.error = str(error)
+    outcome.gone = isinstance(error, NotFoundError)
+    outcome.unreachable = isinstance(error, UnreachableError) and not error.maybe_applied
+    if error.maybe_applied:
+        outcome.status = UNKNOWN
+        log.error("%s on %s: %s; ServiceNow may have applied it, it is looked up before anything is sent again",
+                  outcome.write.kind, outcome.write.number or outcome.write.target, error, extra=extra)
+        return
+    outcome.status = "failed"
+    log.error("%s on %s failed: %s", outcome.write.kind, outcome.write.number or outcome.write.target, error, extra=extra)
+
+
+def _after(write: Write) -> dict[str, str]:
+    after = dict(write.fields)
+    if write.note:
+        after[write.note_field] = write.note
+    return after
+
+
+def verify(client, outcomes: list[Outcome], since: datetime, notes: bool = True) -> None:
+    """Fill each outcome's ``missing``: written fields whose stored value differs.
+
+    A read-back that fails leaves its writes ``unknown`` (settled by the next run); a record the
+    read-back does not return is asked for once more, then reported as not returned, which says
+    nothing about whether its write saved.
+    """
+    by_table: dict[str, list[Outcome]] = {}
+    for outcome in outcomes:
+        by_table.setdefault(outcome.write.table, []).append(outcome)
+    for table, group in by_table.items():
+        names = sorted({name for outcome in group for name in outcome.write.fields} | {"sys_id"})
+        # Several writes may touch one record (a state and a flag): read each record back once.
+        stored = _guarded(group, read_back_all, client, table, list(dict.fromkeys(o.sys_id for o in group)), names)
+        for outcome in group:
+            _compare(outcome, stored)
+    if notes:
+        _verify_notes(client, [o for o in outcomes if o.write.note and o.status == "sent" and not o.not_returned], since)
+
+
+def _compare(outcome: Outcome, stored: dict[str, dict] | None) -> None:
+    if stored is None:
+        return
+    record = stored.get(outcome.sys_id)
+    outcome.not_returned = record is None
+    outcome.missing = {} if record is None else {
+        name: str(record.get(name, "(field not returned)"))
+        for name, value in outcome.write.fields.items() if str(record.get(name)) != value
+    }
+
+
+def _guarded(outcomes: list[Outcome], read, *args):
+    """``read(*args)``, or None with the outcomes left unknown when the read-back fails.
+
+    Unknown outcomes keep their journal entries pending, so the next run settles them."""
+    try:
+        return read(*args)
+    except AuthenticationError:
+        raise
+    except ServiceNowError as error:
+        log.error("reading back %d writes failed: %s; they are checked again by the next run", len(outcomes), error)
+        for outcome in outcomes:
+            outcome.status, outcome.error = UNKNOWN, f"read-back failed: {error}"
+        if isinstance(error, UnreachableError):
+            raise  # every try of a read found no connection: the instance is gone for this cycle
+        return None
+
+
+def read_back_all(client, table: str, sys_ids: list[str], fields: list[str]) -> dict[str, dict]:
+    """``read_back``, asking once more for the records the first answer left out."""
+    stored = read_back(client, table, sys_ids, fields)
+    absent = [sys_id for sys_id in sys_ids if sys_id not in stored]
+    if absent:
+        stored.update(read_back(client, table, absent, fields))
+    return stored
+
+
+def read_back(client, table: str, sys_ids: list[str], fields: list[str] | None = None) -> dict[str, dict]:
+    """The records by sys_id, one list request per 100; ``fields`` None reads whole rows."""
+    stored: dict[str, dict] = {}
+    for chunk in in_batches(sys_ids):
+        for record in client.list(table, Query.where("sys_id", "IN", chunk), fields=fields):
+            stored[record["sys_id"]] = record
+    return stored
+
+
+def _verify_notes(client, outcomes: list[Outcome], since: datetime) -> None:
+    if not outcomes:
+        return
+    entries = _guarded(outcomes, journal_entries, client, {o.sys_id for o in outcomes}, format_sn_datetime(since - CLOCK_SLACK))
+    for outcome in outcomes if entries is not None else ():
+        posted = [e for e in entries.get(outcome.sys_id, []) if outcome.write.note_ref in e.get("value", "")]
+        if not posted:
+            outcome.missing[outcome.write.note_field] = "(note not found in the record's journal)"
+            continue
+        try:
+            outcome.stamped_at = parse_sn_datetime(posted[0].get("sys_created_on", ""))
+        except ValueError:
+            outcome.stamped_at = None
+
+
+def journal_entries(client, sys_ids: Iterable[str], since: str) -> dict[str, list[dict]]:
+    """The instance's journal entries (work notes, comments) on these records since a time."""
+    entries: dict[str, list[dict]] = {}
+    for chunk in in_batches(sorted(sys_ids)):
+        query = Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since)
+        for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "element", "value", "sys_created_on"]):
+            entries.setdefault(entry.get("element_id", ""), []).append(entry)
+    return entries
+
+
+def resend_missing(client, outcome: Outcome) -> None:
+    fields = {name: outcome.write.fields[name] for name in outcome.missing if name in outcome.write.fields}
+    log.warning("%s on %s did not persist %s; writing it once more", outcome.write.kind, outcome.number, ", ".join(fields))
+    try:
+        client.update(outcome.write.table, outcome.sys_id, fields)
+    except ServiceNowError as error:
+        outcome.error = str(error)
+
+
+def finish(journal, outcome: Outcome) -> None:
+    if outcome.status == UNKNOWN:
+        return  # its journal entry stays pending: the next run looks it up before anything else
+    if outcome.status == "sent":
+        _judge(outcome)
+    journal.finish_action(outcome.journal_id, outcome.status, verification=outcome.verification,
+                          error=outcome.error, sys_id=outcome.sys_id, number=outcome.number)
+
+
+def _judge(outcome: Outcome) -> None:
+    extra = {"rule": outcome.write.rule, "engagement": outcome.write.engagement, "record": outcome.number}
+    if outcome.not_returned:
+        outcome.status, outcome.verification = "unverified", NOT_RETURNED
+        log.warning("%s on %s: %s", outcome.write.kind, outcome.number or outcome.write.target, NOT_RETURNED, extra=extra)
+    elif outcome.missing:
+        outcome.status = "unverified"
+        outcome.verification = "not verified: " + "; ".join(f"{name} reads {value[:60]!r}" for name, value in outcome.missing.items())
+        log.error("%s on %s could not be verified: %s", outcome.write.kind, outcome.number or outcome.write.target,
+                  outcome.verification, extra=extra)
+    else:
+        outcome.status, outcome.verification = "done", "verified"

@@ -1,0 +1,255 @@
+"""The roadmap an ETIU ticket carries in its short description: parse it, and write it back.
+
+The playbook keeps the engagement's dates in every ETIU ticket's short description, and
+whoever changes a date must update it. What the worker writes looks like::
+
+    Acme, Inc. | Kickoff: 2026-11-02 | Dev upgrade: 2026-11-05 | Prod upgrade: 2026-11-24 18:00 EST | BP: 2026-11-26 | Support week: 2026-11-25
+
+Grammar (labels case-insensitive, extra spaces everywhere tolerated):
+
+* Text before the first label is the ticket's title; trailing spaces, ``| ; ,`` and dashes are
+  stripped from it. Commas and pipes inside the title are therefore harmless.
+* A label is a known name followed by ``:``, optionally with the word ``date`` before the colon
+  (``Kickoff date:``). Known names and their aliases:
+
+  =============  =============================================================
+  kickoff        ``Kickoff``, ``Kick-off``, ``Kick off``
+  dev_upgrade    ``Dev upgrade``, ``Development upgrade``
+  prod_upgrade   ``Prod upgrade``, ``Production upgrade``
+  bp             ``BP``, ``Best practice(s)``, either followed by ``session``
+  support_week   ``Support week``, ``Support week start``
+  =============  =============================================================
+
+* Fields are separated by ``|``, ``;`` or ``,``, come in any order, and may be missing. A
+  forgotten separator is tolerated: a known label always starts a new field.
+* Values: ``YYYY-MM-DD`` (``/`` accepted for ``-``). The prod upgrade is the client's wall-clock
+  time, ``YYYY-MM-DD HH:MM`` (``6:00 PM`` accepted), optionally followed by a zone label: an
+  abbreviation as the zone spells it (EST, BST, AEDT), a generic one (ET, CT, MT, PT, AET) or a
+  UTC offset (``UTC+11``, ``GMT-3``, ``UTC+5:30``). The support week is its first day; a range
+  ``2026-11-25 - 2026-12-01`` is accepted and keeps its first day.
+* ``TBD``, ``TBA``, ``TBC``, ``N/A``, ``?`` or nothing after a label means "not set" (and is
+  not written back: an unset field is omitted). Any other value that does not parse is a
+  ``RoadmapError`` naming the label, the value and the expected form.
+* The same field twice with two different dates is an error; a placeholder never conflicts.
+* Any other text after the first label (``Owner: Aja``) is kept as an *extra*, one per run of
+  text between two fields, and written back after the dates.
+
+Writing puts the fields in ``FIELDS`` order, omits unset ones, appends the extras, and fits the
+whole into ``max_length`` by shortening the title only: a date is never dropped or shortened.
+
+The work is split: ``roadmap_fields`` (the fields, labels and ``Roadmap``), ``roadmap_prod`` (the
+prod upgrade's time and time zones) and ``roadmap_format`` (writing). This module parses, and
+re-exports their public names: callers import everything from here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, NamedTuple
+
+from ..errors import RoadmapError
+from .roadmap_fields import (
+    _LABEL,
+    _LABEL_PATTERN,
+    DEFAULT_MAX_LENGTH,
+    ELLIPSIS,
+    FIELD_SEPARATOR,
+    FIELDS,
+    LABELS,
+    PLACEHOLDERS,
+    Roadmap,
+    _clean_extra,
+    _clean_title,
+    _quote,
+)
+from .roadmap_format import format_short_description
+from .roadmap_prod import (
+    _OFFSET_ZONE,
+    _ZONE_SHAPE,
+    GENERIC_ZONE_LABELS,
+    ProdUpgrade,
+    _offset_of,
+    prod_upgrade_to_utc,
+    zone_abbreviation,
+)
+
+__all__ = [
+    "DEFAULT_MAX_LENGTH", "ELLIPSIS", "FIELD_SEPARATOR", "FIELDS", "GENERIC_ZONE_LABELS", "LABELS", "PLACEHOLDERS",
+    "ProdUpgrade", "Roadmap", "RoadmapError", "ShortDescription", "format_short_description",
+    "parse_short_description", "prod_upgrade_to_utc", "zone_abbreviation",
+]
+
+_DATE_FORM = "YYYY-MM-DD"
+_PROD_FORM = "YYYY-MM-DD HH:MM, optionally followed by a zone such as EST or UTC+11"
+_TOKEN = re.compile(r"(?P<separator>[|;,])|" + _LABEL_PATTERN, re.IGNORECASE)
+
+_DATE_SHAPE = r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}"
+_DATE = re.compile(r"(?P<year>[0-9]{4})[-/](?P<month>[0-9]{1,2})[-/](?P<day>[0-9]{1,2})")
+_DATE_RANGE = re.compile(
+    rf"(?P<first>{_DATE_SHAPE})\s*(?:[-–—]|to|through|until)\s*(?P<last>{_DATE_SHAPE})",
+    re.IGNORECASE,
+)
+_PROD = re.compile(
+    rf"(?P<date>{_DATE_SHAPE})(?:\s+|\s*T\s*)(?P<hour>[0-9]{{1,2}}):(?P<minute>[0-9]{{2}})"
+    r"(?:\s*(?P<meridiem>[ap])\.?m\.?)?"
+    rf"(?:\s*\(?\s*(?P<zone>{_ZONE_SHAPE})\s*\)?)?",
+    re.IGNORECASE,
+)
+
+
+@dataclass(frozen=True)
+class ShortDescription:
+    title: str
+    roadmap: Roadmap
+    extras: tuple[str, ...] = ()
+
+    def render(self, *, max_length: int = DEFAULT_MAX_LENGTH) -> str:
+        return format_short_description(
+            self.title, self.roadmap, max_length=max_length, extras=self.extras
+        )
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def parse_short_description(text: str) -> ShortDescription:
+    """Split a short description into its title, roadmap and extras, or raise ``RoadmapError``."""
+    if not isinstance(text, str):
+        raise TypeError(f"a short description is a str, got {type(text).__name__}")
+    first = _LABEL.search(text)
+    if first is None:
+        return ShortDescription(_clean_title(text), Roadmap(), ())
+    values: dict[str, Any] = {}
+    extras: list[str] = []
+    for part in _parts(text, first.start()):
+        if isinstance(part, str):
+            extras.append(part)
+            continue
+        value = _parse_value(part.field, text, part.value_start, part.value_end)
+        if value is None:
+            continue
+        if values.get(part.field) not in (None, value):
+            label = LABELS[part.field]
+            raise RoadmapError(
+                f"{label} is given twice, as {values[part.field]} and {value}",
+                text, part.label_start, f"one {label} value",
+            )
+        values[part.field] = value
+    return ShortDescription(_clean_title(text[: first.start()]), Roadmap(**values), tuple(extras))
+
+
+class _Labelled(NamedTuple):
+    field: str
+    label_start: int
+    value_start: int
+    value_end: int
+
+
+def _parts(text: str, start: int) -> Iterator[_Labelled | str]:
+    """Walk the text from the first label: each labelled field, and each run of other text.
+
+    A value ends at the first separator or label; other text (an extra) runs on to the next
+    label, so that separators inside it (``Owner: Aja, Bob``) are kept as written.
+    """
+    field: tuple[str, int, int] | None = None  # the open field: name, label start, value start
+    extra_start: int | None = None
+    for token in _TOKEN.finditer(text, start):
+        if token.group("separator") is not None:
+            if field is not None:
+                yield _Labelled(*field, token.start())
+                field, extra_start = None, token.end()
+            continue
+        if field is not None:
+            yield _Labelled(*field, token.start())
+        elif extra_start is not None:
+            yield from _extra(text[extra_start : token.start()])
+        field, extra_start = (_field_of(token), token.start(), token.end()), None
+    if field is not None:
+        yield _Labelled(*field, len(text))
+    elif extra_start is not None:
+        yield from _extra(text[extra_start:])
+
+
+def _extra(run: str) -> Iterator[str]:
+    extra = _clean_extra(run)
+    if extra:
+        yield extra
+
+
+def _field_of(label: re.Match[str]) -> str:
+    return next(field for field in FIELDS if label.group(field) is not None)
+
+
+def _parse_value(field: str, text: str, start: int, end: int) -> date | ProdUpgrade | None:
+    raw = text[start:end]
+    value = raw.strip()
+    position = start + (len(raw) - len(raw.lstrip()))
+    if value.lower() in PLACEHOLDERS:
+        return None
+    if field == "prod_upgrade":
+        return _parse_prod_upgrade(value, text, position)
+    if field == "support_week" and (week := _DATE_RANGE.fullmatch(value)):
+        return _parse_support_range(week, text, position)
+    return _parse_date(field, value, text, position)
+
+
+def _parse_date(
+    field: str, value: str, text: str, position: int, *, expected: str = "", whole: str = ""
+) -> date:
+    """The date in ``value``; an error names ``whole``, the full value, when ``value`` is a part."""
+    expected = expected or f"{LABELS[field]}: {_DATE_FORM} (or TBD)"
+    named = f"{LABELS[field]} {_quote(whole or value)}"
+    match = _DATE.fullmatch(value)
+    if match is None:
+        raise RoadmapError(f"{named} is not a date", text, position, expected)
+    try:
+        return date(int(match["year"]), int(match["month"]), int(match["day"]))
+    except ValueError as exc:
+        raise RoadmapError(f"{named} is not a real date ({exc})", text, position, expected) from None
+
+
+def _parse_support_range(week: re.Match[str], text: str, position: int) -> date:
+    first = _parse_date("support_week", week["first"], text, position + week.start("first"))
+    last = _parse_date("support_week", week["last"], text, position + week.start("last"))
+    if last < first:
+        raise RoadmapError(
+            f"Support week {_quote(week.group())} ends before it starts",
+            text, position, f"Support week: {_DATE_FORM}, its first day",
+        )
+    return first
+
+
+def _parse_prod_upgrade(value: str, text: str, position: int) -> ProdUpgrade:
+    expected = f"Prod upgrade: {_PROD_FORM}"
+    match = _PROD.fullmatch(value)
+    if match is None:
+        problem = "has no time" if _DATE.fullmatch(value) else "is not a date and time"
+        raise RoadmapError(f"Prod upgrade {_quote(value)} {problem}", text, position, expected)
+    day = _parse_date("prod_upgrade", match["date"], text, position, expected=expected, whole=value)
+    hour, minute = _hour_of(match), int(match["minute"])
+    if hour is None or not (0 <= hour <= 23 and 0 <= minute <= 59):
+        raise RoadmapError(
+            f"Prod upgrade {_quote(value)} is not a real time of day",
+            text, position + match.start("hour"), expected,
+        )
+    zone = match["zone"]
+    if zone is not None and _OFFSET_ZONE.fullmatch(zone) and _offset_of(zone) is None:
+        raise RoadmapError(
+            f"Prod upgrade zone {_quote(zone)} is not a real UTC offset",
+            text, position + match.start("zone"), "an offset between UTC-14 and UTC+14",
+        )
+    return ProdUpgrade(datetime(day.year, day.month, day.day, hour, minute), zone)
+
+
+def _hour_of(match: re.Match[str]) -> int | None:
+    """The 24-hour hour, or ``None`` when a 12-hour clock reading is impossible (``13:00 PM``)."""
+    hour = int(match["hour"])
+    meridiem = (match["meridiem"] or "").lower()
+    if not meridiem:
+        return hour
+    if not 1 <= hour <= 12:
+        return None
+    return hour % 12 + (12 if meridiem == "p" else 0)

@@ -1,0 +1,110 @@
+"""The read-only view of one engagement that rule conditions and templates see."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any, Mapping
+
+from . import facts as f
+from ..errors import RoadmapError
+from ..engagement.history import History
+from ..engagement.model import Engagement
+from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
+from .rules import Playbook, Rule
+
+def baseline_roadmap(memory: Mapping[str, Any], key: str = "roadmap") -> Roadmap | None:
+    """The remembered roadmap (``roadmap``: the last agreed one; ``carrying``: the dates the worker
+    itself was carrying to the tickets when last it wrote them)."""
+    text = memory.get(key)
+    if not text:
+        return None
+    from ..engagement.roadmap import parse_short_description
+
+    return parse_short_description(text).roadmap
+
+
+def needs_history(engagement: Engagement, memory: Mapping[str, Any]) -> bool:
+    """Whether this engagement's facts need its tickets' history: first sight, and a date that
+    differs between tickets (and is not a conflict already remembered). An engagement with records
+    the playbook cannot trust is left alone, so it needs none."""
+    return not engagement.is_broken and f.needs_history(engagement.tickets, baseline_roadmap(memory), memory.get("conflicts"))
+
+
+def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[str, Any], now: datetime,
+                  history: History | None = None) -> f.Facts:
+    """The engagement's facts; ``history`` is its tickets' short-description history (None: unknown)."""
+    synced = f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory), history, memory.get("conflicts"),
+                                 baseline_roadmap(memory, "carrying"))
+    sync = _without_unplaceable_prod_upgrade(synced, engagement)
+    window = f.check_window(engagement, sync.agreed, playbook.planned_window_hours)
+    today = now.astimezone(engagement.zone).date()
+    week = f.support_week(sync.agreed, playbook.calendar, today, playbook.support_week_days, playbook.bp_grace_days)
+    return f.Facts(
+        sync=sync,
+        window=window,
+        support_week=week,
+        validation=f.validation(engagement, playbook.calendar, now),
+        schedule=f.schedule(engagement, dict(memory), window),
+        today=today,
+        memory=dict(memory),
+    )
+
+
+def _without_unplaceable_prod_upgrade(sync: f.RoadmapSync, engagement: Engagement) -> f.RoadmapSync:
+    """The agreed roadmap, less a prod upgrade with no instant in the client's zone.
+
+    Tickets carrying one are flagged by the model (which sets their roadmap aside), but the
+    agreed value can still be a remembered one, e.g. after the client's zone was changed:
+    dropping it here keeps every fact computable, so the engagement is flagged, not skipped.
+    """
+    prod = sync.agreed.prod_upgrade
+    if prod is None:
+        return sync
+    try:
+        prod_upgrade_to_utc(prod, engagement.zone)
+    except RoadmapError:
+        return replace(sync, agreed=sync.agreed.replace(prod_upgrade=None))
+    return sync
+
+
+def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    roadmap = facts.sync.agreed
+    prod_utc = prod_upgrade_to_utc(roadmap.prod_upgrade, engagement.zone) if roadmap.prod_upgrade else None
+    return {
+        "engagement": engagement,
+        "key": engagement.key,
+        "tickets": {role: engagement.ticket(role) for role in ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")},
+        "change": engagement.change,
+        "ctask": engagement.planned_dates_ctask,
+        "problems": engagement.problems,
+        "roadmap": roadmap,
+        "prod_upgrade_utc": prod_utc,
+        "prod_upgrade_local": prod_utc.astimezone(engagement.zone) if prod_utc else None,
+        "client": client_name(engagement),
+        "sync": facts.sync,
+        "window": facts.window,
+        "support_week": facts.support_week,
+        "validation": facts.validation,
+        "schedule": facts.schedule,
+        "calendar": playbook.calendar,
+        "zone": engagement.zone,
+        "now": now,
+        "today": facts.today,
+        "codes": playbook.schema.codes,
+        "contacts": playbook.contacts,
+    }
+
+
+def rule_context(base: Mapping[str, Any], rule: Rule) -> dict[str, Any]:
+    return {**base, "params": rule.params, "rule": rule}
+
+
+def client_name(engagement: Engagement) -> str:
+    """The client's name as people wrote it: the part of a ticket title after the last ' - '."""
+    # ETIU01 first: it is written first and its title is the one people read.
+    for ticket in sorted(engagement.tickets, key=lambda t: (t.role != "kickoff", t.number)):
+        parsed: ShortDescription | None = ticket.parsed
+        if parsed and " - " in parsed.title:
+            return parsed.title.rsplit(" - ", 1)[1].strip()
+    return engagement.key

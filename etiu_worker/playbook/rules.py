@@ -1,0 +1,361 @@
+"""Load and check the playbook: rules files (TOML) and the templates they name.
+
+Everything is checked before the first request: TOML syntax, unknown keys, unknown actions,
+conditions that do not compile, states compared with names the schema does not know, templates
+rendered against a sample engagement. An error names the file, the line where it can be found,
+the rule and what to fix. Loaded rules are frozen.
+
+A folder holds ``playbook.toml`` (calendar, contacts and shared numbers; required) and one file
+per rule.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Literal, Mapping
+
+from jinja2 import TemplateSyntaxError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from .condition_check import check_state_names, parse_expression
+from ..config import SchemaSettings, shipped_path
+from ..errors import RulesError
+from .names import closest, did_you_mean
+from .templates import make_environment
+from ..engagement.workdays import BusinessCalendar
+
+PLAYBOOK_FILE = "playbook.toml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+ACTION_KINDS = ("set_state", "create_ticket", "update_roadmap", "work_note", "comment", "flag")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ActionFile(_Strict):
+    type: Literal["set_state", "create_ticket", "update_roadmap", "work_note", "comment", "flag"]
+    target: str | list[str] = ""
+    state: str = ""
+    title: str = ""
+    template: str = ""
+    key: str = ""
+    severity: Literal["warning", "problem"] = "problem"
+    when: list[str] = Field(default_factory=list)
+    check_clock_minutes: float = Field(0, ge=0)
+    clock_flag_template: str = ""
+    overflow_template: str = ""
+
+
+class RuleBody(_Strict):
+    name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    description: str = Field(min_length=1)
+    order: int = 100
+    on_broken_engagement: bool = False
+    when: list[str] = Field(default_factory=list)
+    params: dict[str, int | float | str | bool] = Field(default_factory=dict)
+    actions: list[ActionFile] = Field(min_length=1)
+
+
+class RuleFile(_Strict):
+    rule: RuleBody
+
+
+class CalendarFile(_Strict):
+    weekend: list[str] = Field(default_factory=lambda: ["saturday", "sunday"])
+    holidays: list[date] = Field(default_factory=list)
+
+
+class PlaybookNumbers(_Strict):
+    planned_window_hours: float = Field(3, gt=0)
+    support_week_business_days: int = Field(5, ge=1)
+    bp_grace_business_days: int = Field(6, ge=1)
+
+
+class PlaybookFile(_Strict):
+    playbook: PlaybookNumbers = PlaybookNumbers()
+    contacts: dict[str, str] = Field(default_factory=lambda: {"scheduling_lead": "the scheduling lead", "bp_skip_approver": "the engagement manager"})
+    calendar: CalendarFile = CalendarFile()
+
+
+@dataclass(frozen=True)
+class Condition:
+    text: str
+    where: str  # file:line and rule, for messages
+    compiled: Any = field(repr=False, compare=False, default=None)  # compiled once, at load
+    tree: Any = field(repr=False, compare=False, default=None)  # its syntax tree, for messages
+
+    def evaluate(self, env: ImmutableSandboxedEnvironment, context: Mapping[str, Any]) -> Any:
+        return self.compiled(**context)
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: str
+    targets: tuple[str, ...]
+    state: str
+    title: str
+    template: str
+    key: str
+    severity: str
+    when: tuple[Condition, ...]
+    where: str
+    check_clock_minutes: float = 0
+    clock_flag_template: str = ""
+    overflow_template: str = ""
+
+
+@dataclass(frozen=True)
+class Rule:
+    name: str
+    description: str
+    order: int
+    on_broken_engagement: bool
+    when: tuple[Condition, ...]
+    params: Mapping[str, Any]
+    actions: tuple[Action, ...]
+    file: Path
+
+    @property
+    def summary(self) -> str:
+        return self.description.strip().splitlines()[0]
+
+
+@dataclass(frozen=True)
+class Playbook:
+    rules: tuple[Rule, ...]
+    calendar: BusinessCalendar
+    planned_window_hours: float
+    support_week_days: int
+    bp_grace_days: int
+    contacts: Mapping[str, str]
+    env: ImmutableSandboxedEnvironment
+    schema: SchemaSettings
+
+
+def load_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) -> Playbook:
+    """Load every rules file of the folder and check it against a sample engagement."""
+    if not rules_dir.is_dir():
+        raise RulesError(f"rules folder {rules_dir} does not exist: set rules.path (ETIU_RULES__PATH)")
+    if not templates_dir.is_dir():
+        raise RulesError(f"templates folder {templates_dir} does not exist: set templates.path (ETIU_TEMPLATES__PATH)")
+    env = make_environment(templates_dir)
+    numbers = _load_playbook_file(rules_dir / PLAYBOOK_FILE)
+    rules = tuple(sorted(
+        (_load_rule(path, env, schema) for path in sorted(rules_dir.glob("*.toml")) if path.name != PLAYBOOK_FILE),
+        key=lambda rule: (rule.order, rule.name),
+    ))
+    if not rules:
+        raise RulesError(f"rules folder {rules_dir} holds no rules (*.toml besides {PLAYBOOK_FILE})")
+    _refuse_duplicate_names(rules)
+    weekend = frozenset(WEEKDAYS.index(day.lower()) for day in numbers.calendar.weekend)
+    playbook = Playbook(
+        rules=rules,
+        calendar=BusinessCalendar(holidays=frozenset(numbers.calendar.holidays), weekend=weekend),
+        planned_window_hours=numbers.playbook.planned_window_hours,
+        support_week_days=numbers.playbook.support_week_business_days,
+        bp_grace_days=numbers.playbook.bp_grace_business_days,
+        contacts=MappingProxyType(dict(numbers.contacts)),
+        env=env,
+        schema=schema,
+    )
+    from .sample import check_against_sample  # the sample needs the playbook's own numbers
+
+    check_against_sample(playbook)
+    return playbook
+
+
+def _read(path: Path) -> tuple[str, dict[str, Any]]:
+    text = path.read_text(encoding="utf-8")
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RulesError(f"{path}: not valid TOML: {error}") from None
+
+
+def _load_playbook_file(path: Path) -> PlaybookFile:
+    if not path.is_file():
+        # Defaults would run silently with no holidays, miscounting every business day.
+        raise RulesError(
+            f"{path} is missing: the rules folder needs {PLAYBOOK_FILE}, which holds the numbers all rules "
+            f"share ([playbook]), the names notes use ([contacts]) and the business calendar ([calendar]: "
+            f"weekend and holidays); copy it from the shipped {shipped_path('rules') / PLAYBOOK_FILE} and adapt it"
+        )
+    text, data = _read(path)
+    try:
+        playbook = PlaybookFile(**data)
+    except ValidationError as error:
+        raise RulesError(_describe(path, text, error, rule="")) from None
+    for day in playbook.calendar.weekend:
+        if day.lower() not in WEEKDAYS:
+            raise RulesError(f"{path}:{_line_of(text, day)}: calendar.weekend: {day!r} is not a weekday name such as 'saturday'")
+    return playbook
+
+
+def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSettings) -> Rule:
+    text, data = _read(path)
+    name = data.get("rule", {}).get("name", "?") if isinstance(data.get("rule"), dict) else "?"
+    try:
+        body = RuleFile(**data).rule
+    except ValidationError as error:
+        raise RulesError(_describe(path, text, error, rule=name)) from None
+    conditions = tuple(_condition(env, schema, item, path, text, body.name, "when") for item in body.when)
+    actions = tuple(
+        _action(env, schema, action, path, text, body.name, index) for index, action in enumerate(body.actions)
+    )
+    return Rule(body.name, body.description, body.order, body.on_broken_engagement, conditions,
+                MappingProxyType(dict(body.params)), actions, path)
+
+
+def _condition(env, schema: SchemaSettings, source: str, path: Path, text: str, rule: str, key: str) -> Condition:
+    where = f"{path}:{_line_of(text, source)}: rule {rule}, {key}"
+    try:
+        compiled = env.compile_expression(source, undefined_to_none=False)
+        tree = parse_expression(env, source)
+    except TemplateSyntaxError as error:
+        raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}{_closest(env, error)}") from None
+    check_state_names(tree, state_names(schema), where, lambda _: f"condition {source!r}")
+    return Condition(source, where, compiled, tree)
+
+
+def _closest(env, error: TemplateSyntaxError) -> str:
+    """" Did you mean 'length'?" after "No filter named 'lenght'." (or test)."""
+    found = re.match(r"No (filter|test) named '([^']+)'", error.message or "")
+    if not found:
+        return ""
+    close = closest(found.group(2), env.filters if found.group(1) == "filter" else env.tests)
+    return f" Did you mean {close!r}?" if close else ""
+
+
+def state_names(schema: SchemaSettings) -> dict[str, list[str]]:
+    """The state names of each kind of record, as conditions compare them."""
+    return {"ticket": list(schema.ticket_states.model_dump()), "change": list(schema.change_states.model_dump()),
+            "ctask": list(schema.ctask_states.model_dump())}
+
+
+def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: str, rule: str, index: int) -> Action:
+    line = _action_line(text, index)
+    line = _line_of(text, f'type = "{action.type}"') if line == "?" else line
+    where = f"{path}:{line}: rule {rule}, actions[{index}] ({action.type})"
+    targets = tuple([action.target] if isinstance(action.target, str) else action.target)
+    targets = tuple(target for target in targets if target)
+    _check_action_fields(action, targets, schema, where)
+    for label, source in (("title", action.title), ("key", action.key)):
+        if source:
+            try:
+                tree = env.parse(source)
+            except TemplateSyntaxError as error:
+                raise RulesError(f"{where}: {label} template does not compile: {error.message}") from None
+            check_state_names(tree, state_names(schema), where, lambda _: f"{label} template {source!r}")
+    if action.check_clock_minutes and not action.clock_flag_template:
+        raise RulesError(f"{where}: check_clock_minutes needs clock_flag_template, the flag posted when the clocks differ")
+    for key in ("template", "clock_flag_template", "overflow_template"):
+        line = _action_line(text, index, f"{key} =")
+        _check_template(env, schema, getattr(action, key), where, f"{key} =", line)
+    when = tuple(_condition(env, schema, item, path, text, rule, f"actions[{index}].when") for item in action.when)
+    return Action(action.type, targets, action.state, action.title, action.template, action.key,
+                  action.severity, when, where, action.check_clock_minutes, action.clock_flag_template,
+                  action.overflow_template)
+
+
+def _check_template(env, schema: SchemaSettings, template: str, where: str, key: str, line: str) -> None:
+    if not template:
+        return
+    try:
+        env.get_template(template)  # compiles it: an unknown filter or test is refused here
+        tree = env.parse(env.loader.get_source(env, template)[0])
+    except TemplateSyntaxError as error:
+        raise RulesError(f"{where}: template {template}, line {error.lineno}: {error.message}{_closest(env, error)}") from None
+    except Exception:  # noqa: BLE001 - TemplateNotFound and loader errors
+        folder = ", ".join(getattr(env.loader, "searchpath", [])) or "(none set)"
+        raise RulesError(
+            f"{where}: template {template!r} is not in the templates folder {folder}"
+            f"{did_you_mean(template, env.list_templates())}: fix `{key}` on line {line} of the rules file, "
+            f"or add the template to that folder"
+        ) from None
+    check_state_names(tree, state_names(schema), where, lambda at: f"template {template}, line {at},")
+
+
+TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
+TARGETS = TICKET_ROLES + ("change", "ctask", "problems")
+
+
+def _check_action_fields(action: ActionFile, targets: tuple[str, ...], schema: SchemaSettings, where: str) -> None:
+    for target in targets:
+        if target not in TARGETS:
+            raise RulesError(f"{where}: target {target!r} is not one of {', '.join(TARGETS)}")
+    needs_target = action.type not in ("update_roadmap",)
+    if needs_target and not targets:
+        raise RulesError(f"{where}: set target to one of {', '.join(TARGETS)}")
+    if action.type in ("set_state", "create_ticket"):
+        states = _states_for(targets, schema)
+        if action.state not in states:
+            raise RulesError(f"{where}: state {action.state!r} is not one of {', '.join(states)}")
+    if action.type == "create_ticket":
+        if any(target not in TICKET_ROLES for target in targets):
+            raise RulesError(f"{where}: create_ticket creates ETIU tickets; target must be one of {', '.join(TICKET_ROLES)}")
+        if not action.title:
+            raise RulesError(f"{where}: create_ticket needs a title template for the new ticket")
+    if action.type in ("work_note", "comment", "flag", "set_state", "create_ticket", "update_roadmap") and not action.template:
+        raise RulesError(f"{where}: set template to a file of the templates folder (the note to post)")
+
+
+def _states_for(targets: tuple[str, ...], schema: SchemaSettings) -> list[str]:
+    if "change" in targets:
+        return list(schema.change_states.model_dump())
+    if "ctask" in targets:
+        return list(schema.ctask_states.model_dump())
+    return list(schema.ticket_states.model_dump())
+
+
+def _refuse_duplicate_names(rules: tuple[Rule, ...]) -> None:
+    seen: dict[str, Path] = {}
+    for rule in rules:
+        if rule.name in seen:
+            raise RulesError(f"{rule.file}: rule name {rule.name!r} is also used in {seen[rule.name]}; names must be unique")
+        seen[rule.name] = rule.file
+
+
+def _describe(path: Path, text: str, error: ValidationError, rule: str) -> str:
+    first = error.errors()[0]
+    key = ".".join(str(part) for part in first["loc"])
+    last = str(first["loc"][-1]) if first["loc"] else ""
+    line = _line_of(text, last) if last and not last.isdigit() else ""
+    loc = first["loc"]
+    if len(loc) > 3 and loc[:2] == ("rule", "actions") and isinstance(loc[2], int):
+        line = _action_line(text, loc[2], last).replace("?", "") or line
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        message = "is not a known key (see the README's section on rules files)"
+    elif first["type"] == "literal_error" and last == "type":
+        message = f"{first['input']!r} is not a known action; use one of {', '.join(ACTION_KINDS)}"
+    elif first["type"] == "literal_error":
+        message = f"{first['input']!r} is not allowed here; use {first['ctx']['expected']}"
+    rule_part = f" rule {rule}," if rule and rule != "?" else ""
+    location = f"{path}:{line}" if line else str(path)
+    return f"{location}:{rule_part} {key}: {message}"
+
+
+def _action_line(text: str, index: int, key: str = "type") -> str:
+    """The line of ``key`` in the index-th ``[[rule.actions]]``: several actions of a file may
+    share a type or a key, so the first match in the file can be another action's."""
+    seen = -1
+    for number, line in enumerate(text.splitlines(), start=1):
+        if line.strip().startswith("[[rule.actions]]"):
+            seen += 1
+        elif seen == index and line.strip().startswith(key):
+            return str(number)
+    return "?"
+
+
+def _line_of(text: str, needle: str) -> str:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if needle and needle in line:
+            return str(number)
+    return "?"

@@ -1,0 +1,93 @@
+"""Jinja2 for rule conditions and note templates, sandboxed.
+
+Conditions and templates come from files that admins edit. They run in an immutable sandbox
+with StrictUndefined: they cannot reach Python internals or change what they read, and a typo in
+a name fails when the rules are loaded, not in the middle of a cycle.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timezone
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from jinja2 import FileSystemLoader, StrictUndefined, TemplateError as JinjaTemplateError, Undefined
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from ..errors import TemplateError
+from ..engagement.roadmap import LABELS
+
+
+def _local(value: datetime | None, zone: Any) -> datetime | None:
+    return value.astimezone(zone) if value is not None else None
+
+
+def _when(value: datetime | date | None, with_zone: bool = True) -> str:
+    """A date-time as people read it in notes: 2026-11-24 18:00 EST."""
+    if value is None:
+        return "(not set)"
+    if isinstance(value, datetime):
+        text = value.strftime("%Y-%m-%d %H:%M")
+        if with_zone and value.tzinfo is not None:
+            text += " " + (value.tzname() or "")
+        return text.strip()
+    return value.isoformat()
+
+
+def _utc(value: datetime | None) -> str:
+    if value is None:
+        return "(not set)"
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _label(field_name: str) -> str:
+    """A roadmap field as the short descriptions name it: prod_upgrade -> Prod upgrade."""
+    return LABELS.get(field_name, field_name.replace("_", " "))
+
+
+def _weekday(value: date | datetime | None) -> str:
+    return value.strftime("%A") if value is not None else ""
+
+
+def _is_none(value: Any) -> bool:
+    """Jinja's ``none`` test, strict: ``misspelt is not none`` fails instead of being always true."""
+    if isinstance(value, Undefined):
+        value._fail_with_undefined_error()
+    return value is None
+
+
+def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironment:
+    env = ImmutableSandboxedEnvironment(
+        loader=FileSystemLoader(str(templates_dir)) if templates_dir else None,
+        undefined=StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=False,
+    )
+    env.filters.update(local=_local, when=_when, utc=_utc, weekday=_weekday, label=_label)
+    env.tests["none"] = _is_none
+    return env
+
+
+@lru_cache(maxsize=1024)
+def _compiled(env: ImmutableSandboxedEnvironment, source: str):
+    # An inline template (an action's key or title) is rendered for every engagement each cycle;
+    # compile it once per environment, as conditions are.
+    return env.from_string(source)
+
+
+def render(env: ImmutableSandboxedEnvironment, source: str, context: dict[str, Any], *, name: str) -> str:
+    """Render an inline template string; errors name where it came from."""
+    try:
+        return _compiled(env, source).render(context).strip()
+    except JinjaTemplateError as error:
+        raise TemplateError(f"{name}: {error}") from None
+
+
+def render_file(env: ImmutableSandboxedEnvironment, filename: str, context: dict[str, Any]) -> str:
+    try:
+        return env.get_template(filename).render(context).strip()
+    except JinjaTemplateError as error:
+        raise TemplateError(f"template {filename}: {type(error).__name__}: {error}") from None

@@ -1,0 +1,104 @@
+"""What a write changes, as people read it: ``BP: 2026-12-10 → 2026-12-11``, ``state: Open → Closed Complete``.
+
+Given the schema, a short description is compared roadmap label by label (the title, then each
+date that differs), and a state field shows the state's name; without it, or when a value cannot
+be read, the field's text is shown before and after, cut at ``width`` characters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import timezone
+
+from ..config import SchemaSettings
+from ..errors import RoadmapError
+from ..state.journal import TRUNCATION_MARK, JournalEntry
+from ..engagement.roadmap import LABELS, parse_short_description
+
+NO_VALUE = "—"
+NOTE_NAMES = {"work_notes": "work note", "comments": "comment"}  # a note is added, it replaces nothing
+# Lower-case in a state's name, as ServiceNow shows it: "Work in Progress".
+_SMALL_WORDS = frozenset({"in", "of", "on", "and"})
+
+
+def format_entries(entries: Iterable[JournalEntry], schema: SchemaSettings | None = None) -> list[tuple[str, ...]]:
+    """Rows for a CLI table, in the order of ``journal.ENTRY_COLUMNS``.
+
+    The verification cell also carries the error text, so a failed action says why.
+    """
+    return [
+        (
+            entry.time.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%SZ"),
+            entry.run_id,
+            entry.rule,
+            entry.engagement,
+            entry.target,
+            entry.number,
+            entry.kind,
+            format_change(entry.before, entry.after, schema=schema, table=entry.table),
+            entry.outcome,
+            "; ".join(text for text in (entry.verification, entry.error) if text),
+        )
+        for entry in entries
+    ]
+
+
+def format_change(before: Mapping[str, str], after: Mapping[str, str], width: int = 60, *,
+                  schema: SchemaSettings | None = None, table: str = "") -> str:
+    """``field: from → to`` for each field, ``—`` standing for no value."""
+    fields = list(after) + [name for name in before if name not in after]
+    return "; ".join(
+        part for name in fields for part in _field_change(name, before.get(name), after.get(name), width, schema, table)
+    )
+
+
+def _field_change(name: str, old: str | None, new: str | None, width: int,
+                  schema: SchemaSettings | None, table: str) -> list[str]:
+    if schema is not None and name in NOTE_NAMES:
+        return [f"{NOTE_NAMES[name]}: {_cell(new, width)}"]
+    if schema is not None and old and new and name == schema.ticket.short_description:
+        labelled = roadmap_changes(old, new)
+        if labelled:
+            return labelled
+    names = state_names(schema, table, name) if schema is not None else {}
+    if names:
+        old, new = names.get(old or "", old), names.get(new or "", new)
+    return [f"{name}: {_cell(old, width)} → {_cell(new, width)}"]
+
+
+def roadmap_changes(old: str, new: str) -> list[str]:
+    """``Label: from → to`` for the title and each roadmap date that differs; [] when unreadable."""
+    try:
+        before, after = parse_short_description(old), parse_short_description(new)
+    except RoadmapError:
+        return []
+    parts = [f"title: {_cell(before.title, 60)} → {_cell(after.title, 60)}"] if before.title != after.title else []
+    for field, (mine, theirs) in before.roadmap.changes(after.roadmap).items():
+        parts.append(f"{LABELS[field]}: {_cell(_text(mine), 60)} → {_cell(_text(theirs), 60)}")
+    return parts
+
+
+def state_names(schema: SchemaSettings, table: str, field: str) -> dict[str, str]:
+    """``{value: name}`` when ``field`` is the state field of ``table``; {} otherwise."""
+    for record, states in ((schema.ticket, schema.ticket_states), (schema.change, schema.change_states),
+                           (schema.ctask, schema.ctask_states)):
+        if record.table == table and record.state == field:
+            return {value: state_name(name) for name, value in states.model_dump().items()}
+    return {}
+
+
+def state_name(name: str) -> str:
+    """``work_in_progress`` → ``Work in Progress``."""
+    words = name.split("_")
+    return " ".join(word if index and word in _SMALL_WORDS else word.capitalize() for index, word in enumerate(words))
+
+
+def _text(value: object) -> str:
+    return "" if value is None else str(value)
+
+
+def _cell(value: str | None, width: int) -> str:
+    text = " ".join((value or "").split())
+    if not text:
+        return NO_VALUE
+    return text if len(text) <= width else text[: width - 1] + TRUNCATION_MARK

@@ -1,0 +1,140 @@
+"""The coordinator's report: one row per engagement, built from the local state only. No printing.
+
+What a coordinator asks ("she can see that you have 3 tickets open without a Prod Upgrade open")
+is answered from the state folder, never from the instance: the records of every engagement as
+the worker last read them (``records.sqlite3``), the worker's own verified writes since, its
+memory of each engagement and its open flags (the journal), and the playbook's calendar. Nothing
+here builds a ServiceNow client or sends a request, so the report works while the instance is
+down, and while a worker runs (SQLite readers do not block it).
+
+The cache holds the records as read at the start of the last cycle, before that cycle's writes.
+Those writes are in the journal, read back and verified: a ``done`` state change, roadmap update
+or ticket creation newer than the cached version of its record is laid over it, so a report run
+right after ``run --once`` shows ETIU03 closed, not the state the worker just changed.
+
+The phases and what they mean are in ``coordinator_phases``, the views in ``coordinator_rows``;
+this module re-exports their public names, so callers import everything from here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..state.cache import CACHE_NAME, RecordCache
+from ..config import Settings
+from .coordinator_phases import build_rows, engagement_row
+from .coordinator_rows import (
+    DEV_UPGRADE,
+    DONE_PHASE,
+    KICKOFF,
+    NEEDS_ATTENTION,
+    PHASES,
+    SCHEDULED,
+    STAGES,
+    SUPPORT_WEEK,
+    VALIDATION,
+    VIEWS,
+    CoordinatorReport,
+    Deadline,
+    EngagementRow,
+    OpenFlag,
+    RoadmapDates,
+    View,
+    filter_rows,
+    normalise_phase,
+    phase_counts,
+    select,
+    view_rows,
+)
+from ..state.journal import DONE, Journal, JournalEntry
+from ..engagement.model import EngagementBuilder, format_sn_datetime, parse_sn_datetime
+from .people import USERS_TABLE, assignee_names
+from ..playbook.rules import load_playbook
+from ..cycle.read import scopes
+
+__all__ = [
+    "DEV_UPGRADE", "DONE_PHASE", "KICKOFF", "NEEDS_ATTENTION", "PHASES", "SCHEDULED", "STAGES", "SUPPORT_WEEK",
+    "VALIDATION", "VIEWS", "CoordinatorReport", "Deadline", "EngagementRow", "NoStateError", "OpenFlag",
+    "RoadmapDates", "View", "apply_worker_writes", "build_rows", "engagement_row", "filter_rows",
+    "normalise_phase", "phase_counts", "read_report", "select", "view_rows",
+]
+
+# Journal fields a write may carry besides its field changes: notes, not record fields.
+NOTE_FIELDS = frozenset({"work_notes", "comments"})
+# Writes whose after-values are field values of the record (notes and flags change no field).
+FIELD_WRITES = frozenset({"set_state", "create_ticket", "update_roadmap"})
+
+
+# --- the worker's own writes over the cache (pure) ------------------------------------------
+
+
+def apply_worker_writes(
+    tables: Mapping[str, list[dict]], entries: Iterable[JournalEntry], watermarks: Mapping[str, str | None]
+) -> dict[str, list[dict]]:
+    """The cached records with the worker's verified field writes laid over them.
+
+    A write applies to the cached version of its record when it is newer than that version's
+    ``sys_updated_on`` (a person's later change wins). A ticket the worker created and the cache
+    has not read yet is added, unless its table was read after the creation (then it was deleted).
+    """
+    merged = {table: {record.get("sys_id", ""): dict(record) for record in records} for table, records in tables.items()}
+    for entry in sorted(entries, key=lambda entry: (entry.time, entry.id)):
+        if entry.outcome != DONE or entry.kind not in FIELD_WRITES or entry.table not in merged or not entry.sys_id:
+            continue
+        fields = {name: value for name, value in entry.after.items() if name not in NOTE_FIELDS}
+        stamp = format_sn_datetime(entry.time)
+        record = merged[entry.table].get(entry.sys_id)
+        if record is None:
+            watermark = watermarks.get(entry.table)
+            if entry.kind == "create_ticket" and (not watermark or watermark < stamp):
+                merged[entry.table][entry.sys_id] = {
+                    **fields, "sys_id": entry.sys_id, "number": entry.number,
+                    "sys_created_on": stamp, "sys_updated_on": stamp,
+                }
+            continue
+        if _older_than(record.get("sys_updated_on", ""), entry.time):
+            record.update(fields)
+            record["sys_updated_on"] = stamp
+    return {table: list(records.values()) for table, records in merged.items()}
+
+
+def _older_than(stamp: str, moment: datetime) -> bool:
+    try:
+        updated = parse_sn_datetime(stamp)
+    except (TypeError, ValueError):
+        return True
+    return updated is None or updated < moment
+
+
+# --- reading the state folder ---------------------------------------------------------------
+
+
+class NoStateError(Exception):
+    """The state folder holds no records yet: no cycle has run with it."""
+
+
+def read_report(settings: Settings, now: datetime | None = None) -> CoordinatorReport:
+    """The report from the state folder and the playbook; no ServiceNow client, no request."""
+    at = now or datetime.now(timezone.utc)
+    state_dir = Path(settings.state.dir)
+    if not (state_dir / CACHE_NAME).is_file():
+        raise NoStateError(f"{state_dir} holds no records yet")
+    playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+    with RecordCache.open_read_only(state_dir) as cache, Journal.open_read_only(state_dir) as journal:
+        names = [table for table, _ in scopes(playbook.schema)]
+        tables = apply_worker_writes(
+            {table: cache.records(table) for table in names},
+            [entry for entry in journal.entries(outcome=DONE) if entry.kind in FIELD_WRITES],
+            {table: cache.watermark(table) for table in names},
+        )
+        memories = journal.all_engagement_states()
+        flags = journal.open_flags()
+        runs = journal.runs(limit=1)
+        people = assignee_names(cache.records(USERS_TABLE))
+    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(
+        *(tables[table] for table in names)
+    )
+    rows = build_rows(engagements, memories, flags, playbook, at, people)
+    return CoordinatorReport(tuple(rows), at, runs[0] if runs else None, str(state_dir))

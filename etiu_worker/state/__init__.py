@@ -1,0 +1,1 @@
+"""The state folder: the journal of actions, the record cache, the lock. Knows nothing of playbooks."""

@@ -1,0 +1,206 @@
+"""The records of every engagement as last read, so that a cycle reads only what changed.
+
+Delta sync: each table has a watermark, the newest ``sys_updated_on`` seen (the instance's own
+clock, so the worker's clock does not matter). A cycle asks for the rows updated at or after the
+watermark less an overlap, merges them in, and evaluates every engagement from the cache, so that
+time-based rules (validation length, support week end) fire on engagements nobody touched. A full
+read replaces a table's cache on a configurable period; it is also what notices deleted records
+and records that left the worker's scope.
+
+Records and watermark of a table change in one SQLite transaction: a crash leaves either the old
+pair or the new one, never a watermark ahead of the records it stands for.
+
+It is only a cache: a damaged file (empty, truncated, not a database, written by a newer
+etiu-worker) is deleted with a WARNING, and the cycle reads every record again.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+from collections.abc import Iterable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from ..errors import StateError
+from .files import connect_read_only, damage, guard_database_errors, remove, user_version
+
+log = logging.getLogger(__name__)
+
+CACHE_NAME = "records.sqlite3"
+CACHE_VERSION = 1  # PRAGMA user_version; a cache from a newer worker is rebuilt, not read
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS records (
+    tbl TEXT NOT NULL, sys_id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (tbl, sys_id)
+);
+CREATE TABLE IF NOT EXISTS sync (
+    tbl TEXT PRIMARY KEY, watermark TEXT NOT NULL, full_sync_at TEXT NOT NULL
+);
+"""
+
+
+def _failure(path: Path, error: sqlite3.DatabaseError) -> str:
+    return (
+        f"the record cache {path} cannot be used ({error}): delete it (rm {path}*) "
+        "and run again; it is only a cache, the next run reads every record again"
+    )
+
+
+def _describe_failure(cache: RecordCache, error: sqlite3.DatabaseError) -> str:
+    return _failure(cache.path, error)
+
+
+@guard_database_errors(_describe_failure)
+class RecordCache:
+    """The cached records and watermarks of the state folder; an SQLite error is a ``StateError``."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+        self._db = connection
+        self.path = path
+
+    @classmethod
+    def open(cls, state_dir: Path) -> RecordCache:
+        """Open the cache to read and write it; a damaged one is deleted and started afresh."""
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        path = state_dir / CACHE_NAME
+        _discard_if_damaged(path, _problem(path))
+        try:
+            return cls(_connect(path), path)
+        except sqlite3.OperationalError as error:  # a full disk, a read-only file: not damage
+            raise StateError(_failure(path, error)) from None
+        except sqlite3.DatabaseError as error:  # a damage the header did not show
+            _discard_if_damaged(path, str(error))
+            return cls(_connect(path), path)
+
+    @classmethod
+    def open_read_only(cls, state_dir: Path) -> RecordCache:
+        """Open the cache only to read it (``report``), also on a read-only state folder."""
+        path = Path(state_dir) / CACHE_NAME
+        problem = _problem(path)
+        if problem:
+            raise StateError(
+                f"the record cache {path} is damaged ({problem}): run etiu-worker run --once, "
+                "which rebuilds it from the instance"
+            )
+        return cls(connect_read_only(path, 30), path)
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> RecordCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def watermark(self, table: str) -> str | None:
+        row = self._db.execute("SELECT watermark FROM sync WHERE tbl = ?", (table,)).fetchone()
+        return row[0] if row else None
+
+    def full_sync_due(self, table: str, at: datetime, period: timedelta) -> bool:
+        row = self._db.execute("SELECT full_sync_at FROM sync WHERE tbl = ?", (table,)).fetchone()
+        return row is None or datetime.fromisoformat(row[0]) + period <= at
+
+    def replace(self, table: str, rows: list[dict], at: datetime) -> None:
+        """A full read: the table's cache becomes exactly these rows."""
+        with self._transaction():
+            self._db.execute("DELETE FROM records WHERE tbl = ?", (table,))
+            self._store(table, rows)
+            self._db.execute(
+                "INSERT OR REPLACE INTO sync (tbl, watermark, full_sync_at) VALUES (?, ?, ?)",
+                (table, _newest(rows, ""), at.astimezone(timezone.utc).isoformat()),
+            )
+
+    def merge(self, table: str, rows: list[dict]) -> None:
+        """A delta read: these rows replace their cached versions; the watermark moves forward."""
+        if not rows:
+            return
+        with self._transaction():
+            self._store(table, rows)
+            self._db.execute(
+                "UPDATE sync SET watermark = max(watermark, ?) WHERE tbl = ?", (_newest(rows, ""), table)
+            )
+
+    def store(self, table: str, rows: list[dict]) -> None:
+        """Records read outside the delta (a look-up, a freshness check): the watermark stays, so
+        the next delta read still covers every change since the last one."""
+        if rows:
+            with self._transaction():
+                self._store(table, rows)
+
+    def forget_everything(self) -> None:
+        """Drop every record and watermark: the next read of each table is a full read."""
+        with self._transaction():
+            self._db.execute("DELETE FROM records")
+            self._db.execute("DELETE FROM sync")
+
+    def records(self, table: str) -> list[dict]:
+        return [json.loads(data) for (data,) in self._db.execute("SELECT data FROM records WHERE tbl = ?", (table,))]
+
+    def _store(self, table: str, rows: Iterable[dict]) -> None:
+        self._db.executemany(
+            "INSERT OR REPLACE INTO records (tbl, sys_id, data) VALUES (?, ?, ?)",
+            [(table, row["sys_id"], json.dumps(row)) for row in rows],
+        )
+
+    def _transaction(self):
+        return _Transaction(self._db)
+
+
+class _Transaction:
+    def __init__(self, db: sqlite3.Connection) -> None:
+        self.db = db
+
+    def __enter__(self) -> None:
+        self.db.execute("BEGIN IMMEDIATE")
+
+    def __exit__(self, kind, error, trace) -> None:
+        self.db.execute("COMMIT" if kind is None else "ROLLBACK")
+
+
+def _problem(path: Path) -> str | None:
+    """What is wrong with the cache file, or None (also when there is none yet)."""
+    if not path.exists():
+        return None
+    if path.stat().st_size == 0:
+        return "it is empty"
+    problem = damage(path)
+    if problem is None and user_version(path) > CACHE_VERSION:
+        problem = f"it was written by a newer etiu-worker (version {user_version(path)})"
+    return problem
+
+
+def _discard_if_damaged(path: Path, problem: str | None) -> None:
+    if not problem:
+        return
+    try:
+        remove(path)
+    except OSError as error:
+        raise StateError(
+            f"the record cache {path} is damaged ({problem}) and cannot be deleted "
+            f"({error.strerror}): delete it (rm {path}*) and run again; it is only a cache"
+        ) from None
+    log.warning(
+        "the record cache %s was damaged (%s) and is deleted: it is only a cache, this cycle "
+        "reads every record again", path, problem,
+    )
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    if not path.exists():
+        os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    connection = sqlite3.connect(path, timeout=30, isolation_level=None)
+    try:
+        connection.execute("PRAGMA journal_mode=WAL")
+        connection.executescript(SCHEMA)
+        connection.execute(f"PRAGMA user_version = {CACHE_VERSION}")
+    except BaseException:
+        connection.close()
+        raise
+    return connection
+
+
+def _newest(rows: Iterable[dict], default: str) -> str:
+    return max((row.get("sys_updated_on", "") for row in rows), default=default)
