@@ -1,0 +1,282 @@
+"""Steps declared by a pack: checklists, milestones and stage gates, from ``[steps.<group>]``.
+
+A group lists the steps whose records have one role; a record is matched to its step by its step
+id. Three ways to write a group:
+
+* with ``items``: a list of steps, each with its ``id``; ``ordered = true`` puts each item after
+  the one before it. Every key an item can have, written on the group, is the default of its
+  items (``owner``, ``warn_at``, ``duration``...), but for ``title`` (the group's own title) and
+  ``after``: on the group it is a gate every item waits for.
+* without ``items``: the group itself is its one step, and its id is the group's name
+  (``[steps.review]`` with ``duration = "2bd"`` reads as ``steps.review.overdue``).
+* with ``mirror = {of = "launch", items = [...], reverse = true, only = "done"}``: the items of
+  another group (all, or those named), in reverse order when asked, each after the one before;
+  with ``only = "done"`` only those whose record is done when the states are derived (a rollback
+  undoes what was done, last first). ``title`` is a template over ``step``, the mirrored item
+  (``"Revert: {{ step.title }}"``); an item keeps its mirrored item's id and owner.
+
+A step refers to another by its id inside its group, by ``group.id`` across groups, or by a
+one-step group's name. A duration is written with its unit (``2bd``); its amount may come from
+the engagement: ``duration = "{{ change.qa_period_bd }}bd"`` names an expression the caller
+evaluates (``Step.duration.amount_from``). ``start_from`` says where the clock starts: ``after``
+(default: when the predecessors finished; a step with none starts when its record went in
+progress), ``started`` (when its record went in progress), or any other name: an instant the
+caller resolves (a date or a field, e.g. ``case.opened_at``). ``paused_when`` is a condition the
+caller evaluates. Everything is checked at load (``step_checks``), with the key path in the error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import RulesError
+from .durations import Duration, parse_duration
+from .step_checks import check_plan, key_path, mirrored_steps
+
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+RESERVED = ("groups", "next", "done", "projected_finish")  # what ``steps.X`` reads besides groups
+MAPPING_NAMES = ("items", "keys", "values", "get")  # what ``group.items.X`` reads besides steps
+_FROM_CONTEXT = re.compile(r"^\s*\{\{\s*(?P<expression>.+?)\s*\}\}\s*(?P<unit>bd|m|h|d|w)\s*$")
+_JINJA = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StepFile(_Strict):
+    """One item of ``items`` as written in pack.toml."""
+
+    id: str = Field(pattern=NAME)
+    title: str = ""
+    owner: str = ""
+    after: list[str] = Field(default_factory=list)
+    optional: bool = False
+    duration: str | None = None
+    start_from: str = "after"
+    warn_at: float | None = None
+    paused_when: str = ""
+
+
+class MirrorFile(_Strict):
+    """``mirror = {of, items, reverse, only}``: another group's items, e.g. for a rollback."""
+
+    of: str
+    items: list[str] = Field(default_factory=list)
+    reverse: bool = False
+    only: Literal["done"] | None = None
+
+
+class GroupFile(_Strict):
+    """One ``[steps.<group>]`` table as written in pack.toml."""
+
+    role: str = ""
+    ordered: bool = False
+    items: list[StepFile] | None = None
+    mirror: MirrorFile | None = None
+    title: str = ""
+    owner: str = ""
+    after: list[str] = Field(default_factory=list)
+    optional: bool = False
+    duration: str | None = None
+    start_from: str = "after"
+    warn_at: float | None = None
+    paused_when: str = ""
+
+
+@dataclass(frozen=True)
+class DurationSpec:
+    """A step's duration: fixed (``2bd``), or its amount read from the engagement
+    (``{{ change.qa_period_bd }}bd``: the caller evaluates ``amount_from`` and passes the number)."""
+
+    unit: str
+    fixed: Duration | None = None
+    amount_from: str = ""
+
+    def resolve(self, amount: float | None) -> Duration | None:
+        """The duration, given the amount the caller evaluated (None when it has none)."""
+        if self.fixed is not None:
+            return self.fixed
+        return None if amount is None else Duration(float(amount), self.unit)
+
+    def __str__(self) -> str:
+        return str(self.fixed) if self.fixed is not None else f"{{{{ {self.amount_from} }}}}{self.unit}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One declared step. ``key`` names it engagement-wide: ``group.id``, or the group's name
+    for a one-step group. ``after`` holds keys; a mirror's items are chained when derived."""
+
+    key: str
+    group: str
+    id: str
+    title: str
+    owner: str
+    after: tuple[str, ...]
+    optional: bool
+    duration: DurationSpec | None
+    start_from: str
+    warn_at: float | None
+    paused_when: str
+    mirrors: str = ""  # the key of the mirrored step, for a mirror's item
+
+
+@dataclass(frozen=True)
+class StepGroup:
+    """A declared group: its steps in order, the role of their records, and its mirror if any."""
+
+    name: str
+    role: str
+    title: str
+    steps: tuple[Step, ...]
+    single: bool = False
+    mirror_of: str = ""
+    reverse: bool = False
+    only_done: bool = False
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """Every group of a pack, and its steps in an order where each comes after its predecessors."""
+
+    groups: Mapping[str, StepGroup]
+    order: tuple[str, ...]
+
+    @property
+    def steps(self) -> dict[str, Step]:
+        """Every step by its key (a mirror's possible items included)."""
+        return {step.key: step for group in self.groups.values() for step in group.steps}
+
+
+def load_steps(table: Mapping[str, Any], source: str = "") -> StepPlan:
+    """The ``[steps]`` table of a pack, checked; RulesError names ``source`` and the key path."""
+    try:
+        return _load(table)
+    except RulesError as error:
+        raise RulesError(f"{source}: {error}" if source else str(error)) from None
+
+
+def _load(table: Mapping[str, Any]) -> StepPlan:
+    files = {name: _group_file(name, data) for name, data in table.items()}
+    drafts: dict[str, StepGroup] = {}
+    for name, file in files.items():
+        if file.mirror is None:
+            drafts[name] = _group(name, file)
+    for name, file in files.items():
+        if file.mirror is not None:
+            drafts[name] = _mirror_group(name, file, drafts, files)
+    groups, order = check_plan({name: drafts[name] for name in files}, files)
+    return StepPlan(groups=groups, order=order)
+
+
+def _group_file(name: str, data: Any) -> GroupFile:
+    where = f"steps.{name}"
+    if not re.match(NAME, name):
+        raise RulesError(f"{where}: {name!r} is not a group name: use letters, digits and _")
+    if name in RESERVED:
+        raise RulesError(f"{where}: {name!r} is a name conditions read on steps; call the group otherwise")
+    if not isinstance(data, Mapping):
+        raise RulesError(f"{where}: write the group as a table, [steps.{name}]")
+    try:
+        file = GroupFile(**data)
+    except ValidationError as error:
+        raise RulesError(_describe(where, error)) from None
+    if file.items is not None and file.mirror is not None:
+        raise RulesError(f"{where}: a group has either items or a mirror, not both")
+    return file
+
+
+def _describe(where: str, error: ValidationError) -> str:
+    first = error.errors()[0]
+    path = key_path(where, first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{path}: is not a known key of a step or group (see the README's section on steps)"
+    if first["type"] == "string_pattern_mismatch":
+        return f"{path}: {first['input']!r} is not an id: use letters, digits and _ (start with a letter)"
+    return f"{path}: {first['msg']}"
+
+
+def _group(name: str, file: GroupFile) -> StepGroup:
+    if file.items is None:
+        written = {key: value for key, value in file.model_dump().items() if key in StepFile.model_fields}
+        step = _step(name, name, written, f"steps.{name}", single=True)
+        return StepGroup(name, file.role, file.title, (step,), single=True)
+    defaults = {key: getattr(file, key) for key in file.model_fields_set if key in StepFile.model_fields}
+    steps: list[Step] = []
+    for index, item in enumerate(file.items):
+        if item.id in MAPPING_NAMES:
+            raise RulesError(f"steps.{name}.items[{index}].id: {item.id!r} is a name conditions read on a "
+                             "group's items; call the step otherwise")
+        written = {**defaults, **{key: getattr(item, key) for key in item.model_fields_set}}
+        written["after"] = [*item.after, *file.after] + ([steps[-1].id] if file.ordered and steps else [])
+        steps.append(_step(name, item.id, written, f"steps.{name}.items[{index}]"))
+    return StepGroup(name, file.role, file.title, tuple(steps))
+
+
+def _step(group: str, id_: str, written: Mapping[str, Any], where: str, single: bool = False) -> Step:
+    values = {**{key: field.get_default(call_default_factory=True) for key, field in StepFile.model_fields.items()}, **written}
+    warn_at = values["warn_at"]
+    if warn_at is not None and not 0 <= warn_at <= 1:
+        raise RulesError(f"{where}.warn_at: {warn_at!r} is not a share of the duration: "
+                         "write a number from 0 to 1, e.g. 0.75 for 75%")
+    _check_expression(values["paused_when"], f"{where}.paused_when")
+    return Step(
+        key=group if single else f"{group}.{id_}", group=group, id=id_,
+        title=values["title"] or id_, owner=values["owner"], after=tuple(values["after"]),
+        optional=values["optional"], duration=_duration(values["duration"], f"{where}.duration"),
+        start_from=values["start_from"], warn_at=warn_at, paused_when=values["paused_when"],
+    )
+
+
+def _duration(text: str | None, where: str) -> DurationSpec | None:
+    if text is None:
+        return None
+    found = _FROM_CONTEXT.match(text)
+    if found is None:
+        fixed = parse_duration(text, where)
+        return DurationSpec(fixed.unit, fixed=fixed)
+    _check_expression(found["expression"], where)
+    return DurationSpec(found["unit"], amount_from=found["expression"])
+
+
+def _check_expression(text: str, where: str) -> None:
+    if not text:
+        return
+    try:
+        _JINJA.compile_expression(text)
+    except TemplateError as error:
+        raise RulesError(f"{where}: {text!r} is not a condition Jinja can read: {error}") from None
+
+
+def _mirror_group(name: str, file: GroupFile, drafts: Mapping[str, StepGroup], files: Mapping[str, GroupFile]) -> StepGroup:
+    assert file.mirror is not None
+    sources = mirrored_steps(name, file.mirror.of, file.mirror.items, drafts, files)
+    if file.mirror.reverse:
+        sources = sources[::-1]
+    where = f"steps.{name}"
+    steps = tuple(_mirror_step(name, source, file, where) for source in sources)
+    return StepGroup(name, file.role, "", steps, mirror_of=file.mirror.of,
+                     reverse=file.mirror.reverse, only_done=file.mirror.only == "done")
+
+
+def _mirror_step(name: str, source: Step, file: GroupFile, where: str) -> Step:
+    written = {key: getattr(file, key) for key in file.model_fields_set if key in StepFile.model_fields}
+    written["title"] = _title(file.title, source, f"{where}.title") if file.title else source.title
+    written.setdefault("owner", source.owner)
+    written["after"] = list(file.after)
+    step = _step(name, source.id, written, where)
+    return Step(**{**step.__dict__, "mirrors": source.key})
+
+
+def _title(template: str, source: Step, where: str) -> str:
+    try:
+        return _JINJA.from_string(template).render(step=source)
+    except TemplateError as error:
+        raise RulesError(f"{where}: {template!r} cannot be read: {error}; it can use step.id, step.title and step.owner") from None
