@@ -7,6 +7,7 @@ predecessors, a mirror's possible items chained in their mirrored order.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
@@ -27,7 +28,8 @@ def key_path(where: str, loc: Iterable[Any]) -> str:
 
 def not_one_of(name: str, what: str, choices: Sequence[str]) -> str:
     """``'p5' is not a step; did you mean 'p4'?``, or the choices when none is close."""
-    close = closest(name, choices)
+    # Short ids such as P4 and P5 differ by one character: too far for difflib's usual cutoff.
+    close = closest(name, choices) or next(iter(difflib.get_close_matches(name, choices, n=1, cutoff=0.5)), None)
     if close:
         return f"{name!r} is not {what}; did you mean {close!r}?"
     return f"{name!r} is not {what}; use one of: {', '.join(choices) or '(none declared)'}"
@@ -98,8 +100,9 @@ def _resolve(name: str, group: StepGroup, index: int, file: GroupFile, ids: Mapp
         return keys[name]
     on_group = name in file.after and not (group.single or group.mirror_of)
     where = f"steps.{group.name}.after" if on_group else f"{_where(group, index)}.after"
-    choices = [id_ for id_ in ids if not group.single] + [key for key in keys if "." in key or key not in ids]
-    raise RulesError(f"{where}: {not_one_of(name, 'a step', list(dict.fromkeys(choices)))}")
+    others = [key for key in dict.fromkeys(keys.values()) if not key.startswith(f"{group.name}.")]
+    choices = [id_ for id_ in ids if not group.single] + [key for key in others if key != group.name]
+    raise RulesError(f"{where}: {not_one_of(name, 'a step', choices)}")
 
 
 def _edges(groups: Mapping[str, StepGroup]) -> dict[str, list[str]]:
@@ -130,6 +133,8 @@ def _visit(key: str, edges: Mapping[str, list[str]], where: Mapping[str, str], v
         return
     if key in visiting:
         loop = visiting[visiting.index(key):]
+        if len(loop) == 1:
+            raise RulesError(f"{where[key]}.after: {key} waits for itself; remove it from its own after")
         steps = [loop[-1], *loop]  # told from the step whose ``after`` closes the loop
         raise RulesError(f"{where[loop[-1]]}.after: {', which waits for '.join(steps)}: a step cannot wait "
                          "for itself; remove one of these predecessors")

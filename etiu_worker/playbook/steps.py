@@ -37,7 +37,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import RulesError
 from .durations import Duration, parse_duration
-from .step_checks import check_plan, key_path, mirrored_steps
+from .step_checks import check_plan, key_path, mirrored_steps, not_one_of
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 RESERVED = ("groups", "next", "done", "projected_finish")  # what ``steps.X`` reads besides groups
@@ -169,9 +169,8 @@ def _load(table: Mapping[str, Any]) -> StepPlan:
     for name, file in files.items():
         if file.mirror is None:
             drafts[name] = _group(name, file)
-    for name, file in files.items():
-        if file.mirror is not None:
-            drafts[name] = _mirror_group(name, file, drafts, files)
+    mirrors = {name: _mirror_group(name, file, drafts, files) for name, file in files.items() if file.mirror is not None}
+    drafts.update(mirrors)
     groups, order = check_plan({name: drafts[name] for name in files}, files)
     return StepPlan(groups=groups, order=order)
 
@@ -197,10 +196,18 @@ def _describe(where: str, error: ValidationError) -> str:
     first = error.errors()[0]
     path = key_path(where, first["loc"])
     if first["type"] == "extra_forbidden":
-        return f"{path}: is not a known key of a step or group (see the README's section on steps)"
+        return f"{path}: {not_one_of(str(first['loc'][-1]), 'a known key', _keys_at(first['loc']))}"
+    if first["type"] == "literal_error":
+        return f"{path}: {first['input']!r} is not allowed here; use 'done', or leave it out to mirror every item"
     if first["type"] == "string_pattern_mismatch":
         return f"{path}: {first['input']!r} is not an id: use letters, digits and _ (start with a letter)"
     return f"{path}: {first['msg']}"
+
+
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys that may be written where a pydantic error points."""
+    model = StepFile if loc[0] == "items" else MirrorFile if loc[0] == "mirror" else GroupFile
+    return list(model.model_fields)
 
 
 def _group(name: str, file: GroupFile) -> StepGroup:
@@ -252,7 +259,7 @@ def _check_expression(text: str, where: str) -> None:
     try:
         _JINJA.compile_expression(text)
     except TemplateError as error:
-        raise RulesError(f"{where}: {text!r} is not a condition Jinja can read: {error}") from None
+        raise RulesError(f"{where}: {text!r} is not an expression Jinja can read: {str(error).rstrip('.')}") from None
 
 
 def _mirror_group(name: str, file: GroupFile, drafts: Mapping[str, StepGroup], files: Mapping[str, GroupFile]) -> StepGroup:
@@ -279,4 +286,4 @@ def _title(template: str, source: Step, where: str) -> str:
     try:
         return _JINJA.from_string(template).render(step=source)
     except TemplateError as error:
-        raise RulesError(f"{where}: {template!r} cannot be read: {error}; it can use step.id, step.title and step.owner") from None
+        raise RulesError(f"{where}: {template!r} cannot be read: {str(error).rstrip('.')}; it can use step.id, step.title and step.owner") from None
