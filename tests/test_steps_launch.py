@@ -10,6 +10,7 @@ import pytest
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from etiu_worker.names import names_of
 from etiu_worker.playbook.durations import TimeFrame
 from etiu_worker.playbook.step_states import StepFacts, StepRecord
 from etiu_worker.playbook.step_status import derive_steps
@@ -174,3 +175,24 @@ def test_conditions_read_the_steps_in_the_sandbox():
     assert holds("not steps.done and steps.prelaunch.items.P1.state == 'missing'")
     with pytest.raises(Exception, match="lunch"):
         holds("steps.lunch.done")
+
+
+def test_a_step_after_a_rollback_step_not_kept_waits_only_for_the_kept_ones():
+    plan = load_steps({**PACK, "restored": {"after": ["rollback.L2", "rollback.L3"]}})
+    facts = {"launch.L3": StepFacts(StepRecord("done", done_at=at(9))), "rollback.L3": StepFacts(StepRecord("open"))}
+
+    steps = derive_steps(plan, facts, FRAME, NOW)
+
+    assert list(steps.rollback.items) == ["L3"]
+    assert steps.restored.blocked_by == ("rollback.L3",)
+
+
+def test_a_misspelt_group_or_step_is_answered_with_the_names_there_are():
+    steps = derive({**GATE_CLOSED})
+
+    assert {"launch", "prelaunch", "rollback", "next", "done"} <= set(names_of(steps))
+    assert names_of(steps.launch.items) == ["L1", "L2", "L3", "L4", "L5", "L6"]
+    with pytest.raises(AttributeError, match="steps has no group 'lunch' \\(did you mean 'launch'\\?\\)"):
+        steps.lunch
+    with pytest.raises(AttributeError, match="no step 'L7' here; the steps are L1, L2, L3, L4, L5, L6"):
+        steps.launch.items.L7

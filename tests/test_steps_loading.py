@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import tomllib
+from dataclasses import fields
 
 import pytest
 
 from etiu_worker.errors import RulesError
 from etiu_worker.playbook.durations import Duration
+from etiu_worker.playbook.step_reference import step_reference
+from etiu_worker.playbook.step_states import GroupState, StepsState, StepState
 from etiu_worker.playbook.steps import load_steps
 
 LAUNCH = {"role": "ctask", "ordered": True, "items": [{"id": "L1"}, {"id": "L2"}, {"id": "L3"}]}
@@ -25,12 +28,13 @@ def test_a_group_without_items_is_its_one_step_named_after_the_group():
 def test_keys_written_on_a_group_are_the_defaults_of_its_items_and_its_after_gates_every_item():
     plan = load_steps({
         "intake": {"items": [{"id": "filed"}]},
-        "phases": {"owner": "consultant", "warn_at": 0.8, "after": ["intake.filed"],
+        "phases": {"title": "Phases", "owner": "consultant", "warn_at": 0.8, "after": ["intake.filed"],
                    "items": [{"id": "dev", "duration": "12bd"}, {"id": "uat", "owner": "customer", "after": ["dev"]}]},
     })
 
     dev, uat = plan.steps["phases.dev"], plan.steps["phases.uat"]
     assert (dev.owner, dev.warn_at, uat.owner, uat.warn_at) == ("consultant", 0.8, "customer", 0.8)
+    assert (dev.title, plan.groups["phases"].title) == ("dev", "Phases")
     assert dev.after == ("intake.filed",)
     assert uat.after == ("phases.dev", "intake.filed")
 
@@ -125,9 +129,20 @@ def test_an_error_names_the_pack_file_it_was_found_in():
      "steps.next: 'next' is a name conditions read on steps; call the group otherwise"),
     ({"g": ["a"]},
      "steps.g: write the group as a table, [steps.g]"),
+    ({"g": {"duration": "1bd", "start_from": "afer"}},
+     "steps.g.start_from: 'afer' is not where a clock starts; did you mean 'after'? write after (when the "
+     "predecessors finished), started (when the record went in progress) or a date or field such as case.opened_at"),
 ])
 def test_a_bad_declaration_is_rejected_at_load_saying_where_and_how_to_fix_it(steps, message):
     with pytest.raises(RulesError) as error:
         load_steps(steps)
 
     assert str(error.value) == message
+
+
+def test_every_name_a_condition_reads_on_steps_has_a_meaning_in_the_reference():
+    lines = step_reference()
+
+    assert "- `steps.projected_finish`: The latest projected finish of all steps: compare it with a deadline." in lines
+    assert any(line.startswith("- `steps.<group>.items.<id>.overdue`: ") for line in lines)
+    assert len(lines) == 1 + len(fields(StepsState)) + len(fields(GroupState)) + len(fields(StepState))

@@ -2,12 +2,15 @@
 
 Conditions and templates read the result as ``steps``:
 
-* ``steps.<group>`` is a ``GroupState``: ``items.<id>`` (each a ``StepState``, in Python too), ``next`` (the ready
-  steps), ``done`` (every step done or skipped), ``overdue``, ``warn``, ``out_of_order`` (any step),
-  ``projected_finish`` and ``why``; ``steps.launch.items.L5.done``.
+* ``steps.<group>`` is a ``GroupState``: ``items.<id>`` (each a ``StepState``; attribute access
+  works in Python too), ``next`` (the ready steps), ``done`` (every step done or skipped),
+  ``overdue``, ``warn``, ``out_of_order`` (any step), ``projected_finish`` and ``why``:
+  ``steps.launch.items.L5.done``, ``steps.launch.next | length``.
 * a group written as one step reads as that step: ``steps.review.overdue``, ``steps.review.due``
   (its group stays at ``steps.groups.review``).
 * ``steps.next``, ``steps.done`` and ``steps.projected_finish`` are the engagement's.
+
+``step_reference`` lists every name with its meaning, for the README.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator, Mapping
 
+from ..names import did_you_mean
 from .durations import Duration
 
 MEANINGS = ("pending", "open", "done", "skipped", "canceled", "missing")
@@ -151,7 +155,7 @@ class StepsState:
             raise AttributeError(name)
         group = self.groups.get(name)
         if group is None:
-            raise AttributeError(f"steps has no group {name!r}")
+            raise AttributeError(f"steps has no group {name!r}{did_you_mean(name, self.groups)}")
         return next(iter(group.items.values())) if group.single else group
 
     def __dir__(self) -> list[str]:

@@ -25,6 +25,7 @@ names to instants, and passes ``now``; nothing here reads the clock.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Mapping, Sequence
 
@@ -33,6 +34,7 @@ from .step_states import GroupState, StepFacts, StepItems, StepsState, StepState
 from .steps import Step, StepGroup, StepPlan
 
 NO_FACTS = StepFacts()
+CLOSED = ("done", "skipped", "canceled")
 
 
 def derive_steps(plan: StepPlan, facts: Mapping[str, StepFacts], frame: TimeFrame, now: datetime) -> StepsState:
@@ -43,7 +45,8 @@ def derive_steps(plan: StepPlan, facts: Mapping[str, StepFacts], frame: TimeFram
     for key in plan.order:
         if key in kept:
             step, after = kept[key]
-            states[key] = _state(step, [states[p] for p in after], facts.get(key, NO_FACTS), frame, now)
+            # A mirror's item that is not kept is no step: nothing waits for it.
+            states[key] = _state(step, [states[p] for p in after if p in states], facts.get(key, NO_FACTS), frame, now)
     groups = {name: _group(group, states) for name, group in plan.groups.items()}
     everything = [state for group in groups.values() for state in group.items.values()]
     return StepsState(groups=groups, next=tuple(s for s in everything if s.ready), done=all(g.done for g in groups.values()),
@@ -63,45 +66,59 @@ def _kept(plan: StepPlan, facts: Mapping[str, StepFacts]) -> dict[str, tuple[Ste
     return kept
 
 
+@dataclass(frozen=True)
+class _Clock:
+    """A step's clock: where it starts, how long it runs, when it is due, the share used."""
+
+    start: datetime | None
+    duration: Duration | None
+    due: datetime | None
+    share: float | None
+
+
 def _state(step: Step, after: Sequence[StepState], facts: StepFacts, frame: TimeFrame, now: datetime) -> StepState:
     record = facts.record
-    done, skipped, canceled = (record.meaning == meaning for meaning in ("done", "skipped", "canceled"))
-    closed = done or skipped or canceled
-    waiting = tuple(p.key for p in after if not p.settled)
-    start = _clock_start(step, after, facts, waiting)
-    duration = step.duration.resolve(facts.amount) if step.duration else None
-    due = frame.add(start, duration) if start and duration else None
-    share = _share(start, duration, record.done_at if done else now, frame) if not (skipped or canceled) else None
-    paused = facts.paused and not closed
-    running = not closed and not paused
-    overdue = running and due is not None and now > due
-    warn = running and step.warn_at is not None and share is not None and share >= step.warn_at
-    early = _done_early(record.done_at, after) if done else ()
-    finish = _finish(closed, record.done_at, after, start, duration, due, paused, frame, now)
+    closed = record.meaning in CLOSED
+    waiting = () if closed else tuple(p.key for p in after if not p.settled)
+    clock = _clock(step, after, facts, frame, now)
+    running = not closed and not facts.paused
+    early = _done_early(record.done_at, after) if record.meaning == "done" else ()
     state = StepState(
         key=step.key, group=step.group, id=step.id, title=step.title, owner=step.owner, optional=step.optional,
-        state=record.meaning, done=done, skipped=skipped, canceled=canceled, ready=not closed and not waiting,
-        blocked=not closed and bool(waiting), blocked_by=waiting if not closed else (),
-        started=done or record.meaning == "open" or record.started_at is not None,
-        started_at=record.started_at, done_at=record.done_at, start=start, duration=duration, due=due,
-        overdue=overdue, warn=warn, share=share, out_of_order=bool(early), paused=paused,
-        projected_finish=finish, why="",
+        state=record.meaning, done=record.meaning == "done", skipped=record.meaning == "skipped",
+        canceled=record.meaning == "canceled", ready=not closed and not waiting, blocked=bool(waiting),
+        blocked_by=waiting, started=record.meaning in ("open", "done") or record.started_at is not None,
+        started_at=record.started_at, done_at=record.done_at, start=clock.start, duration=clock.duration,
+        due=clock.due, overdue=running and clock.due is not None and now > clock.due,
+        warn=running and _reached(clock.share, step.warn_at), share=clock.share, out_of_order=bool(early),
+        paused=facts.paused and not closed, projected_finish=_finish(closed, record.done_at, after, clock, running, frame, now),
+        why="",
     )
-    return _with_why(state, early, frame)
+    return replace(state, why=_why(state, early, frame))
 
 
-def _clock_start(step: Step, after: Sequence[StepState], facts: StepFacts, waiting: tuple[str, ...]) -> datetime | None:
+def _clock(step: Step, after: Sequence[StepState], facts: StepFacts, frame: TimeFrame, now: datetime) -> _Clock:
+    start = _clock_start(step, after, facts)
+    duration = step.duration.resolve(facts.amount) if step.duration else None
+    if start is None or duration is None:
+        return _Clock(start, duration, None, None)
+    meaning = facts.record.meaning
+    until = facts.record.done_at if meaning == "done" else now
+    # Before its clock starts a step has used none of its duration, not a negative share.
+    used = max(0.0, frame.share(start, until, duration)) if until and meaning not in ("skipped", "canceled") else None
+    return _Clock(start, duration, frame.add(start, duration), used)
+
+
+def _clock_start(step: Step, after: Sequence[StepState], facts: StepFacts) -> datetime | None:
     if step.start_from == "started" or (step.start_from == "after" and not after):
         return facts.record.started_at
     if step.start_from != "after":
         return facts.start
-    return None if waiting else _latest(p.projected_finish for p in after)
+    return None if any(not p.settled for p in after) else _latest(p.projected_finish for p in after)
 
 
-def _share(start: datetime | None, duration: Duration | None, until: datetime | None, frame: TimeFrame) -> float | None:
-    if start is None or duration is None or until is None:
-        return None
-    return frame.share(start, until, duration)
+def _reached(share: float | None, warn_at: float | None) -> bool:
+    return share is not None and warn_at is not None and share >= warn_at
 
 
 def _done_early(done_at: datetime | None, after: Sequence[StepState]) -> tuple[str, ...]:
@@ -113,30 +130,26 @@ def _before(moment: datetime | None, other: datetime | None) -> bool:
     return moment is not None and other is not None and moment < other
 
 
-def _finish(closed: bool, done_at: datetime | None, after: Sequence[StepState], start: datetime | None,
-            duration: Duration | None, due: datetime | None, paused: bool, frame: TimeFrame, now: datetime) -> datetime | None:
+def _finish(closed: bool, done_at: datetime | None, after: Sequence[StepState], clock: _Clock, running: bool,
+            frame: TimeFrame, now: datetime) -> datetime | None:
     """When the step finished, or is projected to: the longest path through what is not done."""
     before = _latest(p.projected_finish for p in after)
     if closed:
         return done_at or before
     earliest = max(now, before) if before else now
-    if duration is None:
+    if clock.duration is None:
         return earliest
-    if start is None:
-        return frame.add(earliest, duration)
-    if paused:
-        left = max(0.0, duration.amount - frame.elapsed(start, now, duration.unit))
-        return max(earliest, frame.add(now, Duration(left, duration.unit)))
-    return max(earliest, due) if due else earliest
+    if clock.start is None:
+        return frame.add(earliest, clock.duration)
+    if running:
+        return max(earliest, clock.due) if clock.due else earliest
+    left = clock.duration.amount * (1 - (clock.share or 0.0))  # paused: what is left, from now
+    return max(earliest, frame.add(now, Duration(max(0.0, left), clock.duration.unit)))
 
 
 def _latest(moments) -> datetime | None:
     known = [moment for moment in moments if moment is not None]
     return max(known) if known else None
-
-
-def _with_why(state: StepState, early: tuple[str, ...], frame: TimeFrame) -> StepState:
-    return StepState(**{**state.__dict__, "why": _why(state, early, frame)})
 
 
 def _why(state: StepState, early: tuple[str, ...], frame: TimeFrame) -> str:

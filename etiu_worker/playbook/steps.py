@@ -28,7 +28,8 @@ caller evaluates. Everything is checked at load (``step_checks``), with the key 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
 from typing import Any, Literal, Mapping
 
 from jinja2 import StrictUndefined, TemplateError
@@ -36,12 +37,15 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import RulesError
+from ..names import closest
 from .durations import Duration, parse_duration
 from .step_checks import check_plan, key_path, mirrored_steps, not_one_of
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+STARTS = ("after", "started")
 RESERVED = ("groups", "next", "done", "projected_finish")  # what ``steps.X`` reads besides groups
 MAPPING_NAMES = ("items", "keys", "values", "get")  # what ``group.items.X`` reads besides steps
+ITEM_DEFAULTS = ("owner", "optional", "duration", "start_from", "warn_at", "paused_when")  # a group's, for its items
 _FROM_CONTEXT = re.compile(r"^\s*\{\{\s*(?P<expression>.+?)\s*\}\}\s*(?P<unit>bd|m|h|d|w)\s*$")
 _JINJA = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
 
@@ -146,7 +150,7 @@ class StepGroup:
 class StepPlan:
     """Every group of a pack, and its steps in an order where each comes after its predecessors."""
 
-    groups: Mapping[str, StepGroup]
+    groups: Mapping[str, StepGroup] = field(hash=False)
     order: tuple[str, ...]
 
     @property
@@ -169,10 +173,11 @@ def _load(table: Mapping[str, Any]) -> StepPlan:
     for name, file in files.items():
         if file.mirror is None:
             drafts[name] = _group(name, file)
-    mirrors = {name: _mirror_group(name, file, drafts, files) for name, file in files.items() if file.mirror is not None}
+    # A mirror takes its items from groups that are not mirrors: those are all built by now.
+    mirrors = {name: _mirror_group(name, file, drafts, files) for name, file in files.items() if file.mirror}
     drafts.update(mirrors)
     groups, order = check_plan({name: drafts[name] for name in files}, files)
-    return StepPlan(groups=groups, order=order)
+    return StepPlan(groups=MappingProxyType(groups), order=order)
 
 
 def _group_file(name: str, data: Any) -> GroupFile:
@@ -215,7 +220,7 @@ def _group(name: str, file: GroupFile) -> StepGroup:
         written = {key: value for key, value in file.model_dump().items() if key in StepFile.model_fields}
         step = _step(name, name, written, f"steps.{name}", single=True)
         return StepGroup(name, file.role, file.title, (step,), single=True)
-    defaults = {key: getattr(file, key) for key in file.model_fields_set if key in StepFile.model_fields}
+    defaults = {key: getattr(file, key) for key in file.model_fields_set if key in ITEM_DEFAULTS}
     steps: list[Step] = []
     for index, item in enumerate(file.items):
         if item.id in MAPPING_NAMES:
@@ -228,18 +233,34 @@ def _group(name: str, file: GroupFile) -> StepGroup:
 
 
 def _step(group: str, id_: str, written: Mapping[str, Any], where: str, single: bool = False) -> Step:
-    values = {**{key: field.get_default(call_default_factory=True) for key, field in StepFile.model_fields.items()}, **written}
+    values = {**_step_defaults(), **written}
     warn_at = values["warn_at"]
     if warn_at is not None and not 0 <= warn_at <= 1:
         raise RulesError(f"{where}.warn_at: {warn_at!r} is not a share of the duration: "
                          "write a number from 0 to 1, e.g. 0.75 for 75%")
     _check_expression(values["paused_when"], f"{where}.paused_when")
+    _check_start(values["start_from"], f"{where}.start_from")
     return Step(
         key=group if single else f"{group}.{id_}", group=group, id=id_,
         title=values["title"] or id_, owner=values["owner"], after=tuple(values["after"]),
         optional=values["optional"], duration=_duration(values["duration"], f"{where}.duration"),
         start_from=values["start_from"], warn_at=warn_at, paused_when=values["paused_when"],
     )
+
+
+def _step_defaults() -> dict[str, Any]:
+    return {key: field.get_default(call_default_factory=True) for key, field in StepFile.model_fields.items()}
+
+
+def _check_start(start_from: str, where: str) -> None:
+    """``after``, ``started``, or a dotted name the caller resolves (``case.opened_at``)."""
+    if start_from in STARTS or re.match(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$", start_from):
+        return
+    close = closest(start_from, STARTS)
+    hint = f"did you mean {close!r}? " if close else ""
+    raise RulesError(f"{where}: {start_from!r} is not where a clock starts; {hint}write after (when the "
+                     "predecessors finished), started (when the record went in progress) or a date or field "
+                     "such as case.opened_at")
 
 
 def _duration(text: str | None, where: str) -> DurationSpec | None:
@@ -262,7 +283,8 @@ def _check_expression(text: str, where: str) -> None:
         raise RulesError(f"{where}: {text!r} is not an expression Jinja can read: {str(error).rstrip('.')}") from None
 
 
-def _mirror_group(name: str, file: GroupFile, drafts: Mapping[str, StepGroup], files: Mapping[str, GroupFile]) -> StepGroup:
+def _mirror_group(name: str, file: GroupFile, drafts: Mapping[str, StepGroup],
+                  files: Mapping[str, GroupFile]) -> StepGroup:
     assert file.mirror is not None
     sources = mirrored_steps(name, file.mirror.of, file.mirror.items, drafts, files)
     if file.mirror.reverse:
@@ -278,12 +300,12 @@ def _mirror_step(name: str, source: Step, file: GroupFile, where: str) -> Step:
     written["title"] = _title(file.title, source, f"{where}.title") if file.title else source.title
     written.setdefault("owner", source.owner)
     written["after"] = list(file.after)
-    step = _step(name, source.id, written, where)
-    return Step(**{**step.__dict__, "mirrors": source.key})
+    return replace(_step(name, source.id, written, where), mirrors=source.key)
 
 
 def _title(template: str, source: Step, where: str) -> str:
     try:
         return _JINJA.from_string(template).render(step=source)
     except TemplateError as error:
-        raise RulesError(f"{where}: {template!r} cannot be read: {str(error).rstrip('.')}; it can use step.id, step.title and step.owner") from None
+        raise RulesError(f"{where}: {template!r} cannot be read: {str(error).rstrip('.')}; "
+                         "it can use step.id, step.title and step.owner") from None
