@@ -182,3 +182,15 @@ start_from = "started"
 
     assert review.due == local(11, 27, 15)  # hours are elapsed time: the holiday counts
     assert review.share == pytest.approx(0.5) and review.started
+
+
+def test_a_business_day_across_the_fall_back_change_ends_at_the_same_wall_clock_time():
+    friday = local(10, 30, 9)  # EDT; clocks fall back on Sunday, November 1
+    facts = {"validation": StepFacts(StepRecord("open"), start=friday)}
+
+    validation = derive_steps(load_steps({"validation": {"duration": "1bd", "start_from": "task.work_start"}}),
+                              facts, FRAME, local(11, 2, 9, 1)).validation
+
+    assert validation.due == local(11, 2, 9)
+    assert validation.due.utcoffset().total_seconds() == -5 * 3600
+    assert validation.overdue

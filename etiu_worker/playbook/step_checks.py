@@ -53,9 +53,11 @@ def mirrored_steps(name: str, of: str, ids: Sequence[str], groups: Mapping[str, 
     return [step for step in steps if not ids or step.id in ids]
 
 
-def check_plan(groups: Mapping[str, StepGroup], files: Mapping[str, GroupFile]) -> tuple[dict[str, StepGroup], tuple[str, ...]]:
+def check_plan(groups: Mapping[str, StepGroup],
+               files: Mapping[str, GroupFile]) -> tuple[dict[str, StepGroup], tuple[str, ...]]:
     """The groups in declared order with every ``after`` resolved to keys, and the walking order."""
-    for group in groups.values():
+    # A mirror repeats its group's ids: a duplicate is told where it was written, in that group.
+    for group in sorted(groups.values(), key=lambda group: bool(group.mirror_of)):
         _check_unique(group)
     keys = _keys(groups)
     resolved = {name: _resolve_group(groups[name], files[name], keys) for name in files}
@@ -93,7 +95,8 @@ def _resolve_group(group: StepGroup, file: GroupFile, keys: Mapping[str, str]) -
     return replace(group, steps=steps)
 
 
-def _resolve(name: str, group: StepGroup, index: int, file: GroupFile, ids: Mapping[str, str], keys: Mapping[str, str]) -> str:
+def _resolve(name: str, group: StepGroup, index: int, file: GroupFile, ids: Mapping[str, str],
+             keys: Mapping[str, str]) -> str:
     if "." not in name and name in ids and not group.single:
         return ids[name]
     if name in keys:

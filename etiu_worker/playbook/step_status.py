@@ -91,8 +91,8 @@ def _state(step: Step, after: Sequence[StepState], facts: StepFacts, frame: Time
         started_at=record.started_at, done_at=record.done_at, start=clock.start, duration=clock.duration,
         due=clock.due, overdue=running and clock.due is not None and now > clock.due,
         warn=running and _reached(clock.share, step.warn_at), share=clock.share, out_of_order=bool(early),
-        paused=facts.paused and not closed, projected_finish=_finish(closed, record.done_at, after, clock, running, frame, now),
-        why="",
+        paused=facts.paused and not closed,
+        projected_finish=_finish(closed, record.done_at, after, clock, running, frame, now), why="",
     )
     return replace(state, why=_why(state, early, frame))
 
