@@ -126,10 +126,14 @@ def test_the_qa_period_in_business_days_runs_from_when_qa_began_and_skips_thanks
     assert steps.launch.projected_finish == qa_end.due
 
 
-def test_a_qa_period_without_its_amount_has_no_due_time():
-    steps = derive({**GATE_CLOSED, "launch.L5": "done"})
+@pytest.mark.parametrize("amount", [None, "", "n/a", -1])
+def test_a_qa_period_without_a_readable_amount_has_no_due_time_and_says_why(amount):
+    done = {key: "done" for key in ("launch.L1", "launch.L2", "launch.L3", "launch.L4", "launch.L5")}
+    steps = derive({**GATE_CLOSED, **done}, launch__L6=StepFacts(amount=amount))
 
-    assert steps.launch.items.L6.due is None and not steps.launch.items.L6.overdue
+    qa_end = steps.launch.items.L6
+    assert qa_end.due is None and not qa_end.overdue
+    assert qa_end.why == "ready; no due time: change.u_qa_period_bd gave no amount of bd"
 
 
 def test_the_rollback_reverts_the_done_launch_steps_last_first():

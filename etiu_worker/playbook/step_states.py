@@ -49,7 +49,7 @@ class StepFacts:
     record: StepRecord = StepRecord()
     start: datetime | None = None
     paused: bool = False
-    amount: float | None = None
+    amount: object = None  # what the expression gave: a number, or text such as "5" read from a field
 
 
 @dataclass(frozen=True)

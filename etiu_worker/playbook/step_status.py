@@ -94,7 +94,7 @@ def _state(step: Step, after: Sequence[StepState], facts: StepFacts, frame: Time
         paused=facts.paused and not closed,
         projected_finish=_finish(closed, record.done_at, after, clock, running, frame, now), why="",
     )
-    return replace(state, why=_why(state, early, frame))
+    return replace(state, why=_why(state, early, frame) + _unknown_amount(step, clock, state))
 
 
 def _clock(step: Step, after: Sequence[StepState], facts: StepFacts, frame: TimeFrame, now: datetime) -> _Clock:
@@ -167,6 +167,12 @@ def _why(state: StepState, early: tuple[str, ...], frame: TimeFrame) -> str:
     if state.warn and state.share is not None:
         return f"{head}, {state.share:.0%} of {state.duration} used: due {_local(state.due, frame)}"
     return f"{head}, due {_local(state.due, frame)}" if state.due else head
+
+
+def _unknown_amount(step: Step, clock: _Clock, state: StepState) -> str:
+    if state.closed or clock.duration is not None or step.duration is None:
+        return ""
+    return f"; no due time: {step.duration.amount_from} gave no amount of {step.duration.unit}"
 
 
 def _names(keys: Sequence[str], group: str) -> str:

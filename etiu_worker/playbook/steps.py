@@ -103,11 +103,16 @@ class DurationSpec:
     fixed: Duration | None = None
     amount_from: str = ""
 
-    def resolve(self, amount: float | None) -> Duration | None:
-        """The duration, given the amount the caller evaluated (None when it has none)."""
+    def resolve(self, amount: object) -> Duration | None:
+        """The duration, given the amount the caller evaluated; None when it is not a number of
+        zero or more (a field left empty): the step then has no due time, and says why."""
         if self.fixed is not None:
             return self.fixed
-        return None if amount is None else Duration(float(amount), self.unit)
+        try:
+            value = float(amount)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return Duration(value, self.unit) if value >= 0 else None
 
     def __str__(self) -> str:
         return str(self.fixed) if self.fixed is not None else f"{{{{ {self.amount_from} }}}}{self.unit}"
