@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Mapping, Sequence
 
 from .durations import Duration, TimeFrame
@@ -46,10 +47,12 @@ def derive_steps(plan: StepPlan, facts: Mapping[str, StepFacts], frame: TimeFram
         if key in kept:
             step, after = kept[key]
             # A mirror's item that is not kept is no step: nothing waits for it.
-            states[key] = _state(step, [states[p] for p in after if p in states], facts.get(key, NO_FACTS), frame, now)
+            before = [states[p] for p in after if p in states]
+            states[key] = _state(step, before, facts.get(key, NO_FACTS), frame, now)
     groups = {name: _group(group, states) for name, group in plan.groups.items()}
     everything = [state for group in groups.values() for state in group.items.values()]
-    return StepsState(groups=groups, next=tuple(s for s in everything if s.ready), done=all(g.done for g in groups.values()),
+    return StepsState(groups=MappingProxyType(groups), next=tuple(s for s in everything if s.ready),
+                      done=all(g.done for g in groups.values()),
                       projected_finish=_latest(s.projected_finish for s in everything))
 
 
