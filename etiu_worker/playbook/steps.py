@@ -1,0 +1,316 @@
+"""Steps declared by a pack: checklists, milestones and stage gates, from ``[steps.<group>]``.
+
+A group lists the steps whose records have one role; a record is matched to its step by its step
+id. Three ways to write a group:
+
+* with ``items``: a list of steps, each with its ``id``; ``ordered = true`` puts each item after
+  the one before it. Every key an item can have, written on the group, is the default of its
+  items (``owner``, ``warn_at``, ``duration``...), but for ``title`` (the group's own title) and
+  ``after``: on the group it is a gate every item waits for.
+* without ``items``: the group itself is its one step, and its id is the group's name
+  (``[steps.review]`` with ``duration = "2bd"`` reads as ``steps.review.overdue``).
+* with ``mirror = {of = "launch", items = [...], reverse = true, only = "done"}``: the items of
+  another group (all, or those named), in reverse order when asked, each after the one before;
+  with ``only = "done"`` only those whose record is done when the states are derived (a rollback
+  undoes what was done, last first). ``title`` is a template over ``step``, the mirrored item
+  (``"Revert: {{ step.title }}"``); an item keeps its mirrored item's id and owner.
+
+A step refers to another by its id inside its group, by ``group.id`` across groups, or by a
+one-step group's name. A duration is written with its unit (``2bd``); its amount may come from
+the engagement: ``duration = "{{ change.qa_period_bd }}bd"`` names an expression the caller
+evaluates (``Step.duration.amount_from``). ``start_from`` says where the clock starts: ``after``
+(default: when the predecessors finished; a step with none starts when its record went in
+progress), ``started`` (when its record went in progress), or any other name: an instant the
+caller resolves (a date or a field, e.g. ``case.opened_at``). ``paused_when`` is a condition the
+caller evaluates. Everything is checked at load (``step_checks``), with the key path in the error.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any, Literal, Mapping
+
+from jinja2 import StrictUndefined, TemplateError
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..errors import RulesError
+from ..names import closest
+from .durations import Duration, parse_duration
+from .step_checks import check_plan, key_path, mirrored_steps, not_one_of
+
+NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+STARTS = ("after", "started")
+RESERVED = ("groups", "next", "done", "projected_finish")  # what ``steps.X`` reads besides groups
+MAPPING_NAMES = ("items", "keys", "values", "get")  # what ``group.items.X`` reads besides steps
+ITEM_DEFAULTS = ("owner", "optional", "duration", "start_from", "warn_at", "paused_when")  # a group's, for its items
+_FROM_CONTEXT = re.compile(r"^\s*\{\{\s*(?P<expression>.+?)\s*\}\}\s*(?P<unit>bd|m|h|d|w)\s*$")
+_JINJA = ImmutableSandboxedEnvironment(undefined=StrictUndefined)
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StepFile(_Strict):
+    """One item of ``items`` as written in pack.toml."""
+
+    id: str = Field(pattern=NAME)
+    title: str = ""
+    owner: str = ""
+    after: list[str] = Field(default_factory=list)
+    optional: bool = False
+    duration: str | None = None
+    start_from: str = "after"
+    warn_at: float | None = None
+    paused_when: str = ""
+
+
+class MirrorFile(_Strict):
+    """``mirror = {of, items, reverse, only}``: another group's items, e.g. for a rollback."""
+
+    of: str
+    items: list[str] = Field(default_factory=list)
+    reverse: bool = False
+    only: Literal["done"] | None = None
+
+
+class GroupFile(_Strict):
+    """One ``[steps.<group>]`` table as written in pack.toml."""
+
+    role: str = ""
+    ordered: bool = False
+    items: list[StepFile] | None = None
+    mirror: MirrorFile | None = None
+    title: str = ""
+    owner: str = ""
+    after: list[str] = Field(default_factory=list)
+    optional: bool = False
+    duration: str | None = None
+    start_from: str = "after"
+    warn_at: float | None = None
+    paused_when: str = ""
+
+
+@dataclass(frozen=True)
+class DurationSpec:
+    """A step's duration: fixed (``2bd``), or its amount read from the engagement
+    (``{{ change.qa_period_bd }}bd``: the caller evaluates ``amount_from`` and passes the number)."""
+
+    unit: str
+    fixed: Duration | None = None
+    amount_from: str = ""
+
+    def resolve(self, amount: object) -> Duration | None:
+        """The duration, given the amount the caller evaluated; None when it is not a number of
+        zero or more (a field left empty): the step then has no due time, and says why."""
+        if self.fixed is not None:
+            return self.fixed
+        try:
+            value = float(amount)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            return None
+        return Duration(value, self.unit) if value >= 0 else None
+
+    def __str__(self) -> str:
+        return str(self.fixed) if self.fixed is not None else f"{{{{ {self.amount_from} }}}}{self.unit}"
+
+
+@dataclass(frozen=True)
+class Step:
+    """One declared step. ``key`` names it engagement-wide: ``group.id``, or the group's name
+    for a one-step group. ``after`` holds keys; a mirror's items are chained when derived."""
+
+    key: str
+    group: str
+    id: str
+    title: str
+    owner: str
+    after: tuple[str, ...]
+    optional: bool
+    duration: DurationSpec | None
+    start_from: str
+    warn_at: float | None
+    paused_when: str
+    mirrors: str = ""  # the key of the mirrored step, for a mirror's item
+
+
+@dataclass(frozen=True)
+class StepGroup:
+    """A declared group: its steps in order, the role of their records, and its mirror if any."""
+
+    name: str
+    role: str
+    title: str
+    steps: tuple[Step, ...]
+    single: bool = False
+    mirror_of: str = ""
+    reverse: bool = False
+    only_done: bool = False
+
+
+@dataclass(frozen=True)
+class StepPlan:
+    """Every group of a pack, and its steps in an order where each comes after its predecessors."""
+
+    groups: Mapping[str, StepGroup] = field(hash=False)
+    order: tuple[str, ...]
+
+    @property
+    def steps(self) -> dict[str, Step]:
+        """Every step by its key (a mirror's possible items included)."""
+        return {step.key: step for group in self.groups.values() for step in group.steps}
+
+
+def load_steps(table: Mapping[str, Any], source: str = "") -> StepPlan:
+    """The ``[steps]`` table of a pack, checked; RulesError names ``source`` and the key path."""
+    try:
+        return _load(table)
+    except RulesError as error:
+        raise RulesError(f"{source}: {error}" if source else str(error)) from None
+
+
+def _load(table: Mapping[str, Any]) -> StepPlan:
+    files = {name: _group_file(name, data) for name, data in table.items()}
+    drafts: dict[str, StepGroup] = {}
+    for name, file in files.items():
+        if file.mirror is None:
+            drafts[name] = _group(name, file)
+    # A mirror takes its items from groups that are not mirrors: those are all built by now.
+    mirrors = {name: _mirror_group(name, file, drafts, files) for name, file in files.items() if file.mirror}
+    drafts.update(mirrors)
+    groups, order = check_plan({name: drafts[name] for name in files}, files)
+    return StepPlan(groups=MappingProxyType(groups), order=order)
+
+
+def _group_file(name: str, data: Any) -> GroupFile:
+    where = f"steps.{name}"
+    if not re.match(NAME, name):
+        raise RulesError(f"{where}: {name!r} is not a group name: use letters, digits and _")
+    if name in RESERVED:
+        raise RulesError(f"{where}: {name!r} is a name conditions read on steps; call the group otherwise")
+    if not isinstance(data, Mapping):
+        raise RulesError(f"{where}: write the group as a table, [steps.{name}]")
+    try:
+        file = GroupFile(**data)
+    except ValidationError as error:
+        raise RulesError(_describe(where, error)) from None
+    if file.items is not None and file.mirror is not None:
+        raise RulesError(f"{where}: a group has either items or a mirror, not both")
+    return file
+
+
+def _describe(where: str, error: ValidationError) -> str:
+    first = error.errors()[0]
+    path = key_path(where, first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{path}: {not_one_of(str(first['loc'][-1]), 'a known key', _keys_at(first['loc']))}"
+    if first["type"] == "literal_error":
+        return f"{path}: {first['input']!r} is not allowed here; use 'done', or leave it out to mirror every item"
+    if first["type"] == "string_pattern_mismatch":
+        return f"{path}: {first['input']!r} is not an id: use letters, digits and _ (start with a letter)"
+    return f"{path}: {first['msg']}"
+
+
+def _keys_at(loc: tuple[Any, ...]) -> list[str]:
+    """The keys that may be written where a pydantic error points."""
+    model = StepFile if loc[0] == "items" else MirrorFile if loc[0] == "mirror" else GroupFile
+    return list(model.model_fields)
+
+
+def _group(name: str, file: GroupFile) -> StepGroup:
+    if file.items is None:
+        written = {key: value for key, value in file.model_dump().items() if key in StepFile.model_fields}
+        step = _step(name, name, written, f"steps.{name}", single=True)
+        return StepGroup(name, file.role, file.title, (step,), single=True)
+    defaults = {key: getattr(file, key) for key in file.model_fields_set if key in ITEM_DEFAULTS}
+    steps: list[Step] = []
+    for index, item in enumerate(file.items):
+        if item.id in MAPPING_NAMES:
+            raise RulesError(f"steps.{name}.items[{index}].id: {item.id!r} is a name conditions read on a "
+                             "group's items; call the step otherwise")
+        written = {**defaults, **{key: getattr(item, key) for key in item.model_fields_set}}
+        written["after"] = [*item.after, *file.after] + ([steps[-1].id] if file.ordered and steps else [])
+        steps.append(_step(name, item.id, written, f"steps.{name}.items[{index}]"))
+    return StepGroup(name, file.role, file.title, tuple(steps))
+
+
+def _step(group: str, id_: str, written: Mapping[str, Any], where: str, single: bool = False) -> Step:
+    values = {**_step_defaults(), **written}
+    warn_at = values["warn_at"]
+    if warn_at is not None and not 0 <= warn_at <= 1:
+        raise RulesError(f"{where}.warn_at: {warn_at!r} is not a share of the duration: "
+                         "write a number from 0 to 1, e.g. 0.75 for 75%")
+    _check_expression(values["paused_when"], f"{where}.paused_when")
+    _check_start(values["start_from"], f"{where}.start_from")
+    return Step(
+        key=group if single else f"{group}.{id_}", group=group, id=id_,
+        title=values["title"] or id_, owner=values["owner"], after=tuple(values["after"]),
+        optional=values["optional"], duration=_duration(values["duration"], f"{where}.duration"),
+        start_from=values["start_from"], warn_at=warn_at, paused_when=values["paused_when"],
+    )
+
+
+def _step_defaults() -> dict[str, Any]:
+    return {key: field.get_default(call_default_factory=True) for key, field in StepFile.model_fields.items()}
+
+
+def _check_start(start_from: str, where: str) -> None:
+    """``after``, ``started``, or a dotted name the caller resolves (``case.opened_at``)."""
+    if start_from in STARTS or re.match(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$", start_from):
+        return
+    close = closest(start_from, STARTS)
+    hint = f"did you mean {close!r}? " if close else ""
+    raise RulesError(f"{where}: {start_from!r} is not where a clock starts; {hint}write after (when the "
+                     "predecessors finished), started (when the record went in progress) or a date or field "
+                     "such as case.opened_at")
+
+
+def _duration(text: str | None, where: str) -> DurationSpec | None:
+    if text is None:
+        return None
+    found = _FROM_CONTEXT.match(text)
+    if found is None:
+        fixed = parse_duration(text, where)
+        return DurationSpec(fixed.unit, fixed=fixed)
+    _check_expression(found["expression"], where)
+    return DurationSpec(found["unit"], amount_from=found["expression"])
+
+
+def _check_expression(text: str, where: str) -> None:
+    if not text:
+        return
+    try:
+        _JINJA.compile_expression(text)
+    except TemplateError as error:
+        raise RulesError(f"{where}: {text!r} is not an expression Jinja can read: {str(error).rstrip('.')}") from None
+
+
+def _mirror_group(name: str, file: GroupFile, drafts: Mapping[str, StepGroup],
+                  files: Mapping[str, GroupFile]) -> StepGroup:
+    assert file.mirror is not None
+    sources = mirrored_steps(name, file.mirror.of, file.mirror.items, drafts, files)
+    if file.mirror.reverse:
+        sources = sources[::-1]
+    where = f"steps.{name}"
+    steps = tuple(_mirror_step(name, source, file, where) for source in sources)
+    return StepGroup(name, file.role, "", steps, mirror_of=file.mirror.of,
+                     reverse=file.mirror.reverse, only_done=file.mirror.only == "done")
+
+
+def _mirror_step(name: str, source: Step, file: GroupFile, where: str) -> Step:
+    written = {key: getattr(file, key) for key in file.model_fields_set if key in StepFile.model_fields}
+    written["title"] = _title(file.title, source, f"{where}.title") if file.title else source.title
+    written.setdefault("owner", source.owner)
+    written["after"] = list(file.after)
+    return replace(_step(name, source.id, written, where), mirrors=source.key)
+
+
+def _title(template: str, source: Step, where: str) -> str:
+    try:
+        return _JINJA.from_string(template).render(step=source)
+    except TemplateError as error:
+        raise RulesError(f"{where}: {template!r} cannot be read: {str(error).rstrip('.')}; "
+                         "it can use step.id, step.title and step.owner") from None
