@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import replace
+from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -76,7 +77,8 @@ class _Builder:
         found = {role: self.read(role, raw[role], zone, problems) for role in self.order}
         chosen = {role: self.choose(role, found[role], problems) for role in self.order}
         problems += self.unknown_codes(key, raw)
-        return GenericEngagement(key, zone, self.name(key, raw), found, chosen, _unique_keys(problems))
+        return GenericEngagement(key, zone, self.name(key, raw), MappingProxyType(found), MappingProxyType(chosen),
+                                 _unique_keys(problems))
 
     def find(self, key: str) -> dict[str, list[RawRecord]]:
         found: dict[str, list[RawRecord]] = {}
@@ -108,7 +110,7 @@ class _Builder:
             return ZoneInfo(name or self.default_zone)
         except (ZoneInfoNotFoundError, ValueError):
             table = self.declarations.records[str(declared.role)].table
-            where = {"table": table, "sys_id": plain(record.get("sys_id")), "number": plain(record.get("number"))} if record else {}
+            where = _where(table, record) if record else {}
             problems.append(Problem(f"timezone:{name}", f"the time zone {name!r} in {table}.{declared.field} is not "
                                     "an IANA zone such as America/New_York", **where))
             return ZoneInfo(self.default_zone)
@@ -141,6 +143,10 @@ class _Builder:
                     f"no role of this pack has it (known: {', '.join(_codes(self.declarations, table, field))})",
                     table, plain(record.get("sys_id")), number))
         return problems
+
+
+def _where(table: str, record: RawRecord) -> dict[str, str]:
+    return {"table": table, "sys_id": plain(record.get("sys_id")), "number": plain(record.get("number"))}
 
 
 def _matching(identity: Identity | None, records: Iterable[RawRecord]) -> list[RawRecord]:

@@ -57,6 +57,7 @@ def _known_keys(loc: tuple[str, ...]) -> list[str]:
     current: Any = Declarations
     for part in loc:
         current = _inner(current, part)
+    current = _without_none(current)
     return sorted(current.model_fields) if _is_model(current) else []
 
 
