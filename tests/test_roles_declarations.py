@@ -165,8 +165,15 @@ def test_the_shipped_shapes_all_load():
     assert [len(declarations(text).records) for text in (ETIU_PACK, RELEASE_PACK, STEPS_PACK)] == [7, 3, 2]
 
 
+def test_a_state_value_written_as_a_number_is_the_text_servicenow_stores():
+    text = BASE.replace('states = { open = "1", closed = "3" }', "states = { open = 1, closed = 3 }")
+    assert load_roles(tomllib.loads(text)).records["change"].states == {"open": "1", "closed": "3"}
+
+
 def test_the_tables_to_read_are_those_the_roles_name_with_the_fields_they_need():
-    assert tables_to_read(declarations(RELEASE_PACK)) == {
+    # Without the alias, the task's change_request is still read: the release is found through it.
+    pack = RELEASE_PACK.replace(', release = { field = "change_request", type = "reference" }', "")
+    assert tables_to_read(declarations(pack)) == {
         "change_request": ("number", "start_date", "state", "sys_id", "sys_updated_on"),
         "change_task": ("change_request", "number", "planned_start_date", "state", "sys_id", "sys_updated_on",
                         "u_customer_case"),

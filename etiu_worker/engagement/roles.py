@@ -4,14 +4,29 @@ A role says which table its records live in, how a record joins an engagement (`
 is told apart from the other records of that table (``identity``), how many of it count
 (``many``), what its states are called and mean, and which fields it reads and may write. The
 models only hold the data; ``role_checks`` checks how the roles fit together and ``load_roles``
-turns any mistake into one ``RulesError`` naming the key path.
+turns any mistake into one ``RulesError`` naming the key path. For example::
+
+    [engagement]
+    key = { role = "change", field = "correlation_id" }     # the key role carries the key
+    zone = { role = "change", field = "u_client_timezone", default = "Europe/London" }
+    name = { role = "case", field = "short_description", after_last = " - " }
+
+    [records.tasks]
+    table = "change_task"
+    link = { ref = "change_request", of = "change" }         # or { field = ... }, { referenced_by = ..., of = ..., shared = true }
+    identity = { field = "u_step" }                          # or { field, value } (a code), { field, contains } (a text)
+    many = "each"                                            # or "one" (the default), "latest"
+    states = { pending = "-5", open = "1", closed = "3" }
+    meaning = { pending = "pending", open = "open", closed = "done" }
+    fields = { assignee = { field = "assigned_to", type = "reference" } }
+    writable = ["assignee"]
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
 Meaning = Literal["pending", "open", "done", "skipped", "canceled"]
 MEANINGS: tuple[str, ...] = ("pending", "open", "done", "skipped", "canceled")
@@ -19,6 +34,14 @@ FieldType = Literal["date", "datetime", "local_datetime", "reference", "text", "
 FIELD_TYPES: tuple[str, ...] = ("date", "datetime", "local_datetime", "reference", "text", "number", "boolean")
 Many = Literal["one", "latest", "each"]
 UPDATED_ON = "sys_updated_on"
+
+
+def _as_stored_text(value: Any) -> Any:
+    """A number written without quotes (``closed = 3``) as the text ServiceNow stores."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+
+
+StoredValue = Annotated[str, BeforeValidator(_as_stored_text)]
 
 
 class _Declaration(BaseModel):
@@ -65,7 +88,7 @@ class Identity(_Declaration):
     matched text (``field`` + ``contains``, case-insensitive) or a step id (``field`` alone)."""
 
     field: str
-    value: str | None = None
+    value: StoredValue | None = None
     contains: str | None = None
 
     @model_validator(mode="after")
@@ -107,7 +130,7 @@ class RoleDeclaration(_Declaration):
     identity: Identity | None = None
     many: Many = "one"
     state_field: str = "state"
-    states: dict[str, str] = Field(default_factory=dict)
+    states: dict[str, StoredValue] = Field(default_factory=dict)
     meaning: dict[str, Meaning] = Field(default_factory=dict)
     fields: dict[str, FieldDeclaration] = Field(default_factory=dict)
     writable: tuple[str, ...] = ()
