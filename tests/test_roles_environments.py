@@ -114,3 +114,15 @@ def test_an_intake_case_finds_its_project_and_the_project_its_activities():
     assert {step: (r.planned_days, r.is_open) for step, r in first.by_step("activities").items()} == {
         "prepare_environment": (2, True), "upgrade_dev": (5, False)}
     assert (second.key, second.one("project"), second.each("activities")) == ("CS2", None, ())
+
+
+def test_two_changes_for_one_environment_are_a_problem_and_neither_counts():
+    tables = {
+        "sn_customerservice_case": [_record("CS1")],
+        "change_request": [_record("CHG2", parent="id-CS1", u_environment="uat"),
+                           _record("CHG1", parent="id-CS1", u_environment="uat")],
+    }
+    (engagement,) = _build(CLOUD_PACK, tables)
+    assert [(p.key, p.message, p.number) for p in engagement.problems] == [
+        ("duplicate-code:uat", "2 records carry the code uat: CHG1, CHG2; keep one and close the others", "CHG1")]
+    assert engagement.one("uat_change") is None

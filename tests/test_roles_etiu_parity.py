@@ -117,3 +117,11 @@ def test_a_duplicate_change_is_the_problem_of_today_and_counts_no_change():
     assert [p.key for p in engagement.problems] == today(*records)[0]["problems"] == ["duplicate-change"]
     assert engagement.one("change") is None
     assert [record.number for record in engagement.each("change")] == ["CHG1", "CHG2"]
+
+
+def test_a_duplicate_code_says_which_state_closes_the_extra_records():
+    tickets, changes, _ = SCENARIOS["a duplicate code"]
+    (engagement,) = build_engagements(declarations(ETIU_PACK), {"u_etiu_ticket": tickets, "change_request": changes}, ZONE)
+    assert [(p.message, p.number) for p in engagement.problems] == [
+        ("2 records carry the code ETIU03: TKT12, TKT9; keep one and close the others as closed_skipped", "TKT12")]
+    assert engagement.one("validation") is None

@@ -11,6 +11,7 @@ from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from etiu_worker.engagement.grouping import build_engagements
+from etiu_worker.names import names_of
 from roles_helpers import RELEASE_PACK, STEPS_PACK, declarations
 
 UPDATED = "2026-11-20 10:00:00"
@@ -156,6 +157,11 @@ def test_a_misspelt_alias_or_role_says_what_was_meant():
         engagement.one("change").lanch
     with pytest.raises(KeyError, match=r"'task' is not a role of this pack \(did you mean 'tasks'\?\)"):
         engagement.one("task")
+
+
+def test_the_names_a_condition_can_read_on_a_record_include_its_aliases():
+    (engagement,) = launch([change()], [])
+    assert {"launch", "qa_days", "rollback", "state", "is_done", "number"} <= set(names_of(engagement.one("change")))
 
 
 def test_records_are_frozen_and_compare_by_value():

@@ -59,6 +59,10 @@ class Record:
             return values[name]
         raise AttributeError(f"{self.role} has no field {name!r}{did_you_mean(name, values)}")
 
+    def __dir__(self) -> list[str]:
+        # So that the names a condition can read on a record (names.names_of) include the aliases.
+        return sorted({*super().__dir__(), *self.values})
+
     @property
     def is_pending(self) -> bool:
         return self.meaning == "pending"

@@ -187,6 +187,3 @@ class Declarations(_Declaration):
         """The role's link; the key role's is its key field when pack.toml leaves it out."""
         declared = self.records[role].link
         return declared or Link(field=self.engagement.key.field)
-
-    def role(self, name: str) -> RoleDeclaration:
-        return self.records[name]
