@@ -88,6 +88,14 @@ BAD = {
         "pack.toml: records.task.identity.vaule: is not a known key (did you mean 'value'?); "
         "the keys here are contains, field, value",
     ),
+    "an empty code": (
+        ("task", "identity", '{ field = "u_code", value = " " }'),
+        "pack.toml: records.task.identity.value: is empty: give the code every record of this role has in its field",
+    ),
+    "an empty text to match": (
+        ("task", "identity", '{ field = "short_description", contains = "" }'),
+        "pack.toml: records.task.identity.contains: is empty: give the words every record of this role has in its field",
+    ),
     "a code and a text at once": (
         ("task", "identity", '{ field = "u_code", value = "A1", contains = "a1" }'),
         "pack.toml: records.task.identity: give value (a code) or contains (a text to match), not both",

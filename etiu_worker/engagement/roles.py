@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
 Meaning = Literal["pending", "open", "done", "skipped", "canceled"]
 MEANINGS: tuple[str, ...] = ("pending", "open", "done", "skipped", "canceled")
@@ -91,12 +91,18 @@ class Identity(_Declaration):
     value: StoredValue | None = None
     contains: str | None = None
 
+    @field_validator("value", "contains")
+    @classmethod
+    def _not_blank(cls, text: str | None, info: ValidationInfo) -> str | None:
+        if text is not None and not text.strip():
+            what = "the code" if info.field_name == "value" else "the words"
+            raise ValueError(f"is empty: give {what} every record of this role has in its field")
+        return text
+
     @model_validator(mode="after")
     def _value_or_contains(self) -> Identity:
         if self.value is not None and self.contains is not None:
             raise ValueError("give value (a code) or contains (a text to match), not both")
-        if self.contains is not None and not self.contains.strip():
-            raise ValueError("contains is empty: give the words every record of this role has in its field")
         return self
 
     @property
