@@ -10,12 +10,12 @@ import pytest
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from etiu_worker.names import names_of
+from etiu_worker.playbook.names import names_of
 from etiu_worker.playbook.durations import TimeFrame
 from etiu_worker.playbook.step_states import StepFacts, StepRecord
 from etiu_worker.playbook.step_status import derive_steps
 from etiu_worker.playbook.steps import load_steps
-from etiu_worker.workdays import BusinessCalendar
+from etiu_worker.engagement.workdays import BusinessCalendar
 
 NEW_YORK = ZoneInfo("America/New_York")
 FRAME = TimeFrame(BusinessCalendar(holidays={date(2026, 11, 26), date(2026, 11, 27)}), NEW_YORK)

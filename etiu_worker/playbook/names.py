@@ -6,7 +6,6 @@ of ``calendar`` come from the same place and cannot drift apart.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Mapping
 from typing import Any, Iterable
@@ -14,6 +13,7 @@ from typing import Any, Iterable
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..engagement.workdays import BusinessCalendar
+from ..spelling import closest, did_you_mean  # noqa: F401 - re-exported for the playbook
 
 _SAFE = ImmutableSandboxedEnvironment()
 
@@ -44,20 +44,6 @@ def _is_readable(value: Any, name: str) -> bool:
         return _SAFE.is_safe_attribute(value, name, getattr(value, name))
     except Exception:  # noqa: BLE001 - a property that fails to compute is not worth offering
         return False
-
-
-def closest(name: str, choices: Iterable[str]) -> str | None:
-    """The choice closest to a misspelt name, or None when none is close."""
-    choices = list(choices)
-    # A short name inside a long one ('sanity', 'engagement_sanity') is too far for difflib alone.
-    close = difflib.get_close_matches(name, choices, n=1) or [c for c in choices if len(name) > 2 and name in c][:1]
-    return close[0] if close else None
-
-
-def did_you_mean(name: str, choices: Iterable[str]) -> str:
-    """`` (did you mean 'x'?)`` for the closest choice, or nothing when none is close."""
-    close = closest(name, choices)
-    return f" (did you mean {close!r}?)" if close else ""
 
 
 def calendar_reference() -> list[str]:

@@ -12,7 +12,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
 
 from ..errors import RulesError
-from ..names import closest
+from ..spelling import closest
 
 if TYPE_CHECKING:
     from .steps import GroupFile, Step, StepGroup

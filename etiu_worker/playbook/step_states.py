@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Iterator, Mapping
 
-from ..names import did_you_mean
+from ..spelling import did_you_mean
 from .durations import Duration
 
 MEANINGS = ("pending", "open", "done", "skipped", "canceled", "missing")

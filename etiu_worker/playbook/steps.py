@@ -37,7 +37,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from ..errors import RulesError
-from ..names import closest
+from ..spelling import closest
 from .durations import Duration, parse_duration
 from .step_checks import check_plan, key_path, mirrored_steps, not_one_of
 

@@ -1,0 +1,251 @@
+"""Raw records, table by table, grouped into engagements as a pack's roles declare. No I/O.
+
+``build_engagements`` finds the engagement keys on the roles that carry them, follows each role's
+link (the key field, a reference either way, a shared record), types the records, chooses the one
+that counts (``one``, ``latest``, ``each``), reads the zone and display name, and notes as
+problems what the playbook cannot trust: duplicates, unknown states and codes, unreadable fields,
+an unknown time zone, a record two engagements claim. ``tables_to_read`` says what to read.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from types import MappingProxyType
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .engagements import GenericEngagement
+from .linking import LinkIndex, RawRecord, link_order
+from .records import Problem, Record, read_record
+from .roles import UPDATED_ON, Declarations, Identity, Link, RoleDeclaration
+from .values import parse_sn_datetime, plain
+
+_EVERY_RECORD = ("sys_id", "number", UPDATED_ON)
+
+
+def build_engagements(
+    declarations: Declarations,
+    raw_by_table: Mapping[str, Iterable[RawRecord]],
+    default_zone: str,
+) -> list[GenericEngagement]:
+    """The engagements in the records, by key; ``default_zone`` when the pack names none."""
+    tables = {table: tuple(records) for table, records in raw_by_table.items()}
+    builder = _Builder(declarations, tables, default_zone)
+    return _with_claims(declarations, [builder.engagement(key) for key in builder.keys()])
+
+
+def tables_to_read(declarations: Declarations) -> dict[str, tuple[str, ...]]:
+    """Each table the roles live in, with the fields the grouping and the aliases need."""
+    fields: dict[str, set[str]] = defaultdict(set)
+    for name, role in declarations.records.items():
+        link = declarations.link_of(name)
+        fields[role.table] |= {*_EVERY_RECORD, role.state_field, *(item.field for item in role.fields.values())}
+        fields[role.table] |= {value for value in (link.field, link.ref, role.identity and role.identity.field) if value}
+        if link.referenced_by:
+            fields[declarations.records[str(link.of)].table].add(link.referenced_by)
+    engagement = declarations.engagement
+    for part in (engagement.zone, engagement.name):
+        if part is not None and part.role is not None and part.field is not None:
+            fields[declarations.records[part.role].table].add(part.field)
+    return {table: tuple(sorted(names)) for table, names in sorted(fields.items())}
+
+
+class _Builder:
+    """The indexes of one batch of raw records, and how one engagement is built from them."""
+
+    def __init__(self, declarations: Declarations, tables: Mapping[str, tuple[RawRecord, ...]], default_zone: str):
+        self.declarations = declarations
+        self.order = link_order(declarations)
+        self.default_zone = declarations.engagement.zone.default or default_zone
+        self.indexes = {
+            name: LinkIndex.of(declarations.link_of(name), _matching(role.identity, tables.get(role.table, ())))
+            for name, role in declarations.records.items()
+        }
+        self.unknown = _unknown_codes(declarations, tables)
+
+    def keys(self) -> list[str]:
+        """Every engagement key a record carries, whether or not its code is known."""
+        indexes = [*self.indexes.values(), *(index for _, index in self.unknown)]
+        return sorted({key for index in indexes if index.link.kind == "key" for key in index.by_value})
+
+    def engagement(self, key: str) -> GenericEngagement:
+        problems: list[Problem] = []
+        raw = self.find(key)
+        zone = self.zone(raw, problems)
+        found = {role: self.read(role, raw[role], zone, problems) for role in self.order}
+        chosen = {role: self.choose(role, found[role], problems) for role in self.order}
+        problems += self.unknown_codes(key, raw)
+        return GenericEngagement(key, zone, self.name(key, raw), MappingProxyType(found), MappingProxyType(chosen),
+                                 _unique_keys(problems))
+
+    def find(self, key: str) -> dict[str, list[RawRecord]]:
+        found: dict[str, list[RawRecord]] = {}
+        for role in self.order:
+            found[role] = self.indexes[role].found_by(key, found)
+        return found
+
+    def read(self, role: str, raws: list[RawRecord], zone: ZoneInfo, problems: list[Problem]) -> tuple[Record, ...]:
+        declaration = self.declarations.records[role]
+        records = [read_record(role, declaration, raw, zone, problems) for raw in raws]
+        records.sort(key=lambda record: (record.number, record.sys_id))
+        if declaration.identity and declaration.identity.kind == "step" and declaration.many == "each":
+            problems += _repeated_steps(role, records)
+        return tuple(records)
+
+    def choose(self, role: str, records: tuple[Record, ...], problems: list[Problem]) -> Record | None:
+        declaration = self.declarations.records[role]
+        if declaration.many == "latest":
+            return max(records, key=_age, default=None)
+        if len(records) > 1 and declaration.many == "one":
+            problems.append(_duplicates(role, declaration, records))
+        return records[0] if len(records) == 1 else None
+
+    def zone(self, raw: Mapping[str, list[RawRecord]], problems: list[Problem]) -> ZoneInfo:
+        declared = self.declarations.engagement.zone
+        record = self.first(declared.role, raw)
+        name = plain(record.get(str(declared.field))) if record else ""
+        try:
+            return ZoneInfo(name or self.default_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            table = self.declarations.records[str(declared.role)].table
+            where = _where(table, record) if record else {}
+            problems.append(Problem(f"timezone:{name}", f"the time zone {name!r} in {table}.{declared.field} is not "
+                                    "an IANA zone such as America/New_York", **where))
+            return ZoneInfo(self.default_zone)
+
+    def name(self, key: str, raw: Mapping[str, list[RawRecord]]) -> str:
+        declared = self.declarations.engagement.name
+        record = self.first(declared.role, raw) if declared else None
+        if declared is None or record is None:
+            return key
+        text = plain(record.get(declared.field)).strip()
+        if declared.after_last is not None:
+            text = text.rsplit(declared.after_last, 1)[1].strip() if declared.after_last in text else ""
+        return text or key
+
+    def first(self, role: str | None, raw: Mapping[str, list[RawRecord]]) -> RawRecord | None:
+        """The raw record of ``role`` the zone and the name are read from: the newest of a
+        ``latest`` role, else the first found."""
+        records = raw.get(role, []) if role else []
+        if role and records and self.declarations.records[role].many == "latest":
+            return max(records, key=_raw_age)
+        return records[0] if records else None
+
+    def unknown_codes(self, key: str, raw: Mapping[str, list[RawRecord]]) -> list[Problem]:
+        problems = []
+        for (table, field), index in self.unknown:
+            for record in index.found_by(key, raw):
+                number, code = plain(record.get("number")), plain(record.get(field))
+                problems.append(Problem(
+                    f"unknown-code:{number}", f"{number} has the unknown code {code!r} in {field}: "
+                    f"no role of this pack has it (known: {', '.join(_codes(self.declarations, table, field))})",
+                    table, plain(record.get("sys_id")), number))
+        return problems
+
+
+def _where(table: str, record: RawRecord) -> dict[str, str]:
+    return {"table": table, "sys_id": plain(record.get("sys_id")), "number": plain(record.get("number"))}
+
+
+def _matching(identity: Identity | None, records: Iterable[RawRecord]) -> list[RawRecord]:
+    if identity is None:
+        return list(records)
+    return [record for record in records if identity.matches(plain(record.get(identity.field)))]
+
+
+def _unknown_codes(declarations: Declarations, tables: Mapping[str, tuple[RawRecord, ...]]) -> list[tuple[tuple[str, str], LinkIndex]]:
+    """For each table and field a role reads a code from, the records no role of the table
+    matches, indexed once per distinct link of those roles."""
+    found = []
+    for (table, field), links in _code_links(declarations).items():
+        roles = [role for role in declarations.records.values() if role.table == table]
+        strays = [record for record in tables.get(table, ()) if not any(_claims(role, record) for role in roles)]
+        found += [((table, field), LinkIndex.of(link, strays)) for link in links]
+    return found
+
+
+def _code_links(declarations: Declarations) -> dict[tuple[str, str], list[Link]]:
+    links: dict[tuple[str, str], list[Link]] = defaultdict(list)
+    for name, role in declarations.records.items():
+        if role.identity and role.identity.kind == "code":
+            link = declarations.link_of(name)
+            if link not in links[(role.table, role.identity.field)]:
+                links[(role.table, role.identity.field)].append(link)
+    return links
+
+
+def _claims(role: RoleDeclaration, record: RawRecord) -> bool:
+    return role.identity is None or role.identity.matches(plain(record.get(role.identity.field)))
+
+
+def _codes(declarations: Declarations, table: str, field: str) -> list[str]:
+    return sorted(str(role.identity.value) for role in declarations.records.values()
+                  if role.table == table and role.identity and role.identity.kind == "code" and role.identity.field == field)
+
+
+def _duplicates(role: str, declaration: RoleDeclaration, records: tuple[Record, ...]) -> Problem:
+    numbers = ", ".join(record.number for record in records)
+    first = records[0]
+    identity = declaration.identity
+    if identity is not None and identity.kind == "code":
+        skipped = next((name for name, meaning in declaration.meaning.items() if meaning == "skipped"), None)
+        how = f" as {skipped}" if skipped else ""
+        return Problem(f"duplicate-code:{identity.value}", f"{len(records)} records carry the code {identity.value}: "
+                       f"{numbers}; keep one and close the others{how}", first.table, first.sys_id, first.number)
+    return Problem(f"duplicate-{role}", f"several {role} records belong to this engagement: {numbers}; keep one",
+                   first.table, first.sys_id, first.number)
+
+
+def _repeated_steps(role: str, records: list[Record]) -> list[Problem]:
+    by_step: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        by_step[record.step or ""].append(record)
+    return [
+        Problem(f"duplicate-step:{role}:{step}", f"{len(same)} {role} records are the step {step}: "
+                f"{', '.join(record.number for record in same)}; keep one", same[0].table, same[0].sys_id, same[0].number)
+        for step, same in sorted(by_step.items()) if step and len(same) > 1
+    ]
+
+
+def _with_claims(declarations: Declarations, engagements: list[GenericEngagement]) -> list[GenericEngagement]:
+    """Each engagement, with a problem for a record that is not shared but that several
+    engagements found by reference."""
+    claims: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for engagement in engagements:
+        for role, records in engagement.found.items():
+            link = declarations.link_of(role)
+            for record in records if link.kind == "referenced_by" and not link.shared else ():
+                claims[(role, record.sys_id)].append(engagement.key)
+    return [replace(engagement, problems=engagement.problems + _claimed(engagement, claims)) for engagement in engagements]
+
+
+def _claimed(engagement: GenericEngagement, claims: Mapping[tuple[str, str], list[str]]) -> tuple[Problem, ...]:
+    problems = []
+    for (role, sys_id), keys in claims.items():
+        if len(keys) > 1 and engagement.key in keys:
+            record = next(record for record in engagement.found[role] if record.sys_id == sys_id)
+            problems.append(Problem(
+                f"claimed:{record.number}", f"{record.number} ({role}) is found by the engagements {', '.join(keys)}: "
+                f"set link.shared = true on records.{role} if one record serves many", record.table, sys_id, record.number))
+    return tuple(problems)
+
+
+def _unique_keys(problems: list[Problem]) -> tuple[Problem, ...]:
+    """The problems once each: a record found in two roles is read twice."""
+    seen: dict[str, Problem] = {}
+    for problem in problems:
+        seen.setdefault(problem.key, problem)
+    return tuple(seen.values())
+
+
+def _age(record: Record) -> tuple[bool, Any]:
+    return (record.updated_on is not None, record.updated_on or 0)
+
+
+def _raw_age(record: RawRecord) -> tuple[bool, Any]:
+    try:
+        return (True, parse_sn_datetime(plain(record.get(UPDATED_ON))))
+    except ValueError:
+        return (False, 0)

@@ -1,0 +1,127 @@
+"""The ETIU engagement written as role declarations builds what etiu_worker.model builds today.
+
+Each scenario is one batch of raw records as ServiceNow sends them; both builders read it and
+must agree on the engagements, the record that counts in each role, its state, the zone, the
+client's name and the problems' keys (which are the sanity flags' keys, so they must not change).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from etiu_worker.config import SchemaSettings
+from etiu_worker.playbook.context import client_name
+from etiu_worker.engagement.grouping import build_engagements
+from etiu_worker.engagement.model import ROLES, EngagementBuilder
+from roles_helpers import ETIU_PACK, declarations
+
+ZONE = "America/New_York"
+PLANNED_DATES = "Provide the planned start date and end date"
+
+
+def ticket(number, key, code, state="1", **fields):
+    fields.setdefault("work_start", "2026-11-23 14:00:00" if code == "ETIU03" else "")
+    return {"sys_id": f"t-{number}", "number": number, "correlation_id": key, "u_etiu_code": code,
+            "state": state, "short_description": f"{code} upgrade - Client {key}",
+            "sys_updated_on": "2026-11-20 10:00:00", **fields}
+
+
+def change(number, key, zone="Europe/Paris", state="-2", **fields):
+    return {"sys_id": f"c-{number}", "number": number, "correlation_id": key, "state": state,
+            "u_client_timezone": zone, "start_date": "2026-12-01 08:00:00", "end_date": "2026-12-01 11:00:00",
+            "sys_updated_on": "2026-11-20 10:00:00", **fields}
+
+
+def ctask(number, change_number, text=PLANNED_DATES, state="1", updated="2026-11-20 10:00:00"):
+    return {"sys_id": f"k-{number}", "number": number, "change_request": {"value": f"c-{change_number}"},
+            "short_description": text, "state": state, "sys_updated_on": updated}
+
+
+def full(key, suffix):
+    codes = ("ETIU01", "ETIU02", "ETIU03", "ETIU04", "SUPPORT_WEEK")
+    return [ticket(f"TKT{suffix}{index}", key, code) for index, code in enumerate(codes)]
+
+
+SCENARIOS = {
+    "a clean engagement": (
+        full("E1", 1), [change("CHG1", "E1")],
+        [ctask("CT1", "CHG1", updated="2026-11-20 09:00:00"), ctask("CT2", "CHG1", updated="2026-11-21 09:00:00"),
+         ctask("CT3", "CHG1", text="Run the smoke tests")],
+    ),
+    "two engagements, one without a change": (
+        full("E1", 1) + full("E2", 2), [change("CHG1", "E1", state="3")], [ctask("CT1", "CHG1", state="3")],
+    ),
+    "a change with no tickets yet": ([], [change("CHG1", "E3", zone="")], []),
+    "a duplicate code": (full("E1", 1) + [ticket("TKT9", "E1", "ETIU03", state="2")], [change("CHG1", "E1")], []),
+    "an unknown code": (full("E1", 1) + [ticket("TKT9", "E1", "ETIU09")], [change("CHG1", "E1")], []),
+    "an unknown state": (full("E1", 1)[:4] + [ticket("TKT9", "E1", "SUPPORT_WEEK", state="99")], [change("CHG1", "E1", state="42")], []),
+    "unreadable dates": (
+        full("E1", 1)[:2] + [ticket("TKT9", "E1", "ETIU03", work_start="next monday")],
+        [change("CHG1", "E1", start_date="01/12/2026")], [ctask("CT1", "CHG1", updated="yesterday")],
+    ),
+    "an unknown time zone": (full("E1", 1), [change("CHG1", "E1", zone="Mars/Olympus")], []),
+    "a task of another change": (full("E1", 1), [change("CHG1", "E1")], [ctask("CT1", "CHG7")]),
+    "no record carries a key": ([ticket("TKT1", "", "ETIU01")], [], []),
+}
+
+
+def today(tickets, changes, ctasks):
+    built = EngagementBuilder(SchemaSettings(), ZONE).build(tickets, changes, ctasks)
+    return [_summary(engagement.key, {
+        **{role: engagement.ticket(role) for role in ROLES},
+        "change": engagement.change, "planned_dates": engagement.planned_dates_ctask,
+    }, _dates_today(engagement), engagement.zone.key, client_name(engagement), engagement.problems)
+        for engagement in built]
+
+
+def _dates_today(engagement):
+    change = engagement.change
+    starts = {role: ticket.work_start for role in ROLES if (ticket := engagement.ticket(role))}
+    return {**starts, "window": (change.planned_start, change.planned_end) if change else None}
+
+
+def _dates_with_roles(engagement):
+    change = engagement.one("change")
+    starts = {role: ticket.work_start for role in ROLES if (ticket := engagement.one(role))}
+    return {**starts, "window": (change.planned_start, change.planned_end) if change else None}
+
+
+def with_roles(tickets, changes, ctasks):
+    tables = {"u_etiu_ticket": tickets, "change_request": changes, "change_task": ctasks}
+    built = build_engagements(declarations(ETIU_PACK), tables, ZONE)
+    roles = (*ROLES, "change", "planned_dates")
+    return [_summary(engagement.key, {role: engagement.one(role) for role in roles}, _dates_with_roles(engagement), engagement.zone.key,
+                     engagement.name, engagement.problems) for engagement in built]
+
+
+def _summary(key, records, dates, zone, name, problems):
+    counted = {role: (record.sys_id, record.state) if record else None for role, record in records.items()}
+    return {"key": key, "roles": counted, "dates": dates, "zone": zone, "name": name,
+            "problems": sorted(p.key for p in problems)}
+
+
+@pytest.mark.parametrize("records", SCENARIOS.values(), ids=SCENARIOS.keys())
+def test_the_etiu_roles_build_the_engagements_of_today(records):
+    assert with_roles(*records) == today(*records)
+
+
+def test_the_scenarios_cover_every_problem_of_today():
+    seen = {key.split(":")[0] for records in SCENARIOS.values() for summary in today(*records) for key in summary["problems"]}
+    assert seen == {"duplicate-code", "unknown-code", "unknown-state", "bad-date", "timezone"}
+
+
+def test_a_duplicate_change_is_the_problem_of_today_and_counts_no_change():
+    records = (full("E1", 1), [change("CHG1", "E1"), change("CHG2", "E1")], [])
+    (engagement,) = build_engagements(declarations(ETIU_PACK), {
+        "u_etiu_ticket": records[0], "change_request": records[1]}, ZONE)
+    assert [p.key for p in engagement.problems] == today(*records)[0]["problems"] == ["duplicate-change"]
+    assert engagement.one("change") is None
+    assert [record.number for record in engagement.each("change")] == ["CHG1", "CHG2"]
+
+
+def test_a_duplicate_code_says_which_state_closes_the_extra_records():
+    tickets, changes, _ = SCENARIOS["a duplicate code"]
+    (engagement,) = build_engagements(declarations(ETIU_PACK), {"u_etiu_ticket": tickets, "change_request": changes}, ZONE)
+    assert [(p.message, p.number) for p in engagement.problems] == [
+        ("2 records carry the code ETIU03: TKT12, TKT9; keep one and close the others as closed_skipped", "TKT12")]
+    assert engagement.one("validation") is None
