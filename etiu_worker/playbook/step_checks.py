@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import replace
-from typing import TYPE_CHECKING, Any, Iterable, Mapping, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import RulesError
 from ..spelling import closest
 
-if TYPE_CHECKING:
-    from .steps import GroupFile, Step, StepGroup
+from .step_model import GroupFile, Step, StepGroup
 
 
 def key_path(where: str, loc: Iterable[Any]) -> str:

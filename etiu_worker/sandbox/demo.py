@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from ..sandbox import dates
+from . import dates
 from .store import Store
 
 PENDING, OPEN, WIP, CLOSED = "-5", "1", "2", "3"  # task states (ETIU tickets)

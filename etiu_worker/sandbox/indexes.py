@@ -14,7 +14,7 @@ from bisect import bisect_left, insort
 from collections.abc import Callable, Collection, Mapping
 from zoneinfo import ZoneInfo
 
-from ..sandbox import dates
+from . import dates
 from .query import Query, Term, as_int
 from .values import Record
 

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
-from ..sandbox import dates
+from . import dates
 
 Record = dict[str, str]
 ValueOf = Callable[[Record, str], str]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..sandbox import dates
+from . import dates
 from .schema import JOURNAL_LABELS, SYS_DATE_TIMES, TableSpec, spec
 from .store import Record, Store
 

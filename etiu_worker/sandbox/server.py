@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from http.server import ThreadingHTTPServer
 from types import TracebackType
 
-from ..sandbox import demo, identity
+from . import demo, identity
 from .faults import Faults
 from .handler import Handler
 from .oauth import TokenIssuer

@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from ..sandbox import audit, dates, query
+from . import audit, dates, query
 from .indexes import Indexes
 from .schema import AUDIT_TABLE, PROPERTIES_TABLE, SYS_DATE_TIMES, SYS_FIELDS, TableSpec, spec
 from .values import EVERYTHING, Record, text
