@@ -16,6 +16,7 @@ from jinja2 import FileSystemLoader, StrictUndefined, TemplateError as JinjaTemp
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from .errors import TemplateError
+from .playbook.timefilters import register_time
 from .roadmap import LABELS
 
 
@@ -68,6 +69,7 @@ def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnv
     )
     env.filters.update(local=_local, when=_when, utc=_utc, weekday=_weekday, label=_label)
     env.tests["none"] = _is_none
+    register_time(env)
     return env
 
 
