@@ -104,6 +104,8 @@ def test_nothing_is_inside_a_range_but_its_days():
     ("day | plus('0.5bd')", {"day": date(2026, 11, 25)},
      "plus('0.5bd') on the date 2026-11-25: a date has no time of day; step whole days (d, w, bd), "
      "or give it one first with | at('HH:MM')"),
+    ("day | plus('3000000d')", {"day": date(2026, 11, 25)},
+     "plus('3000000d') from 2026-11-25 falls outside the calendar (years 1 to 9999)"),
     ("title | plus('2bd')", {"title": "next Tuesday"}, "plus steps a date or a datetime, got str 'next Tuesday'"),
     ("day | plus(period)", {"day": date(2026, 11, 25), "period": "two days"},
      "plus: 'two days' is not a duration: write a number and a unit, e.g. 2bd (business days), 48h (hours), "

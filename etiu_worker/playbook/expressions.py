@@ -29,6 +29,7 @@ class Expression:
     where: str
     reads: frozenset[str]
     compiled: Any = field(repr=False, compare=False)
+    tree: Any = field(repr=False, compare=False, default=None)  # for the rules' own checks (state names)
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
         return self.compiled(**context)
@@ -52,7 +53,7 @@ def compile_expression(env: Any, source: Any, where: str) -> Expression:
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: {source!r} does not compile: {error.message}{_filter_hint(env, error)}") from None
     check_time_literals(tree, where)
-    return Expression(source, where, frozenset(_reads(tree)), compiled)
+    return Expression(source, where, frozenset(_reads(tree)), compiled, tree)
 
 
 def _filter_hint(env: Any, error: TemplateSyntaxError) -> str:

@@ -16,12 +16,21 @@ from typing import Any, Iterable, Mapping
 from jinja2.runtime import Undefined
 
 from ..errors import RulesError
-from ..names import did_you_mean
+from ..names import did_you_mean, names_of
 from .dates import EVALUATION_ERRORS
 from .expressions import Expression, check_reads, compile_expression, failed
 from .latch_memory import UTC, decode_value, encode_value, parse_instant
 
 KEYS = ("when", "value", "reset_when")
+MEANINGS = {
+    "name": "The latch's name, as declared under `[latches.NAME]`.",
+    "set": "True once `when` has held (and stays true, whatever `when` says later, until `reset_when` holds).",
+    "at": "When the worker first saw `when` hold (an instant), or none while not set.",
+    "value": "The value of `value` when the latch set, or none while not set.",
+    "current": "The value of `value` now.",
+    "changed": "Set, and `current` differs from the remembered `value` (e.g. the slot moved since the notice).",
+    "error": "Why the latch's conditions could not be evaluated this cycle (it then keeps what it remembered), else empty.",
+}
 
 
 @dataclass(frozen=True)
@@ -72,6 +81,16 @@ class LatchState:
         if not data["set"]:
             return cls(name)
         return cls(name, True, parse_instant(data.get("at"), name), decode_value(data.get("value"), name))
+
+
+def latch_reference() -> list[str]:
+    """The README's lines about ``latches.NAME``, one per name a condition can read."""
+    sample = LatchState("notice")
+    names = [name for name in names_of(sample) if not callable(getattr(sample, name))]
+    missing = sorted(set(names) - set(MEANINGS))
+    if missing:
+        raise LookupError(f"latch state names {missing} have no meaning: say it in latches.MEANINGS")
+    return [f"- `latches.NAME.{name}`: {MEANINGS[name]}" for name in MEANINGS if name in names]
 
 
 def comparable(value: Any) -> Any:

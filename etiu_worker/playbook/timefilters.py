@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
@@ -67,10 +67,13 @@ def _step(context: Context, value: Any, amount: Any, unit: str | None, sign: int
         return None
     duration = duration if sign > 0 else -duration
     frame = _frame(context, name)
-    if isinstance(value, datetime):
-        return frame.add(_aware(value, name), duration)
-    if isinstance(value, date):
-        return _step_day(frame, value, duration, name)
+    try:
+        if isinstance(value, datetime):
+            return frame.add(_aware(value, name), duration)
+        if isinstance(value, date):
+            return _step_day(frame, value, duration, name)
+    except OverflowError:  # a condition records a ValueError; an OverflowError would stop the cycle
+        raise ValueError(f"{name}('{duration}') from {value.isoformat()} falls outside the calendar (years 1 to 9999)") from None
     raise TypeError(f"{name} steps a date or a datetime, got {type(value).__name__} {value!r}")
 
 
@@ -82,7 +85,7 @@ def _step_day(frame: TimeFrame, day: date, duration: Duration, name: str) -> dat
     days = int(duration.amount)
     if duration.unit == "bd":
         return frame.calendar.add_business_days(day, days)
-    return date.fromordinal(day.toordinal() + days * (7 if duration.unit == "w" else 1))
+    return day + timedelta(days=days * (7 if duration.unit == "w" else 1))
 
 
 def _aware(value: datetime, name: str) -> datetime:
