@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import tomllib
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
@@ -198,3 +199,26 @@ def test_the_reference_says_what_every_name_of_a_latch_means():
     names = [line.split("`")[1] for line in latch_reference()]
 
     assert names == [f"latches.NAME.{name}" for name in ("name", "set", "at", "value", "current", "changed", "error")]
+
+
+PACK_TOML = """
+[dates]
+cutoff = "slot | local_day | at('13:00')"
+notice_by = "slot | minus('48h')"
+
+[latches.notice]
+when = ["notice_sent"]
+value = "slot"
+"""
+
+
+@pytest.mark.parametrize(("slot", "flagged"), [(FIRST_SLOT, False), (MOVED_SLOT, True)])
+def test_a_pack_written_as_toml_flags_a_slot_moved_since_its_notice(slot, flagged):
+    pack = tomllib.loads(PACK_TOML)
+    moments = compile_moments(pack["dates"], pack["latches"], ENV)
+    condition = ENV.compile_expression("latches.notice.changed and now < dates.cutoff", undefined_to_none=False)
+    sent = moments.evaluate(context(notice_sent=True), {}, at(21, 9))
+
+    later = moments.evaluate(context(slot=slot), sent.memory(), at(22, 9))
+
+    assert condition(**context(slot=slot), now=at(22, 9), dates=later.dates, latches=later.latches) is flagged

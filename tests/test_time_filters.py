@@ -101,11 +101,13 @@ def test_nothing_is_inside_a_range_but_its_days():
     ("day | plus('48h')", {"day": date(2026, 11, 25)},
      "plus('48h') on the date 2026-11-25: a date has no time of day; step whole days (d, w, bd), "
      "or give it one first with | at('HH:MM')"),
-    ("day | plus('0.5bd')", {"day": date(2026, 11, 25)},
-     "plus('0.5bd') on the date 2026-11-25: a date has no time of day; step whole days (d, w, bd), "
+    ("day | minus('0.5bd')", {"day": date(2026, 11, 25)},
+     "minus('0.5bd') on the date 2026-11-25: a date has no time of day; step whole days (d, w, bd), "
      "or give it one first with | at('HH:MM')"),
     ("day | plus('3000000d')", {"day": date(2026, 11, 25)},
      "plus('3000000d') from 2026-11-25 falls outside the calendar (years 1 to 9999)"),
+    ("naive | minus('1h')", {"naive": datetime(2026, 11, 25, 13, 0)},
+     "minus: 2026-11-25T13:00:00 has no time zone, so it is not an instant"),
     ("title | plus('2bd')", {"title": "next Tuesday"}, "plus steps a date or a datetime, got str 'next Tuesday'"),
     ("day | plus(period)", {"day": date(2026, 11, 25), "period": "two days"},
      "plus: 'two days' is not a duration: write a number and a unit, e.g. 2bd (business days), 48h (hours), "

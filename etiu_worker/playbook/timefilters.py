@@ -65,23 +65,28 @@ def _step(context: Context, value: Any, amount: Any, unit: str | None, sign: int
     duration = duration_of(amount, unit, name)
     if value is None or duration is None:
         return None
-    duration = duration if sign > 0 else -duration
+    if isinstance(value, date) and not isinstance(value, datetime):
+        _require_whole_days(value, duration, name)
     frame = _frame(context, name)
+    step = duration if sign > 0 else -duration
     try:
         if isinstance(value, datetime):
-            return frame.add(_aware(value, name), duration)
+            return frame.add(_aware(value, name), step)
         if isinstance(value, date):
-            return _step_day(frame, value, duration, name)
+            return _step_day(frame, value, step)
     except OverflowError:  # a condition records a ValueError; an OverflowError would stop the cycle
         raise ValueError(f"{name}('{duration}') from {value.isoformat()} falls outside the calendar (years 1 to 9999)") from None
     raise TypeError(f"{name} steps a date or a datetime, got {type(value).__name__} {value!r}")
 
 
-def _step_day(frame: TimeFrame, day: date, duration: Duration, name: str) -> date:
-    """A date stepped by whole days; hours and minutes need a time of day first."""
+def _require_whole_days(day: date, duration: Duration, name: str) -> None:
+    """A date has no time of day: it steps by whole days only."""
     if duration.unit in ("m", "h") or not float(duration.amount).is_integer():
         raise ValueError(f"{name}('{duration}') on the date {day.isoformat()}: a date has no time of day; "
                          "step whole days (d, w, bd), or give it one first with | at('HH:MM')")
+
+
+def _step_day(frame: TimeFrame, day: date, duration: Duration) -> date:
     days = int(duration.amount)
     if duration.unit == "bd":
         return frame.calendar.add_business_days(day, days)
@@ -90,7 +95,7 @@ def _step_day(frame: TimeFrame, day: date, duration: Duration, name: str) -> dat
 
 def _aware(value: datetime, name: str) -> datetime:
     if value.utcoffset() is None:
-        raise ValueError(f"{name}: {value.isoformat()} has no time zone: read it as an instant (| local) first")
+        raise ValueError(f"{name}: {value.isoformat()} has no time zone, so it is not an instant")
     return value
 
 
