@@ -101,7 +101,8 @@ def _aware(value: datetime, name: str) -> datetime:
 
 @pass_context
 def plus(context: Context, value: Any, amount: Any, unit: str | None = None) -> Any:
-    """`x | plus('2bd')` or `x | plus(n, 'bd')`: later by a duration (m, h elapsed; d, w on the wall clock; bd business days)."""
+    """`x | plus('2bd')` or `x | plus(n, 'bd')`: later by a duration (m, h elapsed; d, w on the wall
+    clock; bd business days)."""
     return _step(context, value, amount, unit, 1, "plus")
 
 
@@ -122,7 +123,9 @@ def local_day(context: Context, value: Any) -> date | None:
 
 @pass_context
 def at(context: Context, value: Any, clock: str) -> datetime | None:
-    """`x | at('13:00')`: a date, or a datetime's local day, at that wall time in the engagement's zone (an instant); on a daylight-saving day a time that does not exist moves forward by the gap, one that exists twice is the first."""
+    """`x | at('13:00')`: a date, or a datetime's local day, at that wall time in the engagement's zone
+    (an instant); on a daylight-saving day a time that does not exist moves forward by the gap, one
+    that exists twice is the first."""
     _strict(value, clock)
     if value is None:
         return None
@@ -132,7 +135,8 @@ def at(context: Context, value: Any, clock: str) -> datetime | None:
 
 @pass_context
 def business_days_between(context: Context, start: Any, end: Any) -> int | None:
-    """`business_days_between(a, b)`: business days after day a up to and including day b (negative when b is earlier), reading datetimes as local days."""
+    """`business_days_between(a, b)`: business days after day a up to and including day b (negative
+    when b is earlier), reading datetimes as local days."""
     _strict(start, end)
     if start is None or end is None:
         return None
@@ -142,7 +146,8 @@ def business_days_between(context: Context, start: Any, end: Any) -> int | None:
 
 @pass_context
 def bd_range(context: Context, day: Any, n: Any) -> DayRange | None:
-    """`bd_range(day, n)`: the n business days after a day (a datetime's local day), a holiday pushing its end out; supports `x in r`, `r.contains(x)`, `r.first`, `r.last`, `r.start`, `r.end`."""
+    """`bd_range(day, n)`: the n business days after a day (a datetime's local day), a holiday pushing
+    its end out; supports `x in r`, `r.contains(x)`, `r.first`, `r.last`, `r.start`, `r.end`."""
     _strict(day, n)
     if day is None or n is None:
         return None
