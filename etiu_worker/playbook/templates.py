@@ -17,6 +17,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import TemplateError
 from ..engagement.roadmap import LABELS
+from .timefilters import register_time
 
 
 def _local(value: datetime | None, zone: Any) -> datetime | None:
@@ -68,6 +69,7 @@ def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnv
     )
     env.filters.update(local=_local, when=_when, utc=_utc, weekday=_weekday, label=_label)
     env.tests["none"] = _is_none
+    register_time(env)
     return env
 
 
