@@ -17,6 +17,8 @@ def describe(path: Path, text: str, error: ValidationError, rule: str) -> str:
     last = str(first["loc"][-1]) if first["loc"] else ""
     line = line_of(text, last) if last and not last.isdigit() else ""
     loc = first["loc"]
+    if first["type"] == "missing":  # the key is not in the file: point at its table instead
+        line = line_of(text, f"[{'.'.join(str(part) for part in loc[:-1])}]").replace("?", "")
     if len(loc) > 3 and loc[:2] == ("rule", "actions") and isinstance(loc[2], int):
         line = action_line(text, loc[2], last).replace("?", "") or line
     message = first["msg"]
