@@ -27,7 +27,6 @@ from .condition_check import check_state_names, parse_expression
 from .config import SchemaSettings
 from .errors import RulesError
 from .names import closest, did_you_mean
-from .playbook.file_messages import ACTION_KINDS
 from .playbook.file_messages import action_line as _action_line
 from .playbook.file_messages import describe as _describe
 from .playbook.file_messages import line_of as _line_of

@@ -241,3 +241,11 @@ def test_an_unknown_table_in_a_pack_names_the_key_of_its_pack_toml(tmp_path, san
     assert result.returncode == 3, describe(result)
     assert (f"Invalid table u_no_such_table: set table in [schema.ctask] of {folder / 'pack.toml'} "
             "to the table's real name") in result.stderr, describe(result)
+
+
+def test_commands_that_read_only_the_state_folder_still_work_when_the_pack_cannot_be_read(monkeypatch, tmp_path):
+    settings = settings_with(monkeypatch, RULES__PATH=str(tmp_path / "nowhere"), SCHEMA__CTASK_STATES__CLOSED="30")
+
+    schema = configured_schema(settings)
+
+    assert schema == settings.schema and schema.ctask_states.closed == "30"

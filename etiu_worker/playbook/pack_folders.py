@@ -112,7 +112,7 @@ def _warn_layout(folder: Path) -> None:
 
 def configured_folders(settings: Settings) -> tuple[PackFolder, ...]:
     """The packs the settings name: ``rules.path`` (one folder) when it is set, else ``rules.packs``."""
-    rules, templates = settings.rules, _templates_override(settings)
+    rules, templates = settings.rules, templates_override(settings)
     if "path" in rules.model_fields_set:
         if "packs" in rules.model_fields_set:
             raise RulesError("rules.path and rules.packs are both set: rules.path (ETIU_RULES__PATH) is one pack "
@@ -124,7 +124,8 @@ def configured_folders(settings: Settings) -> tuple[PackFolder, ...]:
     return tuple(pack_folder(folder_of(spec), templates) for spec in rules.packs)
 
 
-def _templates_override(settings: Settings) -> Path | None:
+def templates_override(settings: Settings) -> Path | None:
+    """``templates.path`` when it is set (deprecated), else None: a pack has its own templates."""
     return settings.templates.path if "path" in settings.templates.model_fields_set else None
 
 

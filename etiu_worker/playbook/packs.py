@@ -7,20 +7,24 @@ them: which pack an engagement belongs to needs per-engagement matching, which i
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 from ..config import SchemaSettings, Settings
 from ..errors import RulesError
 from .pack_file import read_pack_file
-from .pack_folders import PackFolder, configured_folders, folder_of, pack_folder
+from .pack_folders import PackFolder, configured_folders, folder_of, pack_folder, templates_override
 from .pack_schema import effective_schema
+
+log = logging.getLogger(__name__)
 
 
 def chosen_folders(settings: Settings, pack: str | Path | None = None) -> tuple[PackFolder, ...]:
-    """The packs of the settings, or only ``pack`` (a shipped pack's name or a folder) when given."""
+    """The packs of the settings, or only ``pack`` (a shipped pack's name or a folder, taken as
+    ``rules.path`` would be) when given."""
     if pack is None:
         return configured_folders(settings)
-    return (pack_folder(folder_of(pack)),)
+    return (pack_folder(folder_of(pack), templates_override(settings)),)
 
 
 def load_packs(settings: Settings, pack: str | Path | None = None):
@@ -47,11 +51,17 @@ def runtime_playbook(settings: Settings):
 
 def configured_schema(settings: Settings) -> SchemaSettings:
     """The schema of the settings' (first) pack, with the settings' overrides, from pack.toml
-    alone: for commands that read the state folder and need state names, not the rules."""
-    folder = configured_folders(settings)[0]
-    if not folder.pack_file.is_file():
+    alone: for commands that read the state folder and only name states with it.
+
+    A pack that cannot be read gives the settings' schema: ``journal`` worked without the rules
+    before packs, and ``run`` and ``rules check`` are where a broken pack is reported.
+    """
+    try:
+        folder = configured_folders(settings)[0]
+        pack = read_pack_file(folder.pack_file, needs_pack_table=not folder.legacy)
+    except (RulesError, OSError) as error:
+        log.debug("state names from the settings' schema: the pack cannot be read: %s", error)
         return settings.schema
-    pack = read_pack_file(folder.pack_file, needs_pack_table=not folder.legacy)
     return effective_schema(pack.schema_, settings.schema, folder.pack_file)
 
 
