@@ -151,6 +151,9 @@ def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings) -> Playboo
         raise RulesError(f"templates folder {folder.templates_dir} does not exist: "
                          + ("set templates.path (ETIU_TEMPLATES__PATH)" if folder.legacy
                             else f"the pack {folder.root} needs its templates/ folder"))
+    if not folder.rules_dir.is_dir():
+        raise RulesError(f"rules folder {folder.rules_dir} does not exist: the pack {folder.root} needs its "
+                         f"rules/ folder, one file per rule (NN_name.toml)")
     env = make_environment(folder.templates_dir)
     rules = tuple(sorted((_load_rule(path, env, schema) for path in folder.rule_files()),
                          key=lambda rule: (rule.order, rule.name)))

@@ -109,6 +109,12 @@ def edited_pack(old: str, new: str):
     return lambda tmp_path: {"RULES__PATH": str(pack_copy(tmp_path, edits={old: new}))}
 
 
+def removed(folder, part: str):
+    """The pack folder, without its sub-folder ``part``."""
+    shutil.rmtree(folder / part)
+    return folder
+
+
 def without_pack_toml(tmp_path):
     folder = pack_copy(tmp_path)
     (folder / "pack.toml").unlink()
@@ -120,6 +126,12 @@ BAD_PACKS = {
         without_pack_toml,
         "{tmp}/etiu/pack.toml is missing: a pack folder holds pack.toml ([pack], [playbook], [contacts], [calendar], "
         "[schema]), rules/, templates/ and fixtures/; start from the shipped pack with etiu-worker rules init DIR"),
+    "a pack without its rules folder": (
+        lambda tmp_path: {"RULES__PATH": str(removed(pack_copy(tmp_path), "rules"))},
+        "rules folder {tmp}/etiu/rules does not exist: the pack {tmp}/etiu needs its rules/ folder"),
+    "a pack without its templates folder": (
+        lambda tmp_path: {"RULES__PATH": str(removed(pack_copy(tmp_path), "templates"))},
+        "templates folder {tmp}/etiu/templates does not exist: the pack {tmp}/etiu needs its templates/ folder"),
     "a folder that does not exist": (
         lambda tmp_path: {"RULES__PATH": str(tmp_path / "nowhere")},
         "pack folder {tmp}/nowhere does not exist: set rules.packs or rules.path (ETIU_RULES__PATH)"),

@@ -19,7 +19,7 @@ from .pack_file import LEGACY_PLAYBOOK_FILE, PACK_FILE
 
 log = logging.getLogger(__name__)
 DEFAULT_PACK = "etiu"
-_warned: set[str] = set()  # folders already warned about, once per process
+_warned: set[str] = set()  # the deprecations already logged: each once per process and folder
 
 
 @dataclass(frozen=True)
