@@ -32,7 +32,7 @@ from etiu_worker.state.cache import RecordCache
 from etiu_worker.config import load_settings
 from etiu_worker.state.journal import Journal
 from etiu_worker.engagement.model import EngagementBuilder
-from etiu_worker.playbook.rules import load_playbook
+from etiu_worker.playbook.packs import runtime_playbook
 from etiu_worker.cycle.read import scopes
 
 
@@ -122,7 +122,7 @@ def cycle(settings) -> dict:
 
 def plan(settings, repeats: int) -> dict:
     """CPU time of rule evaluation alone: ``plan_cycle`` over engagements already built."""
-    playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+    playbook = runtime_playbook(settings)
     with RecordCache.open(settings.state.dir) as cache, Journal.open(settings.state.dir) as journal:
         records = [cache.records(table) for table, _ in scopes(playbook.schema)]
         started = time.process_time()

@@ -29,7 +29,7 @@ _PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def shipped_path(name: str) -> Path:
-    """The shipped ``rules`` or ``templates`` folder, installed or in a checkout."""
+    """A folder shipped at the top of the repository (``packs``), installed or in a checkout."""
     installed = _PACKAGE_DIR / "_shipped" / name
     return installed if installed.is_dir() else _PACKAGE_DIR.parent / name
 
@@ -141,11 +141,20 @@ class StateSettings(_Section):
 
 
 class RulesSettings(_Section):
-    path: Path = Field(default_factory=lambda: shipped_path("rules"))
+    """Which packs run: ``packs`` (shipped pack names or pack folders), or ``path``, one pack folder.
+
+    ``path`` wins when it is set (and setting both is an error, see playbook/pack_folders.py);
+    its default, the shipped pack, is what it names when unset.
+    """
+
+    path: Path = Field(default_factory=lambda: shipped_path("packs") / "etiu")
+    packs: list[str] = Field(default_factory=lambda: ["etiu"], min_length=1)
 
 
 class TemplatesSettings(_Section):
-    path: Path = Field(default_factory=lambda: shipped_path("templates"))
+    """Deprecated: the templates of a rules folder in the old layout (a pack has its own)."""
+
+    path: Path = Field(default_factory=lambda: shipped_path("packs") / "etiu" / "templates")
 
 
 class WorkerSettings(_Section):
@@ -229,6 +238,9 @@ class CtaskStates(_Section):
 
 
 class SchemaSettings(_Section):
+    """The records a pack reads: ``[schema]`` of pack.toml; in the worker settings, deprecated
+    overrides of it (see playbook/pack_schema.py)."""
+
     ticket: TicketSchema = TicketSchema()
     change: ChangeSchema = ChangeSchema()
     ctask: CtaskSchema = CtaskSchema()

@@ -8,6 +8,7 @@ a wide terminal so that rich does not fold table cells) and its own state folder
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -20,7 +21,8 @@ import pytest
 from etiu_worker.sandbox import Faults, Sandbox
 
 REPO = Path(__file__).resolve().parents[1]
-SHIPPED_RULES = REPO / "rules"
+SHIPPED_PACK = REPO / "packs" / "etiu"
+SHIPPED_RULES = SHIPPED_PACK / "rules"
 TICKETS, CHANGES, CTASKS = "u_etiu_ticket", "change_request", "change_task"
 CYCLE_TABLES = (TICKETS, CHANGES, CTASKS)
 JOURNAL_FIELDS = ("work_notes", "comments")
@@ -36,6 +38,13 @@ def sandbox():
     """The demo instance on a free loopback port, with a password the tests can look for."""
     with Sandbox(seed_demo=True, password=PASSWORD).start(port=0) as instance:
         yield instance
+
+
+def copy_pack(tmp_path: Path) -> Path:
+    """A copy of the shipped etiu pack (pack.toml, rules/, templates/, fixtures/) in tmp_path/etiu."""
+    folder = tmp_path / "etiu"
+    shutil.copytree(SHIPPED_PACK, folder)
+    return folder
 
 
 def base_env(tmp_path: Path) -> dict[str, str]:

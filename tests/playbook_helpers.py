@@ -1,7 +1,7 @@
 """Shared helpers for the playbook tests (tests/test_rules_*.py).
 
 The shipped playbook is loaded once, the way the worker loads it. Fixtures are the TOML files in
-tests/fixtures/ (the format etiu_worker/tester.py documents); a test either runs one through the
+packs/etiu/fixtures/ (the format etiu_worker/cycle/rule_tester.py documents); a test either runs one through the
 offline tester, as `etiu-worker rules test` does, or plans a cycle on it with its own `at`,
 memory and `already_posted`, and then looks at the planned writes.
 
@@ -24,11 +24,13 @@ from etiu_worker.playbook.context import compute_facts
 from etiu_worker.cycle.engine import CyclePlan, plan_cycle
 from etiu_worker.engagement.model import EngagementBuilder, format_sn_datetime
 from etiu_worker.engagement.roadmap import parse_short_description
-from etiu_worker.playbook.rules import Playbook, load_playbook
+from etiu_worker.playbook.packs import load_packs
+from etiu_worker.playbook.rules import Playbook
 from etiu_worker.cycle.rule_tester import FixtureResult, _with_ids, fixture_history, run_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT / "tests" / "fixtures"
+SHIPPED_PACK = ROOT / "packs" / "etiu"
+FIXTURES = SHIPPED_PACK / "fixtures"
 SHORT_DESCRIPTION_MAX = 160
 FLAG = "[ETIU FLAG]"
 WARNING = "[ETIU WARNING]"
@@ -43,8 +45,8 @@ def settings() -> Settings:
 @functools.lru_cache(maxsize=1)
 def playbook() -> Playbook:
     """The shipped rules and templates, loaded and checked as `etiu-worker rules check` does."""
-    s = settings()
-    return load_playbook(s.rules.path, s.templates.path, s.schema)
+    [shipped] = load_packs(settings())
+    return shipped
 
 
 def fixture_path(name: str) -> Path:
@@ -198,9 +200,12 @@ def posted(cycles: Iterable[CyclePlan]) -> Callable[[str, str], bool]:
 
 
 def copy_playbook(tmp_path: Path) -> tuple[Path, Path]:
+    """The shipped pack as a rules folder in the old layout (its pack.toml as playbook.toml beside
+    the rules files) and a templates folder, as `load_playbook(rules, templates, schema)` reads them."""
     rules, templates = tmp_path / "rules", tmp_path / "templates"
-    shutil.copytree(settings().rules.path, rules)
-    shutil.copytree(settings().templates.path, templates)
+    shutil.copytree(SHIPPED_PACK / "rules", rules)
+    shutil.copy(SHIPPED_PACK / "pack.toml", rules / "playbook.toml")
+    shutil.copytree(SHIPPED_PACK / "templates", templates)
     return rules, templates
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import subprocess
 import tomllib
@@ -15,6 +14,7 @@ from etiu_worker.cli.commands import main
 from integration_helpers import (
     PASSWORD,
     SHIPPED_RULES,
+    copy_pack,
     TIMEOUT,
     base_env,
     describe,
@@ -80,7 +80,7 @@ def test_help_lists_every_subcommand_with_an_example_and_every_exit_code(tmp_pat
 def test_every_subcommand_in_the_help_has_its_own_help(tmp_path, capsys):
     top = etiu(["--help"], base_env(tmp_path))
     commands = [[name] for name in listed_commands(top.stdout)]
-    commands += [["rules", name] for name in ("check", "test")]
+    commands += [["rules", name] for name in ("check", "test", "init")]
 
     for command in commands:  # in-process, through the same entry point as the console script
         assert exit_code_of(main, [*command, "--help"]) == 0, f"{' '.join(command)} --help: {capsys.readouterr()}"
@@ -88,11 +88,11 @@ def test_every_subcommand_in_the_help_has_its_own_help(tmp_path, capsys):
         assert printed.out.startswith(f"Usage: etiu-worker {' '.join(command)} "), printed.out
 
 
-def test_the_rules_group_lists_check_and_test(tmp_path):
+def test_the_rules_group_lists_check_init_and_test(tmp_path):
     result = etiu(["rules", "--help"], base_env(tmp_path))
 
     assert result.returncode == 0, describe(result)
-    assert listed_commands(result.stdout + "\nExamples:") == ["check", "test"]
+    assert listed_commands(result.stdout + "\nExamples:") == ["check", "init", "test"]
 
 
 def test_an_unknown_option_is_a_usage_error_with_exit_2(tmp_path):
@@ -191,8 +191,7 @@ def test_unreachable_instance_exits_4_with_a_one_line_message(tmp_path):
 
 @pytest.fixture
 def broken_rules(tmp_path):
-    folder = tmp_path / "rules"
-    shutil.copytree(SHIPPED_RULES, folder)
+    folder = copy_pack(tmp_path) / "rules"
     broken = sorted(path for path in folder.glob("*.toml") if path.name != "playbook.toml")[0]
     with broken.open("a", encoding="utf-8") as handle:
         handle.write("\nwhen = [\n")  # an unterminated array: not valid TOML
@@ -200,7 +199,7 @@ def broken_rules(tmp_path):
 
 
 def test_run_with_a_broken_rules_folder_exits_3_before_any_request(tmp_path, sandbox, broken_rules):
-    env = worker_env(tmp_path, sandbox, RULES__PATH=str(broken_rules.parent))
+    env = worker_env(tmp_path, sandbox, RULES__PATH=str(broken_rules.parent.parent))
     result = etiu(["run", "--once"], env)
 
     assert result.returncode == 3, describe(result)
@@ -211,7 +210,7 @@ def test_run_with_a_broken_rules_folder_exits_3_before_any_request(tmp_path, san
 
 
 def test_plan_with_a_broken_rules_folder_exits_3_before_any_request(tmp_path, sandbox, broken_rules):
-    result = etiu(["plan"], worker_env(tmp_path, sandbox, RULES__PATH=str(broken_rules.parent)))
+    result = etiu(["plan"], worker_env(tmp_path, sandbox, RULES__PATH=str(broken_rules.parent.parent)))
 
     assert result.returncode == 3, describe(result)
     assert sum(sandbox.requests.values()) == 0, sandbox.requests
@@ -229,7 +228,7 @@ def test_rules_check_on_the_shipped_rules_exits_0_and_lists_them(tmp_path):
 
 
 def test_rules_check_on_a_broken_folder_exits_3_naming_the_file(tmp_path, broken_rules):
-    result = etiu(["rules", "check"], worker_env(tmp_path, password=None, RULES__PATH=str(broken_rules.parent)))
+    result = etiu(["rules", "check"], worker_env(tmp_path, password=None, RULES__PATH=str(broken_rules.parent.parent)))
 
     assert result.returncode == 3, describe(result)
     [line] = error_lines(result.stderr)
@@ -238,8 +237,7 @@ def test_rules_check_on_a_broken_folder_exits_3_naming_the_file(tmp_path, broken
 
 
 def write_rule_with_condition(tmp_path, condition: str):
-    folder = tmp_path / "rules"
-    shutil.copytree(SHIPPED_RULES, folder)
+    folder = copy_pack(tmp_path) / "rules"
     rule = folder / "99_misspelt.toml"
     rule.write_text(
         '[rule]\nname = "misspelt"\ndescription = "A typo."\norder = 99\n'
@@ -254,7 +252,7 @@ def write_rule_with_condition(tmp_path, condition: str):
 def test_rules_check_names_the_file_and_condition_of_a_misspelt_name(tmp_path):
     rule = write_rule_with_condition(tmp_path, "validation.runnning")
 
-    result = etiu(["rules", "check"], worker_env(tmp_path, password=None, RULES__PATH=str(rule.parent)))
+    result = etiu(["rules", "check"], worker_env(tmp_path, password=None, RULES__PATH=str(rule.parent.parent)))
 
     assert result.returncode == 3, describe(result)
     [line] = error_lines(result.stderr)
@@ -264,7 +262,7 @@ def test_rules_check_names_the_file_and_condition_of_a_misspelt_name(tmp_path):
 def test_rules_check_refuses_a_misspelt_name_in_an_is_not_none_condition(tmp_path):
     rule = write_rule_with_condition(tmp_path, "roadmap.prod_upgrad is not none")
 
-    result = etiu(["rules", "check"], worker_env(tmp_path, password=None, RULES__PATH=str(rule.parent)))
+    result = etiu(["rules", "check"], worker_env(tmp_path, password=None, RULES__PATH=str(rule.parent.parent)))
 
     assert result.returncode == 3, describe(result)  # not a condition that is silently always true
     [line] = error_lines(result.stderr)

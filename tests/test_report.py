@@ -32,7 +32,7 @@ from etiu_worker.report.coordinator import (
 )
 from etiu_worker.state.journal import Journal, JournalEntry
 from etiu_worker.report.html import render_report
-from etiu_worker.playbook.rules import load_playbook
+from etiu_worker.playbook.packs import runtime_playbook
 from etiu_worker.cycle.runner import demo_settings, run_once
 from etiu_worker.sandbox import Sandbox, demo
 from integration_helpers import TIMEOUT, describe, etiu, table_rows, worker_env
@@ -204,7 +204,7 @@ def test_upgrades_this_week_are_the_roadmap_prod_upgrades_from_monday_to_sunday_
 
 def test_support_weeks_ending_are_those_whose_last_business_day_is_this_week_or_already_past(synced):
     settings = load_settings()
-    calendar = load_playbook(settings.rules.path, settings.templates.path, settings.schema).calendar
+    calendar = runtime_playbook(settings).calendar
     expected = set()
     for key in ("ENG-VANDELAY", "ENG-MASSIVE", "ENG-TYRELL", "ENG-CYBERDYNE"):  # upgraded, not cancelled
         last_day = calendar.support_week(synced.prod_day(key))[-1]

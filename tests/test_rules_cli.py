@@ -10,13 +10,13 @@ import pytest
 
 from integration_helpers import REPO, SHIPPED_RULES, describe, etiu, worker_env
 
-FIXTURE = REPO / "tests" / "fixtures" / "validation_overdue.toml"
+FIXTURE = REPO / "packs" / "etiu" / "fixtures" / "validation_overdue.toml"
 
 
 def without_playbook(tmp_path):
+    """A rules folder in the old layout (rules files, no pack.toml) without its playbook.toml."""
     folder = tmp_path / "rules"
     shutil.copytree(SHIPPED_RULES, folder)
-    (folder / "playbook.toml").unlink()
     return folder
 
 

@@ -46,7 +46,7 @@ BROKEN = {
         "playbook.toml", "", "",
         "{rules}/playbook.toml is missing: the rules folder needs playbook.toml, which holds the numbers all "
         "rules share ([playbook]), the names notes use ([contacts]) and the business calendar ([calendar]: "
-        "weekend and holidays); copy it from the shipped " + str(h.settings().rules.path / "playbook.toml")
+        "weekend and holidays); copy it from the shipped " + str(h.SHIPPED_PACK / "pack.toml")
         + " and adapt it",
     ),
     "an unknown ticket state in a tuple": Broken(

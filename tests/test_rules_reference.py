@@ -1,5 +1,5 @@
 """The README's reference for admins is generated from the code and kept in step with it: the names
-a condition can read, what `calendar` offers, and the `[contacts]` of playbook.toml."""
+a condition can read, what `calendar` offers, and the `[contacts]` of pack.toml."""
 
 from __future__ import annotations
 
@@ -46,7 +46,7 @@ def test_the_readme_examples_of_calendar_hold_on_the_sample_engagement():
 
 
 def test_the_readme_playbook_example_has_the_contacts_the_templates_read():
-    block = re.search(r"`playbook.toml`:\n\n```toml\n(.*?)```", ADMIN_SECTION, flags=re.S).group(1)
+    block = re.search(r"`pack.toml`:\n\n```toml\n(.*?)```", ADMIN_SECTION, flags=re.S).group(1)
     documented = tomllib.loads(block)["contacts"]
     templates = "".join(path.read_text(encoding="utf-8") for path in h.settings().templates.path.glob("*.j2"))
 

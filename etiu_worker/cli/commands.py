@@ -23,10 +23,12 @@ from pathlib import Path
 import click
 
 from .. import errors
-from .advice import advice_for, offline_advice
+from .advice import advice_for
 from .output import SANDBOX_PASSWORD
+from .rules import rules
 from ..config import Settings, load_settings
 from ..logs import setup_logging
+from ..playbook.packs import configured_schema
 
 EPILOG = """\b
 Examples:
@@ -35,8 +37,9 @@ Examples:
   etiu-worker run                           loop every worker.poll_interval seconds
   etiu-worker plan                          what a cycle would do; writes nothing
   etiu-worker plan --full                   the same, with every note in full
-  etiu-worker rules check                   validate the rules folder offline
-  etiu-worker rules test tests/fixtures/*.toml   run the rules on engagement fixtures
+  etiu-worker rules check                   validate the packs offline (rules, templates)
+  etiu-worker rules test                    run each pack's rules on its fixtures/
+  etiu-worker rules init ./my-etiu          copy the shipped pack to tune it
   etiu-worker journal --outcome unverified  what the worker did, newest first
   etiu-worker journal --show 3f2a9c1b0d4e   one action and its whole note, by the note's ref
   etiu-worker report --view no-prod-upgrade   engagements with tickets open, no prod upgrade scheduled
@@ -130,47 +133,10 @@ def plan(context: Context, fmt: str, full: bool) -> None:
     if fmt == "text":
         _print_cycle(report, settings, full=full)
     else:
-        write_cycle(report, fmt, settings.schema)
+        write_cycle(report, fmt, configured_schema(settings))
 
 
-@cli.group()
-def rules() -> None:
-    """Check and test the rules folder offline."""
-
-
-@rules.command("check")
-@pass_context
-def rules_check(context: Context) -> None:
-    """Load and check every rules file and template; no request is sent."""
-    from ..playbook.rules import load_playbook
-
-    with offline_advice("rules check"):
-        settings = context.settings
-        playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
-    click.echo(f"{len(playbook.rules)} rules in {settings.rules.path} are valid:")
-    for rule in playbook.rules:
-        click.echo(f"  {rule.name}: {rule.summary}")
-
-
-@rules.command("test")
-@click.argument("fixtures", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
-@pass_context
-def rules_test(context: Context, fixtures: tuple[Path, ...]) -> None:
-    """Run the rules offline against engagement fixtures and say why each matched or not."""
-    from ..playbook.rules import load_playbook
-    from ..cycle.rule_tester import run_fixture
-
-    failed = 0
-    with offline_advice("rules test"):
-        settings = context.settings
-        playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
-        for path in fixtures:
-            result = run_fixture(path, playbook, settings)
-            click.echo(result.render())
-            failed += not result.passed
-    if failed:
-        click.echo(f"{failed} of {len(fixtures)} fixtures did not meet their [expect] section", err=True)
-        sys.exit(errors.EXIT_ACTIONS_FAILED)
+cli.add_command(rules)
 
 
 @cli.command()
@@ -271,15 +237,15 @@ def journal(context: Context, engagement, rule, outcome, since, until, limit, re
         return
     with Journal.open_read_only(state_dir) as store:
         if ref is not None:
-            show_entry(store, ref.strip(), settings.schema, fmt)
+            show_entry(store, ref.strip(), configured_schema(settings), fmt)
             return
         entries = store.entries(
             engagement=engagement, rule=rule, outcome=outcome, since=_utc(since), until=_utc(until), limit=limit
         )
     if fmt == "text":
-        print_journal(entries, settings.schema)
+        print_journal(entries, configured_schema(settings))
     else:
-        write_journal(entries, fmt, settings.schema)
+        write_journal(entries, fmt, configured_schema(settings))
 
 
 REPORT_VIEWS = ("no-prod-upgrade", "upgrades-this-week", "support-weeks-ending", "bp-not-held")
@@ -363,7 +329,7 @@ def _utc(value):
 def _print_cycle(report, settings: Settings, *, full: bool = False) -> None:
     from ..report.text import print_cycle
 
-    print_cycle(report, settings.schema, full=full)
+    print_cycle(report, configured_schema(settings), full=full)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -25,7 +25,8 @@ from ..state.lock import exclusive_run
 from ..report.people import remember_assignees
 from .progress import SyncProgress
 from .progress import wanted as progress_wanted
-from ..playbook.rules import load_playbook
+from ..playbook.packs import runtime_playbook
+from ..playbook.pack_schema import is_overridden
 from ..servicenow.client import ServiceNowClient
 from ..state.identity import check_instance, remember_instance
 
@@ -35,7 +36,7 @@ RETRY_MARKS = ("; retrying in", ": giving up after")
 
 
 def _prepare(settings: Settings):
-    playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+    playbook = runtime_playbook(settings)
     settings.servicenow.require_credentials()
     return playbook
 
@@ -48,14 +49,18 @@ def _warn_if_tls_is_off(settings: Settings) -> None:
 
 
 @contextmanager
-def _naming_schema_key(settings: Settings):
-    """An unknown table stops the run with the schema setting to fix (ServiceNow says only its name)."""
+def _naming_schema_key(settings: Settings, playbook):
+    """An unknown table stops the run with the schema key to fix (ServiceNow says only its name):
+    the deprecated setting when it is set, else the key of the pack's pack.toml."""
     try:
         yield
     except InvalidTableError as error:
-        key = schema_key_for_table(settings.schema, error.table)
-        if key is not None:
+        key = schema_key_for_table(playbook.schema, error.table)
+        if key is not None and is_overridden(settings.schema, key.removeprefix("schema.")):
             error.fix = f"set {key} ({env_name(*key.split('.'))}) to the table's real name"
+        elif key is not None and playbook.files is not None:
+            section, name = key.rsplit(".", 1)
+            error.fix = f"set {name} in [{section}] of {playbook.files.pack_file} to the table's real name"
         raise
 
 
@@ -70,19 +75,19 @@ def run_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
     _warn_if_tls_is_off(settings)
     with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), \
-            SyncProgress(progress_wanted(settings.worker.log_format)) as progress, _naming_schema_key(settings):
+            SyncProgress(progress_wanted(settings.worker.log_format)) as progress, _naming_schema_key(settings, playbook):
         check_instance(client, journal, cache, settings)
         report = engine.run_cycle(client, journal, cache, playbook, settings, progress=progress)
         remember_instance(client, journal)
         _export_metrics(settings, report, journal)
-        remember_assignees(client, cache, settings.schema)
+        remember_assignees(client, cache, playbook.schema)
         return report
 
 
 def plan_once(settings: Settings) -> engine.CycleReport:
     playbook = _prepare(settings)
     _warn_if_tls_is_off(settings)
-    with _connections(settings) as (client, journal, cache), _naming_schema_key(settings):
+    with _connections(settings) as (client, journal, cache), _naming_schema_key(settings, playbook):
         check_instance(client, journal, cache, settings)
         return engine.run_cycle(client, journal, cache, playbook, settings, dry_run=True)
 
@@ -101,7 +106,7 @@ def run_forever(settings: Settings) -> None:
         signal.signal(signum, lambda *_: stop.set())
     failures = 0
     with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), _retries_at_debug(), \
-            _naming_schema_key(settings):
+            _naming_schema_key(settings, playbook):
         while not stop.is_set():
             try:
                 _warn_if_tls_is_off(settings)
@@ -109,7 +114,7 @@ def run_forever(settings: Settings) -> None:
                 report = engine.run_cycle(client, journal, cache, playbook, settings, should_stop=stop.is_set)
                 remember_instance(client, journal)
                 _export_metrics(settings, report, journal)
-                remember_assignees(client, cache, settings.schema)
+                remember_assignees(client, cache, playbook.schema)
                 if failures:
                     log.info("ServiceNow answers again after %d failed cycles", failures)
                 failures = 0

@@ -1,1 +1,2 @@
-"""The playbook: a pack's declarations loaded and checked, and what conditions can read."""
+"""The playbook: packs (a folder of pack.toml, rules, templates and fixtures), how they are found,
+read and checked, and the schema each one declares."""

@@ -19,7 +19,7 @@ _SAFE = ImmutableSandboxedEnvironment()
 
 # Said here for admins where a member has no docstring (fields) or one written for programmers.
 MEANINGS = {
-    "holidays": "The days off of `[calendar] holidays` in playbook.toml (a set of dates).",
+    "holidays": "The days off of `[calendar] holidays` in pack.toml (a set of dates).",
     "weekend": "The weekdays of `[calendar] weekend`, which are not business days (numbers, Monday is 0).",
     "support_week": "The `days` business days after the prod upgrade's day (a date, e.g. "
                     "`prod_upgrade_local.date()`), as a list of dates: a holiday inside it pushes its end out.",

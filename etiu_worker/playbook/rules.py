@@ -1,20 +1,20 @@
-"""Load and check the playbook: rules files (TOML) and the templates they name.
+"""Load and check a pack's playbook: its rules files (TOML) and the templates they name.
 
 Everything is checked before the first request: TOML syntax, unknown keys, unknown actions,
 conditions that do not compile, states compared with names the schema does not know, templates
 rendered against a sample engagement. An error names the file, the line where it can be found,
 the rule and what to fix. Loaded rules are frozen.
 
-A folder holds ``playbook.toml`` (calendar, contacts and shared numbers; required) and one file
-per rule.
+A pack folder holds ``pack.toml`` (what the pack is, calendar, contacts, shared numbers and the
+schema; required), ``rules/`` with one file per rule and ``templates/``
+(etiu_worker/playbook/pack_folders.py finds them; a folder in the old layout has ``playbook.toml``
+beside the rules files).
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
 from dataclasses import dataclass, field
-from datetime import date
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, Mapping
@@ -24,15 +24,19 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .condition_check import check_state_names, parse_expression
-from ..config import SchemaSettings, shipped_path
+from ..config import SchemaSettings
 from ..errors import RulesError
 from .names import closest, did_you_mean
+from .file_messages import action_line as _action_line
+from .file_messages import describe as _describe
+from .file_messages import line_of as _line_of
+from .pack_file import LEGACY_PLAYBOOK_FILE, PackFile, read_pack_file, read_toml
+from .pack_folders import DEFAULT_PACK, PackFolder, shipped_pack
+from .pack_schema import effective_schema
 from .templates import make_environment
 from ..engagement.workdays import BusinessCalendar
 
-PLAYBOOK_FILE = "playbook.toml"
-WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-ACTION_KINDS = ("set_state", "create_ticket", "update_roadmap", "work_note", "comment", "flag")
+PLAYBOOK_FILE = LEGACY_PLAYBOOK_FILE
 
 
 class _Strict(BaseModel):
@@ -65,23 +69,6 @@ class RuleBody(_Strict):
 
 class RuleFile(_Strict):
     rule: RuleBody
-
-
-class CalendarFile(_Strict):
-    weekend: list[str] = Field(default_factory=lambda: ["saturday", "sunday"])
-    holidays: list[date] = Field(default_factory=list)
-
-
-class PlaybookNumbers(_Strict):
-    planned_window_hours: float = Field(3, gt=0)
-    support_week_business_days: int = Field(5, ge=1)
-    bp_grace_business_days: int = Field(6, ge=1)
-
-
-class PlaybookFile(_Strict):
-    playbook: PlaybookNumbers = PlaybookNumbers()
-    contacts: dict[str, str] = Field(default_factory=lambda: {"scheduling_lead": "the scheduling lead", "bp_skip_approver": "the engagement manager"})
-    calendar: CalendarFile = CalendarFile()
 
 
 @dataclass(frozen=True)
@@ -129,6 +116,8 @@ class Rule:
 
 @dataclass(frozen=True)
 class Playbook:
+    """One loaded and checked pack: its rules, calendar, numbers, contacts, templates and schema."""
+
     rules: tuple[Rule, ...]
     calendar: BusinessCalendar
     planned_window_hours: float
@@ -137,33 +126,52 @@ class Playbook:
     contacts: Mapping[str, str]
     env: ImmutableSandboxedEnvironment
     schema: SchemaSettings
+    name: str = DEFAULT_PACK  # the pack's [pack] name
+    files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
+
+
+def load_pack(folder: PackFolder, overrides: SchemaSettings | None = None) -> Playbook:
+    """Load and check the pack in ``folder``; ``overrides`` are the settings' deprecated [schema] keys."""
+    pack = _read_pack_file(folder)
+    schema = effective_schema(pack.schema_, overrides or SchemaSettings(), folder.pack_file)
+    return _load(folder, pack, schema)
 
 
 def load_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) -> Playbook:
-    """Load every rules file of the folder and check it against a sample engagement."""
+    """Load a rules folder in the old layout (``playbook.toml`` beside the rules) with ``schema``."""
     if not rules_dir.is_dir():
         raise RulesError(f"rules folder {rules_dir} does not exist: set rules.path (ETIU_RULES__PATH)")
-    if not templates_dir.is_dir():
-        raise RulesError(f"templates folder {templates_dir} does not exist: set templates.path (ETIU_TEMPLATES__PATH)")
-    env = make_environment(templates_dir)
-    numbers = _load_playbook_file(rules_dir / PLAYBOOK_FILE)
-    rules = tuple(sorted(
-        (_load_rule(path, env, schema) for path in sorted(rules_dir.glob("*.toml")) if path.name != PLAYBOOK_FILE),
-        key=lambda rule: (rule.order, rule.name),
-    ))
+    shipped = shipped_pack(DEFAULT_PACK)
+    folder = PackFolder(rules_dir, rules_dir / PLAYBOOK_FILE, rules_dir, templates_dir, shipped / "fixtures", legacy=True)
+    return _load(folder, _read_pack_file(folder), schema)
+
+
+def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings) -> Playbook:
+    if not folder.templates_dir.is_dir():
+        raise RulesError(f"templates folder {folder.templates_dir} does not exist: "
+                         + ("set templates.path (ETIU_TEMPLATES__PATH)" if folder.legacy
+                            else f"the pack {folder.root} needs its templates/ folder"))
+    if not folder.rules_dir.is_dir():
+        raise RulesError(f"rules folder {folder.rules_dir} does not exist: the pack {folder.root} needs its "
+                         f"rules/ folder, one file per rule (NN_name.toml)")
+    env = make_environment(folder.templates_dir)
+    rules = tuple(sorted((_load_rule(path, env, schema) for path in folder.rule_files()),
+                         key=lambda rule: (rule.order, rule.name)))
     if not rules:
-        raise RulesError(f"rules folder {rules_dir} holds no rules (*.toml besides {PLAYBOOK_FILE})")
+        besides = f" besides {PLAYBOOK_FILE}" if folder.legacy else ""
+        raise RulesError(f"rules folder {folder.rules_dir} holds no rules (*.toml{besides})")
     _refuse_duplicate_names(rules)
-    weekend = frozenset(WEEKDAYS.index(day.lower()) for day in numbers.calendar.weekend)
     playbook = Playbook(
         rules=rules,
-        calendar=BusinessCalendar(holidays=frozenset(numbers.calendar.holidays), weekend=weekend),
-        planned_window_hours=numbers.playbook.planned_window_hours,
-        support_week_days=numbers.playbook.support_week_business_days,
-        bp_grace_days=numbers.playbook.bp_grace_business_days,
-        contacts=MappingProxyType(dict(numbers.contacts)),
+        calendar=BusinessCalendar(holidays=frozenset(pack.calendar.holidays), weekend=pack.weekend_days),
+        planned_window_hours=pack.playbook.planned_window_hours,
+        support_week_days=pack.playbook.support_week_business_days,
+        bp_grace_days=pack.playbook.bp_grace_business_days,
+        contacts=MappingProxyType(dict(pack.contacts)),
         env=env,
         schema=schema,
+        name=pack.pack.name if pack.pack else DEFAULT_PACK,
+        files=folder,
     )
     from .sample import check_against_sample  # the sample needs the playbook's own numbers
 
@@ -171,35 +179,20 @@ def load_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) 
     return playbook
 
 
-def _read(path: Path) -> tuple[str, dict[str, Any]]:
-    text = path.read_text(encoding="utf-8")
-    try:
-        return text, tomllib.loads(text)
-    except tomllib.TOMLDecodeError as error:
-        raise RulesError(f"{path}: not valid TOML: {error}") from None
-
-
-def _load_playbook_file(path: Path) -> PlaybookFile:
+def _read_pack_file(folder: PackFolder) -> PackFile:
+    path = folder.pack_file
     if not path.is_file():
         # Defaults would run silently with no holidays, miscounting every business day.
         raise RulesError(
             f"{path} is missing: the rules folder needs {PLAYBOOK_FILE}, which holds the numbers all rules "
             f"share ([playbook]), the names notes use ([contacts]) and the business calendar ([calendar]: "
-            f"weekend and holidays); copy it from the shipped {shipped_path('rules') / PLAYBOOK_FILE} and adapt it"
+            f"weekend and holidays); copy it from the shipped {shipped_pack(DEFAULT_PACK) / 'pack.toml'} and adapt it"
         )
-    text, data = _read(path)
-    try:
-        playbook = PlaybookFile(**data)
-    except ValidationError as error:
-        raise RulesError(_describe(path, text, error, rule="")) from None
-    for day in playbook.calendar.weekend:
-        if day.lower() not in WEEKDAYS:
-            raise RulesError(f"{path}:{_line_of(text, day)}: calendar.weekend: {day!r} is not a weekday name such as 'saturday'")
-    return playbook
+    return read_pack_file(path, needs_pack_table=not folder.legacy)
 
 
 def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSettings) -> Rule:
-    text, data = _read(path)
+    text, data = read_toml(path)
     name = data.get("rule", {}).get("name", "?") if isinstance(data.get("rule"), dict) else "?"
     try:
         body = RuleFile(**data).rule
@@ -320,42 +313,3 @@ def _refuse_duplicate_names(rules: tuple[Rule, ...]) -> None:
         if rule.name in seen:
             raise RulesError(f"{rule.file}: rule name {rule.name!r} is also used in {seen[rule.name]}; names must be unique")
         seen[rule.name] = rule.file
-
-
-def _describe(path: Path, text: str, error: ValidationError, rule: str) -> str:
-    first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"])
-    last = str(first["loc"][-1]) if first["loc"] else ""
-    line = _line_of(text, last) if last and not last.isdigit() else ""
-    loc = first["loc"]
-    if len(loc) > 3 and loc[:2] == ("rule", "actions") and isinstance(loc[2], int):
-        line = _action_line(text, loc[2], last).replace("?", "") or line
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        message = "is not a known key (see the README's section on rules files)"
-    elif first["type"] == "literal_error" and last == "type":
-        message = f"{first['input']!r} is not a known action; use one of {', '.join(ACTION_KINDS)}"
-    elif first["type"] == "literal_error":
-        message = f"{first['input']!r} is not allowed here; use {first['ctx']['expected']}"
-    rule_part = f" rule {rule}," if rule and rule != "?" else ""
-    location = f"{path}:{line}" if line else str(path)
-    return f"{location}:{rule_part} {key}: {message}"
-
-
-def _action_line(text: str, index: int, key: str = "type") -> str:
-    """The line of ``key`` in the index-th ``[[rule.actions]]``: several actions of a file may
-    share a type or a key, so the first match in the file can be another action's."""
-    seen = -1
-    for number, line in enumerate(text.splitlines(), start=1):
-        if line.strip().startswith("[[rule.actions]]"):
-            seen += 1
-        elif seen == index and line.strip().startswith(key):
-            return str(number)
-    return "?"
-
-
-def _line_of(text: str, needle: str) -> str:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if needle and needle in line:
-            return str(number)
-    return "?"

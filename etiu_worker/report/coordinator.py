@@ -51,7 +51,7 @@ from .coordinator_rows import (
 from ..state.journal import DONE, Journal, JournalEntry
 from ..engagement.model import EngagementBuilder, format_sn_datetime, parse_sn_datetime
 from .people import USERS_TABLE, assignee_names
-from ..playbook.rules import load_playbook
+from ..playbook.packs import runtime_playbook
 from ..cycle.read import scopes
 
 __all__ = [
@@ -121,7 +121,7 @@ def read_report(settings: Settings, now: datetime | None = None) -> CoordinatorR
     state_dir = Path(settings.state.dir)
     if not (state_dir / CACHE_NAME).is_file():
         raise NoStateError(f"{state_dir} holds no records yet")
-    playbook = load_playbook(settings.rules.path, settings.templates.path, settings.schema)
+    playbook = runtime_playbook(settings)
     with RecordCache.open_read_only(state_dir) as cache, Journal.open_read_only(state_dir) as journal:
         names = [table for table, _ in scopes(playbook.schema)]
         tables = apply_worker_writes(

@@ -1,0 +1,92 @@
+"""pack.toml: what a pack is called, the numbers and contacts its rules share, its business
+calendar and its records' schema (tables, fields, codes and state values).
+
+A folder in the old layout has the same tables in ``playbook.toml``, where ``[pack]`` and
+``[schema]`` are optional (the schema then takes its defaults).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from ..config import SchemaSettings
+from ..errors import RulesError
+from .file_messages import describe, line_of
+
+PACK_FILE = "pack.toml"
+LEGACY_PLAYBOOK_FILE = "playbook.toml"
+WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PackTable(_Strict):
+    """``[pack]``: the pack's name (unique among the packs a worker runs) and what it is for."""
+
+    name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
+    title: str = Field(min_length=1)
+    description: str = Field(min_length=1)
+
+
+class CalendarFile(_Strict):
+    """``[calendar]``: the weekend days by name, and the holidays."""
+
+    weekend: list[str] = Field(default_factory=lambda: ["saturday", "sunday"])
+    holidays: list[date] = Field(default_factory=list)
+
+
+class PlaybookNumbers(_Strict):
+    """``[playbook]``: the numbers every rule of the pack shares."""
+
+    planned_window_hours: float = Field(3, gt=0)
+    support_week_business_days: int = Field(5, ge=1)
+    bp_grace_business_days: int = Field(6, ge=1)
+
+
+class PackFile(_Strict):
+    """The whole of pack.toml (or of an old-layout playbook.toml), checked."""
+
+    pack: PackTable | None = None
+    playbook: PlaybookNumbers = PlaybookNumbers()
+    contacts: dict[str, str] = Field(default_factory=lambda: {"scheduling_lead": "the scheduling lead", "bp_skip_approver": "the engagement manager"})
+    calendar: CalendarFile = CalendarFile()
+    schema_: SchemaSettings = Field(SchemaSettings(), alias="schema")
+
+    @property
+    def weekend_days(self) -> frozenset[int]:
+        """The weekend as weekday numbers (Monday is 0)."""
+        return frozenset(WEEKDAYS.index(day.lower()) for day in self.calendar.weekend)
+
+
+def read_toml(path: Path) -> tuple[str, dict[str, Any]]:
+    """The text of a TOML file of a pack, and its data; a syntax error names the file."""
+    text = path.read_text(encoding="utf-8")
+    try:
+        return text, tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise RulesError(f"{path}: not valid TOML: {error}") from None
+
+
+def read_pack_file(path: Path, *, needs_pack_table: bool) -> PackFile:
+    """pack.toml (``needs_pack_table``) or an old-layout playbook.toml, checked."""
+    text, data = read_toml(path)
+    try:
+        pack = PackFile(**data)
+    except ValidationError as error:
+        raise RulesError(describe(path, text, error, rule="")) from None
+    if needs_pack_table and pack.pack is None:
+        raise RulesError(
+            f"{path}: [pack] is missing: give the pack its name, title and description, e.g. "
+            f'[pack] name = "{path.parent.name.lower()}" title = "..." description = "..."'
+        )
+    for day in pack.calendar.weekend:
+        if day.lower() not in WEEKDAYS:
+            raise RulesError(f"{path}:{line_of(text, day)}: calendar.weekend: {day!r} is not a weekday name such as 'saturday'")
+    return pack
