@@ -68,9 +68,10 @@ TABLES: dict[str, TableSpec] = {
         number_prefix="CHG", number_start=30001, audited=True,
     ),
     "change_task": TableSpec(
-        fields=("number", "change_request", "short_description", "state",
+        # u_step: the step a task stands for in a pack's checklist (a custom field, as packs declare).
+        fields=("number", "change_request", "short_description", "state", "u_step", "order", "assigned_to",
                 "planned_start_date", "planned_end_date", "work_notes", "comments"),
-        references={"change_request": "change_request"},
+        references={"change_request": "change_request", "assigned_to": "sys_user"},
         journals=frozenset({"work_notes", "comments"}),
         date_times=frozenset({"planned_start_date", "planned_end_date"}),
         states=CHANGE_TASK_STATES,
