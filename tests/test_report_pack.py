@@ -9,11 +9,19 @@ different moments: before the go-live, in the freeze after it, and once live.
 from __future__ import annotations
 
 import shutil
+import tomllib
 from datetime import UTC, date, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from etiu_worker.engagement.workdays import BusinessCalendar
+from etiu_worker.playbook.durations import TimeFrame
+from etiu_worker.playbook.step_states import StepFacts, StepRecord
+from etiu_worker.playbook.step_status import derive_steps
+from etiu_worker.playbook.steps import load_steps
+from etiu_worker.report import coordinator_phases
 from etiu_worker.errors import RulesError
 from etiu_worker.playbook.pack_folders import pack_folder
 from etiu_worker.playbook.rules import load_pack
@@ -106,6 +114,37 @@ def test_the_packs_flag_marker_is_left_out_of_the_message_and_the_flag_goes_on_t
     assert [(f.message, f.label, f.day) for f in row.flags] == [("The go-live moved.", "golive notice", date(2026, 11, 20))]
 
 
+def test_a_pack_that_draws_steps_gets_a_bar_per_step_from_its_start_to_its_end(golive, monkeypatch):
+    new_york = ZoneInfo("America/New_York")
+    plan = load_steps(tomllib.loads(DELIVERY)["steps"])
+    backup = StepFacts(StepRecord("done", started_at=datetime(2026, 11, 16, 9, tzinfo=new_york),
+                                  done_at=datetime(2026, 11, 17, 9, tzinfo=new_york)))
+    steps = derive_steps(plan, {"delivery.backup": backup}, TimeFrame(BusinessCalendar(), new_york), BEFORE)
+    # Conditions see no steps until the engine exposes them; the report reads them from there.
+    context = coordinator_phases.engagement_context
+    monkeypatch.setattr(coordinator_phases, "engagement_context", lambda *args: {**context(*args), "steps": steps})
+
+    row = rows_at(golive, BEFORE)[0]
+    html = render_report(CoordinatorReport((row,), BEFORE, None, pack=golive.report), [row])
+
+    bars = {span.label: (span.first, span.last, span.colour) for span in row.spans if span.label.startswith(("Back", "Upg"))}
+    assert bars["Back up the configuration files: done"] == (date(2026, 11, 16), date(2026, 11, 17), "green")
+    assert [label for label in bars if label.startswith("Upgrade dev or staging")]
+    assert "<title>Back up the configuration files: done</title>" in html
+    assert {date(2026, 11, 16), date(2026, 11, 24)} <= set(row.span_days)  # the timeline spans the steps too
+
+
+DELIVERY = """
+[steps.delivery]
+role = "case_task"
+ordered = true
+items = [
+  {id = "backup", title = "Back up the configuration files", duration = "1bd"},
+  {id = "upgrade", title = "Upgrade dev or staging", duration = "5bd"},
+]
+"""
+
+
 # --- the HTML page ---------------------------------------------------------------------------
 
 
@@ -176,7 +215,7 @@ APPEND = "\n"  # appended at the end of pack.toml, after [[report.timeline.marke
      "PACK/pack.toml: report.timeline.markers[2].date: 'reveiw' is not a declared date (did you mean 'review'?); "
      "declare it under [dates] or use one that is (the dates are: golive, cutoff, freeze, review)"),
     ('shape = "diamond"', 'shape = "star"',
-     "PACK/pack.toml:79: report.timeline.markers.1.shape: 'star' is not allowed here; use 'circle', 'ring', 'diamond', "
+     "PACK/pack.toml:82: report.timeline.markers.1.shape: 'star' is not allowed here; use 'circle', 'ring', 'diamond', "
      "'square' or 'bar'"),
 ])
 def test_a_mistake_in_the_report_data_is_refused_at_load_naming_the_key(tmp_path, old, new, message):

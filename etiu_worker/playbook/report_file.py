@@ -106,6 +106,7 @@ class TimelineFile(_Strict):
     bands: list[BandFile] = Field(default_factory=list)
     markers: list[MarkerFile] = Field(default_factory=list)
     flags: list[FlagPlaceFile] = Field(default_factory=list)
+    steps: bool = False  # draw each of the pack's steps as a bar (conditions' ``steps``), from its start to its end
 
 
 class ReportFile(_Strict):

@@ -105,6 +105,7 @@ class TimelineSpec:
     bands: tuple[Band, ...]
     markers: tuple[Marker, ...]
     flags: tuple[FlagPlace, ...]
+    steps: bool = False
 
 
 @dataclass(frozen=True)
@@ -197,7 +198,7 @@ def _timeline(env: Any, where: str, report: ReportFile) -> TimelineSpec:
         for index, item in enumerate(spec.markers))
     bands = tuple(Band(item.label, item.colour, item.light, item.start, item.end, item.days) for item in spec.bands)
     flags = tuple(FlagPlace(item.rule, item.kind, item.label, tuple(item.at)) for item in spec.flags)
-    return TimelineSpec(tuple(spec.span), spec.empty, bands, markers, flags)
+    return TimelineSpec(tuple(spec.span), spec.empty, bands, markers, flags, spec.steps)
 
 
 def _check(env: Any, where: str, conditions: Conditions) -> Check:

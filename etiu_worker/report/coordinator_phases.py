@@ -18,7 +18,7 @@ from ..playbook.report_pack import ReportPack, phase_scope, row_scope, view_scop
 from ..state.journal import Flag
 from .coordinator_rows import Cell, EngagementRow, OpenFlag
 from .engagement_context import assignees_of, client_of, engagement_context, problems_of
-from .row_parts import marks, next_deadline, place_flags, span_days, spans
+from .row_parts import marks, next_deadline, place_flags, span_days, spans, step_spans
 from .values import data_of, day_of, is_set, text_of
 
 
@@ -80,9 +80,14 @@ def _row(pack: ReportPack, base: EngagementRow, context: Mapping[str, Any], zone
            "flags": place_flags(pack, base.flags, dates, zone, base.today),
            "next_deadline": next_deadline(pack, dates, scope, now, zone, base.today),
            "views": frozenset(view.name for view in pack.views if view.when.holds(views)),
-           "marks": marks(pack, dates, scope, zone), "spans": spans(pack, dates, zone),
-           "span_days": span_days(pack, dates, zone)},
+           "marks": marks(pack, dates, scope, zone), **_timeline(pack, dates, scope, zone)},
     )
+
+
+def _timeline(pack: ReportPack, dates: Mapping[str, Any], scope: Mapping[str, Any], zone) -> dict[str, Any]:
+    bars = step_spans(scope.get("steps"), zone) if pack.timeline.steps else ()
+    days = tuple(day for bar in bars for day in (bar.first, bar.last))
+    return {"spans": spans(pack, dates, zone) + bars, "span_days": span_days(pack, dates, zone) + days}
 
 
 def _unreadable(pack: ReportPack, base: EngagementRow, problems: tuple[str, ...]) -> EngagementRow:

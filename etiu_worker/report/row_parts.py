@@ -90,3 +90,26 @@ def place_flags(pack: ReportPack, flags: Sequence[OpenFlag], dates: Mapping[str,
         day = next((day for day in days if day), None) or flag.opened_at.astimezone(timezone.utc).date()
         placed.append(replace(flag, label=label, day=day))
     return tuple(placed)
+
+
+# --- steps as bars ---------------------------------------------------------------------------
+
+STEP_COLOURS = (("done", "green"), ("overdue", "red"), ("warn", "gold"), ("started", "sky"))
+
+
+def step_spans(steps: Any, zone) -> tuple[Span, ...]:
+    """Each step of the engagement (conditions' ``steps``) as a bar from its start to when it was
+    done, else its projected finish or due time; a step with no start yet is left out."""
+    groups = getattr(steps, "groups", None) or {}
+    return tuple(span for group in groups.values() for step in group.items.values()
+                 for span in _step_span(step, group.title, zone))
+
+
+def _step_span(step: Any, group: str, zone) -> tuple[Span, ...]:
+    first = day_of(step.started_at or step.start, zone)
+    last = day_of(step.done_at or step.projected_finish or step.due, zone) or first
+    if first is None or last < first:
+        return ()
+    colour = next((colour for state, colour in STEP_COLOURS if getattr(step, state)), "grey")
+    title = step.title or step.id or group
+    return (Span(first, last, f"{title}: {step.state}", colour, light=not step.done, whole_days=True),)
