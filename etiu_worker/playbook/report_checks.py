@@ -83,7 +83,8 @@ def _check_timeline(pack: ReportPack, where: str, dates: list[str]) -> None:
         _date_name(name, dates, f"{where}report.timeline.span[{index}]")
     for index, band in enumerate(spec.bands):
         key = f"{where}report.timeline.bands[{index}]"
-        if bool(band.days) == bool(band.start or band.end) or (not band.days and not (band.start and band.end)):
+        ends = bool(band.start and band.end)
+        if bool(band.days) == bool(band.start or band.end) or not (band.days or ends):
             raise RulesError(f"{key}: give either days (a range of days) or start and end (two dates), not both")
         for name, part in ((band.days, "days"), (band.start, "start"), (band.end, "end")):
             if name:
@@ -107,7 +108,7 @@ def _date_name(name: str, dates: list[str], key: str) -> None:
 
 def _unique(names: list[str], key: str, what: str) -> None:
     seen: set[str] = set()
-    for index, name in enumerate(names):
+    for name in names:
         if name in seen:
             raise RulesError(f"{key}: the {what} {name!r} is declared twice; give each its own name")
         seen.add(name)

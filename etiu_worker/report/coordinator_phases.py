@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -75,12 +76,12 @@ def _row(pack: ReportPack, base: EngagementRow, context: Mapping[str, Any], zone
                   for index, column in enumerate(pack.columns) if column.label)
     views = view_scope(scope, {c.field: values[i] for i, c in enumerate(pack.columns) if c.field}, base.today, zone,
                        bool(base.flags))
-    return EngagementRow(
-        **{**base.__dict__, "phase": phase, "stage": stage, "cells": cells, "fields": fields,
-           "flags": place_flags(pack, base.flags, dates, zone, base.today),
-           "next_deadline": next_deadline(pack, dates, scope, now, zone, base.today),
-           "views": frozenset(view.name for view in pack.views if view.when.holds(views)),
-           "marks": marks(pack, dates, scope, zone), **_timeline(pack, dates, scope, zone)},
+    return replace(
+        base, phase=phase, stage=stage, cells=cells, fields=fields,
+        flags=place_flags(pack, base.flags, dates, zone, base.today),
+        next_deadline=next_deadline(pack, dates, scope, now, zone, base.today),
+        views=frozenset(view.name for view in pack.views if view.when.holds(views)),
+        marks=marks(pack, dates, scope, zone), **_timeline(pack, dates, scope, zone),
     )
 
 
@@ -92,7 +93,7 @@ def _timeline(pack: ReportPack, dates: Mapping[str, Any], scope: Mapping[str, An
 
 def _unreadable(pack: ReportPack, base: EngagementRow, problems: tuple[str, ...]) -> EngagementRow:
     phase = pack.unreadable_phase or _first_phase(pack)
-    return EngagementRow(**{**base.__dict__, "phase": phase, "problems": problems})
+    return replace(base, phase=phase, problems=problems)
 
 
 def _first_phase(pack: ReportPack) -> str:

@@ -9,6 +9,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 from ..playbook.dates import next_deadline as next_date
+from ..playbook.dayrange import DayRange
 from ..playbook.report_checks import TODAY
 from ..playbook.report_pack import Marker, ReportPack
 from .coordinator_rows import Deadline, Mark, OpenFlag, Span
@@ -39,7 +40,7 @@ def _met(spec, scope: Mapping[str, Any]) -> bool:
 
 def _deadline(what: str, value: Any, zone, today: date) -> Deadline:
     day = day_of(value, zone)
-    text = text_of(value, zone) if not hasattr(value, "days") else day.isoformat()
+    text = day.isoformat() if isinstance(value, DayRange) else text_of(value, zone)
     return Deadline(what, day, text, day < today)
 
 
@@ -50,7 +51,7 @@ def marks(pack: ReportPack, dates: Mapping[str, Any], scope: Mapping[str, Any], 
 
 def _mark(marker: Marker, value: Any, scope: Mapping[str, Any], zone) -> Mark:
     done = bool(marker.done.expressions) and marker.done.holds(scope)
-    whole = text_of(value, zone) if not hasattr(value, "days") else day_of(value, zone).isoformat()
+    whole = day_of(value, zone).isoformat() if isinstance(value, DayRange) else text_of(value, zone)
     note = marker.done_note if done else marker.note
     return Mark(day_of(value, zone), f"{marker.label} {whole[5:]}", f"{marker.label}: {whole}{f' ({note})' if note else ''}",
                 marker.shape, marker.done_style if done else marker.style)
@@ -60,7 +61,7 @@ def spans(pack: ReportPack, dates: Mapping[str, Any], zone) -> tuple[Span, ...]:
     found = []
     for band in pack.timeline.bands:
         if band.days:
-            ends = days_of(dates.get(band.days), zone) if hasattr(dates.get(band.days), "days") else ()
+            ends = days_of(dates.get(band.days), zone) if isinstance(dates.get(band.days), DayRange) else ()
             whole = True
         else:
             ends = tuple(day for day in (day_of(dates.get(band.start), zone), day_of(dates.get(band.end), zone)) if day)
