@@ -134,6 +134,22 @@ def test_a_pack_that_draws_steps_gets_a_bar_per_step_from_its_start_to_its_end(g
     assert {date(2026, 11, 16), date(2026, 11, 24)} <= set(row.span_days)  # the timeline spans the steps too
 
 
+def test_dates_the_engine_already_computed_for_the_rules_are_the_ones_the_report_shows(golive, monkeypatch):
+    moved = datetime(2026, 12, 8, 23, 0, tzinfo=UTC)
+    context = coordinator_phases.engagement_context
+
+    def with_dates(*args):
+        names = context(*args)
+        return {**names, "dates": {"golive": moved, "cutoff": None, "freeze": None, "review": None}}
+
+    monkeypatch.setattr(coordinator_phases, "engagement_context", with_dates)
+
+    row = rows_at(golive, BEFORE)[0]
+
+    assert row.cell("go-live") == "2026-12-08 18:00 EST" and row.cell("cut-off") == ""
+    assert row.next_deadline == Deadline("golive", date(2026, 12, 8), "2026-12-08 18:00 EST", False)
+
+
 DELIVERY = """
 [steps.delivery]
 role = "case_task"

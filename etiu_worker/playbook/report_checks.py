@@ -17,7 +17,7 @@ from .condition_check import check_state_names, explain_missing, find_missing_na
 from .dates import failures
 from .expressions import Expression
 from .names import did_you_mean
-from .report_pack import Check, ReportPack, phase_scope, row_scope, view_scope
+from .report_pack import Check, ReportPack, dates_of, phase_scope, row_scope, view_scope
 
 EVALUATION_ERRORS = (JinjaTemplateError, TypeError, ValueError, AttributeError, ArithmeticError, KeyError)
 TODAY = "today"  # a flag placed on the day the report is made
@@ -118,7 +118,7 @@ def _unique(names: list[str], key: str, what: str) -> None:
 
 
 def _check_on_sample(pack: ReportPack, env: Any, context: Mapping[str, Any], now: datetime, where: str) -> None:
-    dates = pack.dates.evaluate(context)
+    dates = dates_of(pack, context)
     for name, why in failures(dates).items():
         raise RulesError(f"{where}dates.{name}: fails on the sample engagement: {why}")
     scope = phase_scope(context, dates)
@@ -166,6 +166,7 @@ def load_report(folder: Any, pack: Any, playbook: Any, states: Mapping[str, list
         path = shipped_pack(DEFAULT_PACK) / "pack.toml"
         pack = read_pack_file(path, needs_pack_table=True)
     markers = (pack.pack.flag_marker, pack.pack.warning_marker) if pack.pack else ()
-    report = compile_report(path, pack.phases, pack.report, pack.dates, playbook.env, markers)
+    latches = tuple(getattr(pack, "latches", None) or ())  # a pack file that declares latches
+    report = compile_report(path, pack.phases, pack.report, pack.dates, playbook.env, markers, latches)
     check_report(report, path, states, playbook.env, context, now)
     return report

@@ -139,6 +139,13 @@ class ReportPack:
 # --- scopes: the names each kind of condition reads ------------------------------------------
 
 
+def dates_of(pack: ReportPack, context: Mapping[str, Any]) -> Mapping[str, Any]:
+    """The engagement's dates: those the context already holds (computed with the pack's latches,
+    as its rules see them), else computed here from the pack's ``[dates]``."""
+    computed = context.get("dates")
+    return computed if isinstance(computed, Mapping) else pack.dates.evaluate(context)
+
+
 def phase_scope(context: Mapping[str, Any], dates: Mapping[str, Any]) -> dict[str, Any]:
     return {**context, "dates": dates}
 
@@ -158,11 +165,12 @@ def view_scope(scope: Mapping[str, Any], fields: Mapping[str, Any], today: date,
 
 
 def compile_report(path: Path, phases: list[PhaseFile], report: ReportFile, dates: Mapping[str, str], env: Any,
-                   markers: tuple[str, ...] = ()) -> ReportPack:
-    """The report data of pack.toml compiled; RulesError naming the file and the key path."""
+                   markers: tuple[str, ...] = (), latches: tuple[str, ...] = ()) -> ReportPack:
+    """The report data of pack.toml compiled; RulesError naming the file and the key path.
+    ``latches`` are the names of the pack's latches, which its dates may read."""
     where = f"{path}: "
     try:
-        named = compile_dates(dict(dates), env)
+        named = compile_dates(dict(dates), env, latches)
     except RulesError as error:
         raise RulesError(f"{where}{error}") from None
     return ReportPack(

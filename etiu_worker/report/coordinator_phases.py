@@ -15,7 +15,7 @@ from datetime import date, datetime
 from typing import Any
 
 from ..playbook.report_checks import pick_phase
-from ..playbook.report_pack import ReportPack, phase_scope, row_scope, view_scope
+from ..playbook.report_pack import ReportPack, dates_of, phase_scope, row_scope, view_scope
 from ..state.journal import Flag
 from .coordinator_rows import Cell, EngagementRow, OpenFlag
 from .engagement_context import assignees_of, client_of, engagement_context, problems_of
@@ -65,7 +65,7 @@ def engagement_row(engagement, memory: Mapping[str, Any], flags: Sequence[Flag],
 
 
 def _row(pack: ReportPack, base: EngagementRow, context: Mapping[str, Any], zone, now: datetime) -> EngagementRow:
-    dates = pack.dates.evaluate(context)
+    dates = dates_of(pack, context)
     scope = phase_scope(context, dates)
     phase, stage = pick_phase(pack, scope)
     scope = row_scope(scope, phase, stage)
