@@ -37,6 +37,8 @@ class Check:
 
 @dataclass(frozen=True)
 class Phase:
+    """A ``[[phases]]`` entry, compiled."""
+
     name: str
     when: Check
     description: str
@@ -46,6 +48,8 @@ class Phase:
 
 @dataclass(frozen=True)
 class DeadlineSpec:
+    """A ``[[report.deadlines]]`` entry, compiled."""
+
     date: str
     label: str
     met: Check
@@ -53,6 +57,8 @@ class DeadlineSpec:
 
 @dataclass(frozen=True)
 class Column:
+    """A ``[[report.columns]]`` entry, compiled."""
+
     label: str
     field: str
     value: Expression
@@ -61,6 +67,8 @@ class Column:
 
 @dataclass(frozen=True)
 class View:
+    """A ``[[report.views]]`` entry, compiled."""
+
     name: str
     title: str
     description: str
@@ -70,6 +78,8 @@ class View:
 
 @dataclass(frozen=True)
 class Band:
+    """A ``[[report.timeline.bands]]`` entry."""
+
     label: str
     colour: str
     light: bool
@@ -80,6 +90,8 @@ class Band:
 
 @dataclass(frozen=True)
 class Marker:
+    """A ``[[report.timeline.markers]]`` entry, compiled."""
+
     date: str
     label: str
     shape: str
@@ -92,6 +104,8 @@ class Marker:
 
 @dataclass(frozen=True)
 class FlagPlace:
+    """A ``[[report.timeline.flags]]`` entry."""
+
     rule: str
     kind: str
     label: str
@@ -100,6 +114,8 @@ class FlagPlace:
 
 @dataclass(frozen=True)
 class TimelineSpec:
+    """``[report.timeline]``, compiled."""
+
     span: tuple[str, ...]
     empty: str
     bands: tuple[Band, ...]

@@ -48,6 +48,8 @@ class OpenFlag:
 
 @dataclass(frozen=True)
 class Deadline:
+    """The row's next deadline: the earliest of the pack's deadlines not met yet."""
+
     what: str  # the deadline's label in the pack
     day: date  # in the client's time zone
     text: str  # the date as people read it (a datetime with its time and zone)
@@ -79,6 +81,8 @@ class Span:
 
 @dataclass(frozen=True)
 class EngagementRow:
+    """One engagement as its pack's report data shows it."""
+
     key: str
     client: str
     phase: str  # one of the pack's phases
@@ -118,6 +122,8 @@ class EngagementRow:
 
 @dataclass(frozen=True)
 class CoordinatorReport:
+    """Every engagement's row, when the dates were evaluated, and the pack's report data."""
+
     rows: tuple[EngagementRow, ...]
     generated_at: datetime  # the moment dates were evaluated at
     last_run: Run | None  # the worker's last run: the records are as it left them
