@@ -23,11 +23,12 @@ from etiu_worker.cli import commands as cli
 from etiu_worker.report import coordinator
 from etiu_worker.config import load_settings
 from etiu_worker.report.coordinator import (
+    Cell,
     CoordinatorReport,
     Deadline,
     EngagementRow,
+    Mark,
     OpenFlag,
-    RoadmapDates,
     apply_worker_writes,
 )
 from etiu_worker.state.journal import Journal, JournalEntry
@@ -354,8 +355,9 @@ def test_record_text_is_escaped_on_the_page():
     hostile = "<script>alert('x')</script> & \"Co\""
     row = EngagementRow(
         key='ENG-"><img src=x>', client=hostile, phase="kickoff", stage="kickoff",
-        roadmap=RoadmapDates(kickoff=date(2026, 11, 2), bp=date(2026, 11, 20)), open_tickets=("ETIU01",),
-        scheduled=False, cancelled=False, bp_held=False, bp_position="", validation_due=None,
+        cells=(Cell("kickoff", "2026-11-02"), Cell("BP", "2026-11-20"), Cell("open tickets", "ETIU01")),
+        fields={}, marks=(Mark(date(2026, 11, 2), "Kickoff 11-02", "Kickoff: 2026-11-02", "circle", "blue"),),
+        span_days=(date(2026, 11, 2), date(2026, 11, 20)),
         flags=(OpenFlag("engagement_sanity", "problem", "<b>bold</b> https://evil.example/x.js", ("ETIU<1>",),
                         datetime(2026, 11, 3, tzinfo=UTC)),),
         next_deadline=Deadline("kickoff", date(2026, 11, 2), "2026-11-02", False),
@@ -371,13 +373,13 @@ def test_record_text_is_escaped_on_the_page():
 
 def test_an_engagement_without_roadmap_dates_still_gets_a_timeline_saying_so():
     row = EngagementRow(
-        key="ENG-EMPTY", client="Empty", phase="needs attention", stage="kickoff", roadmap=RoadmapDates(),
-        open_tickets=(), scheduled=False, cancelled=False, bp_held=False, bp_position="", validation_due=None,
+        key="ENG-EMPTY", client="Empty", phase="needs attention", stage="kickoff", cells=(), fields={},
         flags=(), next_deadline=None, consultant="", consultants=(), today=date(2026, 11, 3), zone="UTC",
         problems=("the roadmap in ETIU0001's short description cannot be read",),
     )
+    etiu = runtime_playbook(load_settings()).report
 
-    html = render_report(CoordinatorReport((row,), datetime(2026, 11, 3, tzinfo=UTC), None), [row])
+    html = render_report(CoordinatorReport((row,), datetime(2026, 11, 3, tzinfo=UTC), None, pack=etiu), [row])
 
     assert html.count('<svg class="timeline"') == 1
     assert "No roadmap dates to draw yet." in html

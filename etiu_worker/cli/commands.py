@@ -309,8 +309,9 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
         write_engagements(rows, fmt)
     if html_path is not None:
         try:
+            heading = built.pack.title if built.pack else "Engagements"  # the pack's [report] title
             written = write_report(html_path, built, rows, selection=selection,
-                                   title=f"ETIU engagements: {title}" if view else "ETIU engagements")
+                                   title=f"{heading}: {title}" if view else heading)
         except OSError as error:
             raise click.FileError(str(html_path), hint=error.strerror or str(error)) from None
         click.echo(f"wrote {written}", err=fmt != "text")

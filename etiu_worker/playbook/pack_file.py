@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from ..config import SchemaSettings
 from ..errors import RulesError
 from .file_messages import describe, line_of
+from .report_file import PhaseFile, ReportFile
 
 PACK_FILE = "pack.toml"
 LEGACY_PLAYBOOK_FILE = "playbook.toml"
@@ -33,6 +34,8 @@ class PackTable(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)
+    flag_marker: str = ""  # what a problem flag's note starts with, e.g. "[ACME FLAG]"
+    warning_marker: str = ""  # and a warning's
 
 
 class CalendarFile(_Strict):
@@ -58,6 +61,9 @@ class PackFile(_Strict):
     contacts: dict[str, str] = Field(default_factory=lambda: {"scheduling_lead": "the scheduling lead", "bp_skip_approver": "the engagement manager"})
     calendar: CalendarFile = CalendarFile()
     schema_: SchemaSettings = Field(SchemaSettings(), alias="schema")
+    dates: dict[str, str] = Field(default_factory=dict)
+    phases: list[PhaseFile] = Field(default_factory=list)
+    report: ReportFile = ReportFile()
 
     @property
     def weekend_days(self) -> frozenset[int]:

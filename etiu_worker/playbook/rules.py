@@ -14,7 +14,7 @@ beside the rules files).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Literal, Mapping
@@ -128,6 +128,7 @@ class Playbook:
     schema: SchemaSettings
     name: str = DEFAULT_PACK  # the pack's [pack] name
     files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
+    report: Any = field(default=None, compare=False)  # its report data (playbook/report_pack.ReportPack)
 
 
 def load_pack(folder: PackFolder, overrides: SchemaSettings | None = None) -> Playbook:
@@ -173,10 +174,13 @@ def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings) -> Playboo
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
     )
-    from .sample import check_against_sample  # the sample needs the playbook's own numbers
+    from .sample import SAMPLE_NOW, check_against_sample, sample_context  # the sample needs the playbook's own numbers
 
     check_against_sample(playbook)
-    return playbook
+    from .report_checks import load_report  # the report's conditions are tried on the sample too
+
+    report = load_report(folder, pack, playbook, state_names(schema), sample_context(playbook)[1], SAMPLE_NOW)
+    return replace(playbook, report=report)
 
 
 def _read_pack_file(folder: PackFolder) -> PackFile:

@@ -10,10 +10,12 @@ down, and while a worker runs (SQLite readers do not block it).
 The cache holds the records as read at the start of the last cycle, before that cycle's writes.
 Those writes are in the journal, read back and verified: a ``done`` state change, roadmap update
 or ticket creation newer than the cached version of its record is laid over it, so a report run
-right after ``run --once`` shows ETIU03 closed, not the state the worker just changed.
+right after ``run --once`` shows the record the worker just closed as closed.
 
-The phases and what they mean are in ``coordinator_phases``, the views in ``coordinator_rows``;
-this module re-exports their public names, so callers import everything from here.
+What a row shows (phases, columns, deadlines, views, timeline) is the pack's report data
+(pack.toml's ``[[phases]]`` and ``[report]``); ``coordinator_phases`` builds the rows,
+``coordinator_rows`` holds their shape and the filters. This module re-exports their public
+names, so callers import everything from here.
 """
 
 from __future__ import annotations
@@ -26,22 +28,13 @@ from ..state.cache import CACHE_NAME, RecordCache
 from ..config import Settings
 from .coordinator_phases import build_rows, engagement_row
 from .coordinator_rows import (
-    DEV_UPGRADE,
-    DONE_PHASE,
-    KICKOFF,
-    NEEDS_ATTENTION,
-    PHASES,
-    SCHEDULED,
-    STAGES,
-    SUPPORT_WEEK,
-    VALIDATION,
-    VIEWS,
+    Cell,
     CoordinatorReport,
     Deadline,
     EngagementRow,
+    Mark,
     OpenFlag,
-    RoadmapDates,
-    View,
+    Span,
     filter_rows,
     normalise_phase,
     phase_counts,
@@ -49,22 +42,22 @@ from .coordinator_rows import (
     view_rows,
 )
 from ..state.journal import DONE, Journal, JournalEntry
-from ..engagement.model import EngagementBuilder, format_sn_datetime, parse_sn_datetime
+from ..engagement.model import format_sn_datetime, parse_sn_datetime
+from .engagement_context import build_engagements, tables_read
 from .people import USERS_TABLE, assignee_names
 from ..playbook.packs import runtime_playbook
-from ..cycle.read import scopes
 
 __all__ = [
-    "DEV_UPGRADE", "DONE_PHASE", "KICKOFF", "NEEDS_ATTENTION", "PHASES", "SCHEDULED", "STAGES", "SUPPORT_WEEK",
-    "VALIDATION", "VIEWS", "CoordinatorReport", "Deadline", "EngagementRow", "NoStateError", "OpenFlag",
-    "RoadmapDates", "View", "apply_worker_writes", "build_rows", "engagement_row", "filter_rows",
-    "normalise_phase", "phase_counts", "read_report", "select", "view_rows",
+    "PHASES", "VIEWS", "Cell", "CoordinatorReport", "Deadline", "EngagementRow", "Mark", "NoStateError", "OpenFlag",
+    "Span", "apply_worker_writes", "build_rows", "engagement_row", "filter_rows", "normalise_phase", "phase_counts",
+    "read_report", "select", "view_rows",
 ]
 
 # Journal fields a write may carry besides its field changes: notes, not record fields.
 NOTE_FIELDS = frozenset({"work_notes", "comments"})
 # Writes whose after-values are field values of the record (notes and flags change no field).
-FIELD_WRITES = frozenset({"set_state", "create_ticket", "update_roadmap"})
+FIELD_WRITES = frozenset({"set_state", "set_field", "create", "create_ticket", "update_roadmap"})
+CREATES = frozenset({"create", "create_ticket"})
 
 
 # --- the worker's own writes over the cache (pure) ------------------------------------------
@@ -88,7 +81,7 @@ def apply_worker_writes(
         record = merged[entry.table].get(entry.sys_id)
         if record is None:
             watermark = watermarks.get(entry.table)
-            if entry.kind == "create_ticket" and (not watermark or watermark < stamp):
+            if entry.kind in CREATES and (not watermark or watermark < stamp):
                 merged[entry.table][entry.sys_id] = {
                     **fields, "sys_id": entry.sys_id, "number": entry.number,
                     "sys_created_on": stamp, "sys_updated_on": stamp,
@@ -123,7 +116,7 @@ def read_report(settings: Settings, now: datetime | None = None) -> CoordinatorR
         raise NoStateError(f"{state_dir} holds no records yet")
     playbook = runtime_playbook(settings)
     with RecordCache.open_read_only(state_dir) as cache, Journal.open_read_only(state_dir) as journal:
-        names = [table for table, _ in scopes(playbook.schema)]
+        names = tables_read(playbook)
         tables = apply_worker_writes(
             {table: cache.records(table) for table in names},
             [entry for entry in journal.entries(outcome=DONE) if entry.kind in FIELD_WRITES],
@@ -133,8 +126,13 @@ def read_report(settings: Settings, now: datetime | None = None) -> CoordinatorR
         flags = journal.open_flags()
         runs = journal.runs(limit=1)
         people = assignee_names(cache.records(USERS_TABLE))
-    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(
-        *(tables[table] for table in names)
-    )
+    engagements = build_engagements(playbook, tables, settings.worker.default_timezone)
     rows = build_rows(engagements, memories, flags, playbook, at, people)
-    return CoordinatorReport(tuple(rows), at, runs[0] if runs else None, str(state_dir))
+    return CoordinatorReport(tuple(rows), at, runs[0] if runs else None, str(state_dir), playbook.report)
+
+
+def __getattr__(name: str):
+    """``PHASES`` and ``VIEWS``: the shipped pack's (see coordinator_rows)."""
+    from . import coordinator_rows
+
+    return getattr(coordinator_rows, name)

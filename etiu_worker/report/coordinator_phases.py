@@ -1,63 +1,33 @@
-"""One engagement's row of the coordinator's report: its phase, next deadline and open flags. Pure.
+"""One engagement's row of the coordinator's report, as its pack's report data says. Pure.
 
-Phases (``PHASES``), in playbook order; the first that applies, from the bottom up:
-
-* ``needs attention``: records the playbook cannot trust (the sanity rule's problems: duplicate
-  codes, unknown states, an unreadable roadmap, a bad date or time zone); the worker leaves the
-  engagement alone until a person fixes them.
-* ``done``: the Support Week ticket is closed, or every ticket is closed and the support week over.
-* ``support week``: the prod upgrade is scheduled and its time has come (until ``done``).
-* ``scheduled``: the prod upgrade is scheduled (planned window verified and planned-dates CTASK
-  closed, or ETIU03 closed for it) and still ahead. A cancelled change request is not scheduled.
-* ``client validation``: ETIU03 reached (open, in progress or closed) or ETIU02 closed, and the
-  prod upgrade not scheduled: client process validation and prod upgrade scheduling.
-* ``dev upgrade``: ETIU02 reached or ETIU01 closed.
-* ``kickoff``: otherwise.
+The row's phase is the first of the pack's ``[[phases]]`` whose conditions hold, over the names
+the pack's rules see for the engagement (``engagement_context``) and the pack's ``[dates]``; its
+columns, next deadline, views and timeline follow from the pack's ``[report]`` (``row_parts``).
+An engagement whose names cannot be computed is in the pack's ``report.unreadable_phase``.
 """
 
 from __future__ import annotations
 
-import math
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
-from ..config import SchemaSettings
-from ..playbook.context import client_name, compute_facts
-from .coordinator_rows import (
-    DEV_UPGRADE,
-    DONE_PHASE,
-    KICKOFF,
-    NEEDS_ATTENTION,
-    SCHEDULED,
-    STAGES,
-    SUPPORT_WEEK,
-    VALIDATION,
-    Deadline,
-    EngagementRow,
-    OpenFlag,
-    RoadmapDates,
-)
-from ..playbook.facts import Facts
+from ..playbook.report_checks import pick_phase
+from ..playbook.report_pack import ReportPack, dates_of, phase_scope, row_scope, view_scope
 from ..state.journal import Flag
-from ..engagement.model import Engagement
-from .people import reference_value
-from ..engagement.roadmap import prod_upgrade_to_utc
-from ..playbook.rules import Playbook
-
-# The ticket field that names the consultant: ServiceNow's assignee, a sys_user reference (its
-# sys_id, as the cache holds it, shown by the name people.py read for it) or a user name.
-CONSULTANT_FIELD = "assigned_to"
-VALIDATION_RULE, VALIDATION_PARAM = "validation_length", "max_business_days"
-WARNING_MARKER, PROBLEM_MARKER = "[ETIU WARNING]", "[ETIU FLAG]"
+from .coordinator_rows import Cell, EngagementRow, OpenFlag
+from .engagement_context import assignees_of, client_of, engagement_context, problems_of
+from .row_parts import marks, next_deadline, place_flags, span_days, spans, step_spans
+from .values import data_of, day_of, is_set, text_of
 
 
 def build_rows(
-    engagements: Iterable[Engagement],
+    engagements: Iterable[Any],
     memories: Mapping[str, Mapping[str, Any]],
     flags: Iterable[Flag],
-    playbook: Playbook,
+    playbook,
     now: datetime,
     names: Mapping[str, str] | None = None,
 ) -> list[EngagementRow]:
@@ -75,165 +45,79 @@ def build_rows(
     return sorted(rows, key=lambda row: (row.next_deadline.day if row.next_deadline else far, row.key))
 
 
-def engagement_row(
-    engagement: Engagement, memory: Mapping[str, Any], flags: Sequence[Flag], playbook: Playbook, now: datetime,
-    names: Mapping[str, str] | None = None,
-) -> EngagementRow:
-    problems = tuple(problem.message for problem in engagement.problems)
-    ids = _consultants(engagement)
+def engagement_row(engagement, memory: Mapping[str, Any], flags: Sequence[Flag], playbook, now: datetime,
+                   names: Mapping[str, str] | None = None) -> EngagementRow:
+    pack: ReportPack = playbook.report
+    ids = assignees_of(engagement)
     shown = tuple(dict.fromkeys((names or {}).get(value, value) for value in ids))
+    base = EngagementRow(
+        key=engagement.key, client=client_of(engagement), phase=_first_phase(pack), stage=_first_phase(pack),
+        cells=(), fields={}, flags=_open_flags(flags, pack.markers), next_deadline=None,
+        consultant=shown[0] if shown else "", consultants=shown, today=now.astimezone(engagement.zone).date(),
+        zone=engagement.zone.key, problems=problems_of(engagement), consultant_ids=ids,
+    )
     try:
-        facts = compute_facts(engagement, playbook, memory, now)
+        context = engagement_context(engagement, playbook, memory, now)
+        return _row(pack, base, context, engagement.zone, now)
     except Exception as error:  # noqa: BLE001 - like a cycle: one engagement's bad data must not stop the report
-        why = problems + (f"could not be evaluated: {type(error).__name__}: {error}",)
-        return _unreadable_row(engagement, flags, why, now, shown, ids)
-    roadmap = _roadmap_dates(engagement, facts)
-    schedule = facts.schedule
-    scheduled = schedule.scheduled and not schedule.cancelled
-    stage = _stage(engagement, facts, roadmap, scheduled, now)
-    bp = engagement.ticket("best_practices")
-    validation_due = _validation_due(engagement, facts, playbook)
-    return EngagementRow(
-        key=engagement.key,
-        client=client_name(engagement),
-        phase=NEEDS_ATTENTION if problems else stage,
-        stage=stage,
-        roadmap=roadmap,
-        open_tickets=_open_codes(engagement, playbook.schema),
-        scheduled=scheduled,
-        cancelled=schedule.scheduled and schedule.cancelled,
-        bp_held=bool(bp and bp.is_closed),
-        bp_position=facts.support_week.bp_position,
-        validation_due=validation_due,
-        flags=_open_flags(flags),
-        next_deadline=_next_deadline(engagement, roadmap, stage, validation_due, facts.today),
-        consultant=shown[0] if shown else "",
-        consultants=shown,
-        today=facts.today,
-        zone=engagement.zone.key,
-        problems=problems,
-        consultant_ids=ids,
+        why = base.problems + (f"could not be evaluated: {type(error).__name__}: {error}",)
+        return _unreadable(pack, base, why)
+
+
+def _row(pack: ReportPack, base: EngagementRow, context: Mapping[str, Any], zone, now: datetime) -> EngagementRow:
+    dates = dates_of(pack, context)
+    scope = phase_scope(context, dates)
+    phase, stage = pick_phase(pack, scope)
+    scope = row_scope(scope, phase, stage)
+    values = {index: column.value.evaluate(scope) for index, column in enumerate(pack.columns)}
+    fields = {column.field: data_of(values[index], zone) for index, column in enumerate(pack.columns) if column.field}
+    cells = tuple(Cell(column.label, text_of(values[index], zone), column.short, day_of(values[index], zone) is not None
+                       or not is_set(values[index]) and not isinstance(values[index], (list, tuple)))
+                  for index, column in enumerate(pack.columns) if column.label)
+    views = view_scope(scope, {c.field: values[i] for i, c in enumerate(pack.columns) if c.field}, base.today, zone,
+                       bool(base.flags))
+    return replace(
+        base, phase=phase, stage=stage, cells=cells, fields=fields,
+        flags=place_flags(pack, base.flags, dates, zone, base.today),
+        next_deadline=next_deadline(pack, dates, scope, now, zone, base.today),
+        views=frozenset(view.name for view in pack.views if view.when.holds(views)),
+        marks=marks(pack, dates, scope, zone), **_timeline(pack, dates, scope, zone),
     )
 
 
-def _unreadable_row(engagement: Engagement, flags: Sequence[Flag], problems: tuple[str, ...], now: datetime,
-                    consultants: tuple[str, ...], ids: tuple[str, ...]) -> EngagementRow:
-    return EngagementRow(
-        key=engagement.key, client=client_name(engagement), phase=NEEDS_ATTENTION, stage=KICKOFF,
-        roadmap=RoadmapDates(), open_tickets=tuple(sorted(t.code for t in engagement.tickets if t.is_open)),
-        scheduled=False, cancelled=False, bp_held=False, bp_position="", validation_due=None,
-        flags=_open_flags(flags), next_deadline=None, consultant=consultants[0] if consultants else "",
-        consultants=consultants, today=now.astimezone(engagement.zone).date(), zone=engagement.zone.key,
-        problems=problems, consultant_ids=ids,
-    )
+def _timeline(pack: ReportPack, dates: Mapping[str, Any], scope: Mapping[str, Any], zone) -> dict[str, Any]:
+    bars = step_spans(scope.get("steps"), zone) if pack.timeline.steps else ()
+    days = tuple(day for bar in bars for day in (bar.first, bar.last))
+    return {"spans": spans(pack, dates, zone) + bars, "span_days": span_days(pack, dates, zone) + days}
 
 
-def _roadmap_dates(engagement: Engagement, facts: Facts) -> RoadmapDates:
-    agreed = facts.sync.agreed
-    prod = agreed.prod_upgrade
-    prod_utc = prod_upgrade_to_utc(prod, engagement.zone) if prod else None
-    week = facts.support_week
-    return RoadmapDates(
-        kickoff=agreed.kickoff,
-        dev_upgrade=agreed.dev_upgrade,
-        prod_upgrade=_prod_text(prod_utc, engagement) if prod_utc else "",
-        prod_upgrade_day=prod.local.date() if prod else None,
-        prod_upgrade_utc=prod_utc,
-        bp=agreed.bp,
-        support_week=agreed.support_week,
-        support_week_days=tuple(week.days),
-        grace_days=tuple(week.grace_days),
-    )
+def _unreadable(pack: ReportPack, base: EngagementRow, problems: tuple[str, ...]) -> EngagementRow:
+    phase = pack.unreadable_phase or _first_phase(pack)
+    return replace(base, phase=phase, problems=problems)
 
 
-def _prod_text(prod_utc: datetime, engagement: Engagement) -> str:
-    local = prod_utc.astimezone(engagement.zone)
-    return f"{local:%Y-%m-%d %H:%M} {local.tzname()}"
+def _first_phase(pack: ReportPack) -> str:
+    """Where an engagement starts: the last phase in match order."""
+    return pack.phases[-1].name if pack.phases else ""
 
 
-def _stage(engagement: Engagement, facts: Facts, roadmap: RoadmapDates, scheduled: bool, now: datetime) -> str:
-    support = engagement.ticket("support_week")
-    tickets = engagement.tickets
-    if (support and support.is_closed) or (
-        tickets and all(ticket.is_closed for ticket in tickets) and facts.support_week.ended
-    ):
-        return DONE_PHASE
-    if scheduled:
-        upgrade = roadmap.prod_upgrade_utc
-        return SUPPORT_WEEK if upgrade is not None and upgrade <= now else SCHEDULED
-    # The furthest ticket reached (open, in progress or closed) says where the engagement is.
-    for role, phase, after in (("validation", VALIDATION, VALIDATION), ("dev_upgrade", DEV_UPGRADE, VALIDATION),
-                               ("kickoff", KICKOFF, DEV_UPGRADE)):
-        ticket = engagement.ticket(role)
-        if ticket is None or ticket.state in ("pending", "unknown"):
-            continue
-        return after if ticket.is_closed else phase
-    return KICKOFF
-
-
-def _validation_due(engagement: Engagement, facts: Facts, playbook: Playbook) -> date | None:
-    """The last business day client validation may run to, per the validation_length rule."""
-    started = facts.validation.started
-    if not facts.validation.running or started is None or facts.schedule.scheduled:
-        return None
-    limit = next((rule.params.get(VALIDATION_PARAM) for rule in playbook.rules if rule.name == VALIDATION_RULE), None)
-    if not isinstance(limit, (int, float)) or isinstance(limit, bool):
-        return None
-    return playbook.calendar.add_business_days(started.astimezone(engagement.zone).date(), math.ceil(limit))
-
-
-def _next_deadline(engagement: Engagement, roadmap: RoadmapDates, stage: str, validation_due: date | None,
-                   today: date) -> Deadline | None:
-    """The earliest milestone not met yet: an overdue one sorts first, being earlier."""
-    reached = STAGES.index(stage)
-    bp = engagement.ticket("best_practices")
-    candidates: list[tuple[str, date | None, str]] = []
-    if reached <= STAGES.index(KICKOFF):
-        candidates.append(("kickoff", roadmap.kickoff, ""))
-    if reached <= STAGES.index(DEV_UPGRADE):
-        candidates.append(("dev upgrade", roadmap.dev_upgrade, ""))
-    candidates.append(("validation due", validation_due, ""))
-    if reached <= STAGES.index(SCHEDULED):
-        candidates.append(("prod upgrade", roadmap.prod_upgrade_day, roadmap.prod_upgrade))
-    if reached < STAGES.index(DONE_PHASE) and not (bp and bp.is_closed):
-        candidates.append(("BP session", roadmap.bp, ""))
-    if stage == SUPPORT_WEEK:
-        candidates.append(("support week ends", roadmap.support_week_last, ""))
-    known = [(day, what, text) for what, day, text in candidates if day is not None]
-    if not known:
-        return None
-    day, what, text = min(known, key=lambda item: item[0])
-    return Deadline(what, day, text or day.isoformat(), day < today)
-
-
-def _open_codes(engagement: Engagement, schema: SchemaSettings) -> tuple[str, ...]:
-    order = list(schema.codes.model_dump().values())
-    codes = {ticket.code for ticket in engagement.tickets if ticket.is_open}
-    return tuple(sorted(codes, key=lambda code: (order.index(code) if code in order else len(order), code)))
-
-
-def _consultants(engagement: Engagement) -> tuple[str, ...]:
-    """Every assignee of the engagement's records, the one on most tickets first."""
-    counts: Counter[str] = Counter()
-    for ticket in engagement.tickets:
-        counts[reference_value(ticket.raw.get(CONSULTANT_FIELD))] += 1
-    if engagement.change is not None:
-        counts.setdefault(reference_value(engagement.change.raw.get(CONSULTANT_FIELD)), 0)
-    counts.pop("", None)
-    return tuple(name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
-def _open_flags(flags: Sequence[Flag]) -> tuple[OpenFlag, ...]:
-    """The engagement's open flags, one per problem: the same note posted on the change request and
-    ETIU03 is one problem on two records."""
+def _open_flags(flags: Sequence[Flag], markers: Sequence[str]) -> tuple[OpenFlag, ...]:
+    """The engagement's open flags, one per problem: the same note posted on two records is one
+    problem on two records."""
     grouped: dict[tuple[str, str], list[Flag]] = {}
     for flag in sorted(flags, key=lambda flag: (flag.opened_at, flag.id)):
         grouped.setdefault((flag.rule, flag.message), []).append(flag)
     result = []
     for (rule, message), same in grouped.items():
-        # The marker is for people reading the note; the journal holds the severity itself.
-        text = message.removeprefix(WARNING_MARKER).removeprefix(PROBLEM_MARKER).strip()
         numbers = tuple(dict.fromkeys(flag.number for flag in same if flag.number))
         first = same[0]
-        result.append(OpenFlag(rule, first.severity, text, numbers, first.opened_at, first.kind))
+        result.append(OpenFlag(rule, first.severity, _without_markers(message, markers), numbers, first.opened_at,
+                               first.kind))
     return tuple(result)
+
+
+def _without_markers(message: str, markers: Sequence[str]) -> str:
+    # The marker is for people reading the note; the journal holds the severity itself.
+    for marker in markers:
+        message = message.removeprefix(marker)
+    return message.strip()

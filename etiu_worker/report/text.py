@@ -19,11 +19,10 @@ CYCLE_FIELDS = (*CYCLE_COLUMNS, "ref", "note")
 JOURNAL_COLUMNS = ("time", "run", "rule", "engagement", "record", "number", "action", "change", "outcome",
                    "verification", "ref")
 JOURNAL_FIELDS = (*JOURNAL_COLUMNS, "note")
-REPORT_COLUMNS = ("engagement", "client", "phase", "kickoff", "dev upgrade", "prod upgrade", "BP", "support week",
-                  "open tickets", "scheduled", "flags", "next deadline", "consultant")
-REPORT_FIELDS = ("engagement", "client", "phase", "kickoff", "dev_upgrade", "prod_upgrade", "bp",
-                 "support_week_first", "support_week_last", "open_tickets", "scheduled", "cancelled", "flags",
-                 "next_deadline", "next_deadline_date", "overdue", "consultant", "consultants")
+# The report's columns and fields around the pack's own (its report.columns).
+REPORT_LEAD, REPORT_TAIL = ("engagement", "client", "phase"), ("flags", "next deadline", "consultant")
+FIELDS_LEAD = ("engagement", "client", "phase")
+FIELDS_TAIL = ("flags", "next_deadline", "next_deadline_date", "overdue", "consultant", "consultants")
 NOTE_FIELDS = ("work_notes", "comments")
 UNCUT = 100_000  # characters: a value shown whole
 
@@ -147,25 +146,44 @@ def write_journal(entries, fmt: str, schema: SchemaSettings | None = None) -> No
 # --- the coordinator's report -----------------------------------------------------------------
 
 
+def report_columns(pack=None) -> tuple[str, ...]:
+    """The table's columns: the pack's labels (by default the shipped pack's) between the report's own."""
+    return (*REPORT_LEAD, *(column.label for column in _pack(pack).columns if column.label), *REPORT_TAIL)
+
+
+def report_fields(pack=None) -> tuple[str, ...]:
+    """The JSON and CSV fields: the pack's (by default the shipped pack's) between the report's own."""
+    return (*FIELDS_LEAD, *_pack(pack).field_names, *FIELDS_TAIL)
+
+
+def _pack(pack):
+    if pack is not None:
+        return pack
+    from .shipped import shipped_report
+
+    return shipped_report()
+
+
+def __getattr__(name: str):
+    """``REPORT_COLUMNS`` and ``REPORT_FIELDS``: the shipped pack's, read on first use."""
+    if name == "REPORT_COLUMNS":
+        return report_columns()
+    if name == "REPORT_FIELDS":
+        return report_fields()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 def engagement_items(rows) -> list[dict]:
-    """One item per engagement row; dates are ISO days, the prod upgrade as the client reads it."""
+    """One item per engagement row: the pack's fields, dates as ISO days, a datetime as the client reads it."""
     return [_engagement_item(row) for row in rows]
 
 
 def _engagement_item(row) -> dict:
-    roadmap, deadline = row.roadmap, row.next_deadline
-
-    def day(value) -> str:
-        return value.isoformat() if value else ""
-
+    deadline = row.next_deadline
     return {
-        "engagement": row.key, "client": row.client, "phase": row.phase, "kickoff": day(roadmap.kickoff),
-        "dev_upgrade": day(roadmap.dev_upgrade), "prod_upgrade": roadmap.prod_upgrade, "bp": day(roadmap.bp),
-        "support_week_first": day(roadmap.support_week_first or roadmap.support_week),
-        "support_week_last": day(roadmap.support_week_last), "open_tickets": list(row.open_tickets),
-        "scheduled": row.scheduled, "cancelled": row.cancelled, "flags": row.flag_count,
+        "engagement": row.key, "client": row.client, "phase": row.phase, **row.fields, "flags": row.flag_count,
         "next_deadline": f"{deadline.what} {deadline.text}" if deadline else "",
-        "next_deadline_date": day(deadline.day) if deadline else "", "overdue": bool(deadline and deadline.overdue),
+        "next_deadline_date": deadline.day.isoformat() if deadline else "", "overdue": bool(deadline and deadline.overdue),
         "consultant": row.consultant, "consultants": list(row.consultants),
     }
 
@@ -180,9 +198,9 @@ def print_engagements(report, rows, *, title: str = "Engagements", selection: st
     if not rows:
         click.echo("No engagement matches.")
         return
-    items = engagement_items(rows)
-    cells = [_engagement_cells(item) for item in items]
-    print_rows(REPORT_COLUMNS, cells, lambda index: _engagement_line(items[index], cells[index]), title=title)
+    columns = report_columns(report.pack)
+    cells = [_engagement_cells(row) for row in rows]
+    print_rows(columns, cells, lambda index: _engagement_line(rows[index], cells[index], columns), title=title)
     _print_flags(rows)
 
 
@@ -200,28 +218,29 @@ def _print_flags(rows) -> None:
             echo_wrapped(f"{row.key} needs attention: {problem}", first="    ", indent="      ")
 
 
-def _engagement_cells(item: dict) -> list[str]:
-    def shown(value: str) -> str:
-        return value or "—"
-
-    first, last = item["support_week_first"], item["support_week_last"]
-    week = f"{first} to {last}" if first and last else shown(first)
-    scheduled = "yes" if item["scheduled"] else "no (cancelled)" if item["cancelled"] else "no"
-    due = f"{item['next_deadline']}{' (overdue)' if item['overdue'] else ''}" if item["next_deadline"] else "—"
-    return [item["engagement"], item["client"], item["phase"], shown(item["kickoff"]), shown(item["dev_upgrade"]),
-            shown(item["prod_upgrade"]), shown(item["bp"]), week, " ".join(item["open_tickets"]) or "—",
-            scheduled, str(item["flags"]), due, shown(item["consultant"])]
+def _deadline_text(row) -> str:
+    deadline = row.next_deadline
+    if not deadline:
+        return "—"
+    return f"{deadline.what} {deadline.text}{' (overdue)' if deadline.overdue else ''}"
 
 
-def _engagement_line(item: dict, cells: Sequence[str]) -> str:
-    named = dict(zip(REPORT_COLUMNS, cells))
-    dates = ", ".join(f"{label} {named[label]}" for label in ("kickoff", "dev upgrade", "prod upgrade", "BP", "support week")
-                      if named[label] != "—")
+def _engagement_cells(row) -> list[str]:
+    return [row.key, row.client, row.phase, *(cell.text or "—" for cell in row.cells), str(row.flag_count),
+            _deadline_text(row), row.consultant or "—"]
+
+
+def _engagement_line(row, cells: Sequence[str], columns: Sequence[str]) -> str:
+    named = dict(zip(columns, cells))
+    dates = ", ".join(f"{cell.label} {cell.text}" for cell in row.cells if cell.dated and cell.text)
+    others = [f"{cell.short or cell.label}: {cell.text or '—'}" for cell in row.cells if not cell.dated]
     return " · ".join(part for part in (
-        f"{item['engagement']} {item['client']}", item["phase"], f"next: {named['next deadline']}", dates,
-        f"open: {named['open tickets']}", f"scheduled: {named['scheduled']}", f"flags: {item['flags']}",
-        f"consultant: {named['consultant']}") if part)
+        f"{row.key} {row.client}", row.phase, f"next: {named['next deadline']}", dates, *others,
+        f"flags: {row.flag_count}", f"consultant: {named['consultant']}") if part)
 
 
-def write_engagements(rows, fmt: str) -> None:
-    write_items(engagement_items(rows), fmt, REPORT_FIELDS)
+def write_engagements(rows, fmt: str, pack=None) -> None:
+    """The rows as JSON or CSV; the fields are the pack's (by default those of the rows, else the shipped pack's)."""
+    rows = list(rows)
+    fields = report_fields(pack) if pack is not None or not rows else (*FIELDS_LEAD, *rows[0].fields, *FIELDS_TAIL)
+    write_items(engagement_items(rows), fmt, fields)

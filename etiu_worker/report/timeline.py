@@ -1,9 +1,9 @@
 """The geometry of an engagement's timeline in the HTML report: where each band, marker and flag goes.
 
-Each engagement gets a timeline, an inline SVG from its kickoff to the end of its support week:
-the kickoff and dev upgrade, client validation up to the prod upgrade, the support week and the
-grace days after it, the BP session, today, and the open flags marked at the date they concern.
-The geometry is computed here; the template (templates/report.html.j2) only draws it.
+Each engagement gets a timeline, an inline SVG over the days its pack's ``report.timeline.span``
+names: the pack's bands and markers, today, and the open flags marked at the date they concern
+(``row_parts`` resolved those from the pack's dates). The geometry is computed here; the
+template (templates/report.html.j2) only draws it.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, timedelta, timezone
 
-from .coordinator_rows import EngagementRow, OpenFlag
+from .coordinator_rows import EngagementRow
 
 WIDTH = 1000  # the timeline's viewBox width; it scales to the page
 LEFT, RIGHT = 16, 16
@@ -24,35 +24,6 @@ FLAG_LEVELS = (132, 146, 160)
 LABEL_CHAR_PX = 6.2  # average width of a character at 11px, to keep labels apart
 TICK_GAP = 48  # px between two date labels under the axis
 TODAY_SLACK_DAYS = 7  # today widens the range when it is this close to it
-
-# Where on the timeline each rule's flags belong; others at the day they were opened.
-FLAG_ANCHORS = {
-    "planned_window_verified": "prod_upgrade",
-    "roadmap_in_sync": "prod_upgrade",
-    "validation_length": "validation_due",
-    "bp_in_support_week": "bp",
-    "support_week_ends": "support_week_last",
-    "engagement_sanity": "today",
-}
-FLAG_LABELS = {
-    "planned_window_verified": "planned window",
-    "roadmap_in_sync": "roadmap / schedule",
-    "validation_length": "validation overdue",
-    "bp_in_support_week": "BP outside support week",
-    "support_week_ends": "support week over, BP open",
-    "engagement_sanity": "records need a person",
-    "write_verification": "write did not save",
-}
-# Finer labels where a rule flags several kinds of problem (the first part of its flag key).
-FLAG_KIND_LABELS = {
-    ("roadmap_in_sync", "cancelled"): "upgrade cancelled",
-    ("roadmap_in_sync", "moved"): "upgrade moved",
-    ("roadmap_in_sync", "conflict"): "roadmap conflict",
-    ("bp_in_support_week", "grace"): "BP in grace days",
-    ("bp_in_support_week", "missing"): "no BP date",
-}
-FLAG_KIND_ANCHORS = {("roadmap_in_sync", "conflict"): "today"}
-
 
 @dataclass(frozen=True)
 class Band:
@@ -126,14 +97,11 @@ class _Scale:
         return min(max(day, self.start), self.end)
 
 
-def timeline(row: EngagementRow) -> Timeline:
-    """The engagement's timeline, from kickoff to the end of the support week."""
-    roadmap = row.roadmap
-    dates = [day for day in (roadmap.kickoff, roadmap.dev_upgrade, roadmap.prod_upgrade_day, roadmap.bp,
-                             roadmap.support_week, roadmap.support_week_last, row.validation_due) if day]
-    if not dates:
-        return Timeline(height=60, start=None, end=None, empty_reason="No roadmap dates to draw yet.")
-    start, end = min(dates), max(dates)
+def timeline(row: EngagementRow, empty: str = "No dates to draw yet.") -> Timeline:
+    """The engagement's timeline, over the days its pack's span names; ``empty`` says why there is none."""
+    if not row.span_days:
+        return Timeline(height=60, start=None, end=None, empty_reason=empty)
+    start, end = min(row.span_days), max(row.span_days)
     if start - timedelta(days=TODAY_SLACK_DAYS) <= row.today < start:
         start = row.today
     if end < row.today <= end + timedelta(days=TODAY_SLACK_DAYS):
@@ -154,49 +122,22 @@ def timeline(row: EngagementRow) -> Timeline:
 
 
 def _bands(row: EngagementRow, scale: _Scale) -> list[Band]:
-    roadmap = row.roadmap
     bands = []
-    segments = (
-        (roadmap.kickoff, roadmap.dev_upgrade, "seg-kickoff", "kickoff to dev upgrade"),
-        (roadmap.dev_upgrade, roadmap.prod_upgrade_day, "seg-validation", "dev upgrade, validation, scheduling"),
-    )
-    for first, last, css, label in segments:
-        if first and last and first <= last:
-            bands.append(Band(scale.middle(first), round(scale.middle(last) - scale.middle(first), 1), css, label))
-    if roadmap.support_week_days:
-        first, last = roadmap.support_week_days[0], roadmap.support_week_days[-1]
-        bands.append(Band(scale.left(first), round(scale.right(last) - scale.left(first), 1), "seg-support",
-                          f"support week {first:%b %d} to {last:%b %d}"))
-    if roadmap.grace_days:
-        first, last = scale.clip(roadmap.grace_days[0]), scale.clip(roadmap.grace_days[-1])
-        if first <= last and roadmap.grace_days[0] <= scale.end:
-            bands.append(Band(scale.left(first), round(scale.right(last) - scale.left(first), 1), "seg-grace",
-                              "grace days for the BP session (with a warning)"))
+    for span in row.spans:
+        css = f"band-{span.colour}{'-light' if span.light else ''}"
+        if not span.whole_days:
+            first, last = scale.middle(scale.clip(span.first)), scale.middle(scale.clip(span.last))
+            bands.append(Band(first, round(last - first, 1), css, span.label))
+            continue
+        first, last = scale.clip(span.first), scale.clip(span.last)
+        if first <= last and span.first <= scale.end:
+            bands.append(Band(scale.left(first), round(scale.right(last) - scale.left(first), 1), css, span.label))
     return bands
 
 
 def _markers(row: EngagementRow, scale: _Scale) -> list[Marker]:
-    roadmap = row.roadmap
-    found = []
-    for day, shape, css, name in (
-        (roadmap.kickoff, "circle", "m-kickoff", "Kickoff"),
-        (roadmap.dev_upgrade, "circle", "m-dev", "Dev upgrade"),
-        (row.validation_due, "ring", "m-due", "Validation due"),
-        (roadmap.prod_upgrade_day, "diamond", "m-prod" if row.scheduled else "m-prod-unscheduled", "Prod upgrade"),
-        (roadmap.bp, "square", "m-bp-held" if row.bp_held else "m-bp", "BP"),
-        (roadmap.support_week_last, "bar", "m-end", "Support week ends"),
-    ):
-        if day is None:
-            continue
-        when = roadmap.prod_upgrade if name == "Prod upgrade" and roadmap.prod_upgrade else f"{day:%Y-%m-%d}"
-        short = roadmap.prod_upgrade[5:] if name == "Prod upgrade" and roadmap.prod_upgrade else f"{day:%m-%d}"
-        state = ""
-        if name == "Prod upgrade":
-            state = " (scheduled)" if row.scheduled else " (not scheduled)"
-        elif name == "BP":
-            state = " (held)" if row.bp_held else " (not held yet)"
-        found.append(Marker(scale.middle(day), shape, css, f"{name} {short}", f"{name}: {when}{state}"))
-    return found
+    return [Marker(scale.middle(scale.clip(mark.day)), mark.shape, f"m-{mark.style}", mark.label, mark.title)
+            for mark in row.marks]
 
 
 def _ticks(scale: _Scale) -> list[Tick]:
@@ -225,24 +166,11 @@ def _ticks(scale: _Scale) -> list[Tick]:
 def _flag_marks(row: EngagementRow, scale: _Scale) -> list[FlagMark]:
     marks = []
     for flag in row.flags:
-        day = scale.clip(_flag_day(row, flag))
-        label = FLAG_KIND_LABELS.get((flag.rule, flag.kind)) or FLAG_LABELS.get(flag.rule, flag.rule.replace("_", " "))
+        day = scale.clip(flag.day or flag.opened_at.astimezone(timezone.utc).date())
         where = f" on {', '.join(flag.numbers)}" if flag.numbers else ""
+        label = flag.label or flag.rule.replace("_", " ")
         marks.append(FlagMark(scale.middle(day), flag.severity, label, f"{flag.message}{where}"))
     return marks
-
-
-def _flag_day(row: EngagementRow, flag: OpenFlag) -> date:
-    roadmap = row.roadmap
-    anchors = {
-        "prod_upgrade": roadmap.prod_upgrade_day,
-        "validation_due": row.validation_due,
-        "bp": roadmap.bp or roadmap.support_week_last,
-        "support_week_last": roadmap.support_week_last,
-        "today": row.today,
-    }
-    day = anchors.get(FLAG_KIND_ANCHORS.get((flag.rule, flag.kind)) or FLAG_ANCHORS.get(flag.rule, ""))
-    return day or flag.opened_at.astimezone(timezone.utc).date()
 
 
 def _spread(items: list, levels: Sequence[float]) -> list:

@@ -1,0 +1,65 @@
+"""Everything the report asks of the engagement model, in one place: the engagements built from
+the cached records, the names a condition sees for one of them, its client, its assignees and
+its record numbers.
+
+The rest of the report reads only what these functions return, so a change to how engagements
+are built or what conditions see changes this module alone.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+from ..engagement.model import EngagementBuilder
+from ..playbook.context import build_context, client_name, compute_facts
+from ..cycle.read import scopes
+from .people import reference_value
+
+# The field that names who works on a record: ServiceNow's assignee, a sys_user reference (its
+# sys_id, as the cache holds it) or a user name.
+ASSIGNEE_FIELD = "assigned_to"
+
+
+def tables_read(playbook) -> list[str]:
+    """The tables the pack's engagements are built from, as the worker reads them."""
+    return [table for table, _ in scopes(playbook.schema)]
+
+
+def build_engagements(playbook, tables: Mapping[str, list[dict]], default_zone: str) -> list:
+    """The engagements in the cached records (with the worker's own writes laid over them)."""
+    names = tables_read(playbook)
+    return EngagementBuilder(playbook.schema, default_zone).build(*(tables.get(table, []) for table in names))
+
+
+def engagement_context(engagement, playbook, memory: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+    """The names the pack's rules see for this engagement at ``now``: what the report's phases,
+    dates, columns and views read too."""
+    facts = compute_facts(engagement, playbook, memory, now)
+    return build_context(engagement, facts, playbook, now)
+
+
+def client_of(engagement) -> str:
+    return client_name(engagement)
+
+
+def assignees_of(engagement) -> tuple[str, ...]:
+    """Every assignee of the engagement's records, the one on most records first."""
+    counts: Counter[str] = Counter()
+    for record in _records(engagement):
+        counts[reference_value(record.raw.get(ASSIGNEE_FIELD))] += 1
+    change = getattr(engagement, "change", None)
+    if change is not None:
+        counts.setdefault(reference_value(change.raw.get(ASSIGNEE_FIELD)), 0)
+    counts.pop("", None)
+    return tuple(name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def problems_of(engagement) -> tuple[str, ...]:
+    return tuple(problem.message for problem in engagement.problems)
+
+
+def _records(engagement) -> Sequence[Any]:
+    return engagement.tickets
