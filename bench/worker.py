@@ -32,7 +32,7 @@ from etiu_worker.state.cache import RecordCache
 from etiu_worker.config import load_settings
 from etiu_worker.state.journal import Journal
 from etiu_worker.engagement.model import EngagementBuilder
-from etiu_worker.playbook.packs import runtime_playbook
+from etiu_worker.actions.loading import runtime_playbook
 from etiu_worker.cycle.read import scopes
 
 

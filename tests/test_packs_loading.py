@@ -17,7 +17,8 @@ import playbook_helpers as h
 from etiu_worker.config import load_settings
 from etiu_worker.errors import EXIT_INVALID_CONFIG, RulesError
 from etiu_worker.playbook import pack_folders, pack_schema
-from etiu_worker.playbook.packs import configured_schema, load_packs, runtime_playbook
+from etiu_worker.actions.loading import load_packs, runtime_playbook
+from etiu_worker.playbook.packs import configured_schema
 from integration_helpers import describe, etiu, sandbox, worker_env  # noqa: F401 - fixture
 
 

@@ -10,7 +10,7 @@ import playbook_helpers as h
 from etiu_worker.playbook.evaluate import evaluate_conditions
 from etiu_worker.playbook.names import calendar_reference, names_of
 from etiu_worker.playbook.rules import Condition
-from etiu_worker.playbook.sample import sample_context
+from etiu_worker.actions.sample import sample_context
 
 README = (h.ROOT / "README.md").read_text(encoding="utf-8")
 ADMIN_SECTION = README.split("## For admins", 1)[1].split("\n## ", 1)[0]

@@ -38,7 +38,7 @@ def rules() -> None:
 @click.pass_obj
 def rules_check(context, pack: str | None) -> None:
     """Load and check every rules file and template of the packs; no request is sent."""
-    from ..playbook.packs import load_packs
+    from ..actions.loading import load_packs
 
     with offline_advice("rules check"):
         playbooks = load_packs(context.settings, pack)
@@ -60,7 +60,7 @@ def rules_test(context, pack: str | None, fixtures: tuple[Path, ...]) -> None:
 
     Without FIXTURES, each pack runs on the fixtures of its own fixtures/ folder.
     """
-    from ..playbook.packs import load_packs
+    from ..actions.loading import load_packs
     from ..cycle.rule_tester import run_fixture
 
     failed = total = 0

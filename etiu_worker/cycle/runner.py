@@ -25,7 +25,7 @@ from ..state.lock import exclusive_run
 from ..report.people import remember_assignees
 from .progress import SyncProgress
 from .progress import wanted as progress_wanted
-from ..playbook.packs import runtime_playbook
+from ..actions.loading import runtime_playbook
 from ..playbook.pack_schema import is_overridden
 from ..servicenow.client import ServiceNowClient
 from ..state.identity import check_instance, remember_instance

@@ -1,9 +1,11 @@
 """Load and check a pack's playbook: its rules files (TOML) and the templates they name.
 
-Everything is checked before the first request: TOML syntax, unknown keys, unknown actions,
+Everything a file alone can show is checked here: TOML syntax, unknown keys, unknown actions,
 conditions that do not compile, states compared with names the schema does not know, templates
-rendered against a sample engagement. An error names the file, the line where it can be found,
-the rule and what to fix. Loaded rules are frozen.
+that do not compile or do not exist. Rendering every condition and template against a sample
+engagement needs the actions, so it happens one layer up (etiu_worker/actions/loading.py, which
+every caller uses). An error names the file, the line where it can be found, the rule and what to
+fix. Parsed rules are frozen.
 
 A pack folder holds ``pack.toml`` (what the pack is, calendar, contacts, shared numbers and the
 schema; required), ``rules/`` with one file per rule and ``templates/``
@@ -130,15 +132,16 @@ class Playbook:
     files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
 
 
-def load_pack(folder: PackFolder, overrides: SchemaSettings | None = None) -> Playbook:
-    """Load and check the pack in ``folder``; ``overrides`` are the settings' deprecated [schema] keys."""
+def parse_pack(folder: PackFolder, overrides: SchemaSettings | None = None) -> Playbook:
+    """Parse the pack in ``folder`` (not yet tried on the sample); ``overrides`` are the settings'
+    deprecated [schema] keys."""
     pack = _read_pack_file(folder)
     schema = effective_schema(pack.schema_, overrides or SchemaSettings(), folder.pack_file)
     return _load(folder, pack, schema)
 
 
-def load_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) -> Playbook:
-    """Load a rules folder in the old layout (``playbook.toml`` beside the rules) with ``schema``."""
+def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) -> Playbook:
+    """Parse a rules folder in the old layout (``playbook.toml`` beside the rules) with ``schema``."""
     if not rules_dir.is_dir():
         raise RulesError(f"rules folder {rules_dir} does not exist: set rules.path (ETIU_RULES__PATH)")
     shipped = shipped_pack(DEFAULT_PACK)
@@ -161,7 +164,7 @@ def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings) -> Playboo
         besides = f" besides {PLAYBOOK_FILE}" if folder.legacy else ""
         raise RulesError(f"rules folder {folder.rules_dir} holds no rules (*.toml{besides})")
     _refuse_duplicate_names(rules)
-    playbook = Playbook(
+    return Playbook(
         rules=rules,
         calendar=BusinessCalendar(holidays=frozenset(pack.calendar.holidays), weekend=pack.weekend_days),
         planned_window_hours=pack.playbook.planned_window_hours,
@@ -173,10 +176,6 @@ def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings) -> Playboo
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
     )
-    from .sample import check_against_sample  # the sample needs the playbook's own numbers
-
-    check_against_sample(playbook)
-    return playbook
 
 
 def _read_pack_file(folder: PackFolder) -> PackFile:

@@ -51,7 +51,7 @@ from .coordinator_rows import (
 from ..state.journal import DONE, Journal, JournalEntry
 from ..engagement.model import EngagementBuilder, format_sn_datetime, parse_sn_datetime
 from .people import USERS_TABLE, assignee_names
-from ..playbook.packs import runtime_playbook
+from ..actions.loading import runtime_playbook
 from ..cycle.read import scopes
 
 __all__ = [

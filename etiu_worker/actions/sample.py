@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from .condition_check import explain_missing, find_missing_name
-from .context import build_context, compute_facts, rule_context
+from ..playbook.condition_check import explain_missing, find_missing_name
+from ..playbook.context import build_context, compute_facts, rule_context
 from ..errors import RoadmapError, RulesError, TemplateError
-from .evaluate import evaluate_conditions
+from ..playbook.evaluate import evaluate_conditions
 from ..engagement.model import EngagementBuilder, Problem
 from ..engagement.roadmap import parse_short_description
-from .templates import render_file
+from .base import Plan, render_inline, render_note
+from ..playbook.templates import render_file
 
 SAMPLE_NOW = datetime(2026, 11, 16, 15, 0, tzinfo=timezone.utc)
 SAMPLE_PROBLEM = Problem("duplicate-code:ETIU02", "2 tickets carry the code ETIU02: ETIU0001002, ETIU0001009", "u_etiu_ticket", "2" * 32, "ETIU0001002")
@@ -55,8 +56,6 @@ def sample_context(playbook) -> tuple[Any, dict[str, Any]]:
 
 def check_against_sample(playbook) -> None:
     """Evaluate every condition and render every template once; raise RulesError on the first failure."""
-    from ..actions.base import Plan
-
     engagement, base = sample_context(playbook)
     plan = Plan(engagement, playbook, already_posted=lambda sys_id, ref: False)
     ticket = engagement.tickets[0]
@@ -83,8 +82,6 @@ def _check_condition(playbook, condition, context: dict[str, Any]) -> None:
 
 def _check_action(playbook, plan, action, context: dict[str, Any]) -> None:
     """Render each of the action's templates, then read each for names the sample did not reach."""
-    from ..actions.base import render_inline, render_note
-
     templates = _templates_of(action, context)
     try:
         for label, source in (("title", action.title), ("key", action.key)):
