@@ -15,17 +15,18 @@ from ..errors import RulesError
 from ..playbook.pack_folders import PackFolder
 from ..playbook.packs import chosen_folders
 from ..playbook.rules import Playbook, parse_pack, parse_playbook
+from . import KINDS
 from .sample import check_against_sample
 
 
 def load_pack(folder: PackFolder, overrides: SchemaSettings | None = None) -> Playbook:
     """Load and check the pack in ``folder``; ``overrides`` are the settings' deprecated [schema] keys."""
-    return _checked(parse_pack(folder, overrides))
+    return _checked(parse_pack(folder, KINDS, overrides))
 
 
 def load_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) -> Playbook:
     """Load and check a rules folder in the old layout (``playbook.toml`` beside the rules)."""
-    return _checked(parse_playbook(rules_dir, templates_dir, schema))
+    return _checked(parse_playbook(rules_dir, templates_dir, schema, KINDS))
 
 
 def load_packs(settings: Settings, pack: str | Path | None = None) -> tuple[Playbook, ...]:

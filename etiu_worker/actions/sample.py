@@ -84,7 +84,7 @@ def _check_action(playbook, plan, action, context: dict[str, Any]) -> None:
     """Render each of the action's templates, then read each for names the sample did not reach."""
     templates = _templates_of(action, context)
     try:
-        for label, source in (("title", action.title), ("key", action.key)):
+        for label, source in action.options.inline_templates().items():
             if source:
                 render_inline(plan, source, context, name=label)
         render_note(plan, action, context)
@@ -101,13 +101,13 @@ def _templates_of(action, context: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each template file the action names, with the names it is rendered with."""
     overflow = RoadmapError("the dates and the extra text need 171 characters", "…", 0, "at most 160")
     clock = {"gap_minutes": 7.5, "instance_time": SAMPLE_NOW, "worker_time": SAMPLE_NOW}
-    templates = {action.template: context, action.overflow_template: {**context, "error": overflow},
-                 action.clock_flag_template: {**context, **clock}}
-    return {name: names for name, names in templates.items() if name}
+    extra = {"overflow_template": {"error": overflow}, "clock_flag_template": clock}
+    files = action.options.template_files()
+    return {name: {**context, **extra.get(key, {})} for key, name in files.items() if name}
 
 
 def _check_unreached_names(env, action, context: dict[str, Any], templates: dict[str, dict[str, Any]]) -> None:
-    sources = [("title", action.title, context), ("key", action.key, context)]
+    sources = [(label, source, context) for label, source in action.options.inline_templates().items()]
     sources += [(f"template {name}", _template_source(env, name), names) for name, names in templates.items()]
     for label, source, names in sources:
         missing = find_missing_name(env, env.parse(source), names) if source else ""
@@ -118,7 +118,7 @@ def _check_unreached_names(env, action, context: dict[str, Any], templates: dict
 def _template_reason(env, action, context: dict[str, Any], error: str) -> str:
     """The error, saying which names exist where a template read a misspelt one."""
     where = error.split(": ", 1)[0]  # "title", "key" or "template NAME.j2"
-    sources = {"title": action.title, "key": action.key}
+    sources = action.options.inline_templates()
     source = sources.get(where) or _template_source(env, where.removeprefix("template "))
     hint = explain_missing(env, env.parse(source), context, error) if source else ""
     return f"{where}: {hint}" if hint else error

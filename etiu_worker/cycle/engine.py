@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ..actions import PLANNERS, Plan, Write
+from ..actions import KINDS, Plan, Write
 from ..actions.base import ClockCheck, flag_write, note_ref
 from ..playbook.templates import render_file
 from ..playbook.context import build_context, compute_facts, needs_history, rule_context
@@ -109,7 +109,7 @@ def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: Cyc
         if result.matched:
             for action in rule.actions:
                 if _holds(playbook, action.when, context):
-                    PLANNERS[action.kind](plan, rule, action, context)
+                    KINDS[action.kind].plan(plan, rule, action, context)
     cycle.writes += plan.writes
     cycle.raised_flags[engagement.key] = plan.raised_flags
     cycle.evaluated_rules[engagement.key] = evaluated
