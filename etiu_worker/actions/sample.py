@@ -73,7 +73,7 @@ def check_against_sample(playbook) -> None:
 def _check_condition(playbook, condition, context: dict[str, Any]) -> None:
     result = evaluate_conditions(playbook, (condition,), context)[0]
     if result.error:
-        reason = explain_missing(playbook.env, condition.tree, context, result.error) or result.error
+        reason = explain_missing(playbook.env, condition.tree, context, result.error) or result.reason
         raise RulesError(f"{condition.where}: condition {result.text!r} fails on the sample engagement: {reason}")
     missing = find_missing_name(playbook.env, condition.tree, context)
     if missing:

@@ -38,6 +38,7 @@ from .pack_file import LEGACY_PLAYBOOK_FILE, PackFile, read_pack_file, read_toml
 from .pack_folders import DEFAULT_PACK, PackFolder, shipped_pack
 from .pack_schema import effective_schema
 from .templates import make_environment
+from .timechecks import check_time_literals
 from ..engagement.workdays import BusinessCalendar
 
 PLAYBOOK_FILE = LEGACY_PLAYBOOK_FILE
@@ -204,6 +205,7 @@ def _condition(env, schema: SchemaSettings, source: str, path: Path, text: str, 
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}{_closest(env, error)}") from None
     check_state_names(tree, state_names(schema), where, lambda _: f"condition {source!r}")
+    check_time_literals(tree, f"{where}: condition {source!r}")
     return Condition(source, where, compiled, tree)
 
 
@@ -242,6 +244,7 @@ def _action(env, schema: SchemaSettings, kinds: Kinds, raw: dict[str, Any], path
             except TemplateSyntaxError as error:
                 raise RulesError(f"{where}: {label} template does not compile: {error.message}") from None
             check_state_names(tree, state_names(schema), where, lambda _: f"{label} template {source!r}")
+            check_time_literals(tree, f"{where}: {label} template {source!r}")
     for key, template in options.template_files().items():
         line = _action_line(text, index, f"{key} =")
         _check_template(env, schema, template, where, f"{key} =", line)
@@ -272,6 +275,7 @@ def _check_template(env, schema: SchemaSettings, template: str, where: str, key:
             f"or add the template to that folder"
         ) from None
     check_state_names(tree, state_names(schema), where, lambda at: f"template {template}, line {at},")
+    check_time_literals(tree, f"{where}: template {template}")
 
 
 TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
