@@ -58,10 +58,14 @@ def _naming_schema_key(settings: Settings, playbook):
         key = schema_key_for_table(playbook.schema, error.table)
         if key is not None and is_overridden(settings.schema, key.removeprefix("schema.")):
             error.fix = f"set {key} ({env_name(*key.split('.'))}) to the table's real name"
-        elif key is not None and playbook.files is not None:
-            section, name = key.rsplit(".", 1)
-            error.fix = f"set {name} in [{section}] of {playbook.files.pack_file} to the table's real name"
+        elif playbook.files is not None and _roles_on(playbook, error.table):
+            sections = ", ".join(f"[records.{role}]" for role in _roles_on(playbook, error.table))
+            error.fix = f"set table in {sections} of {playbook.files.pack_file} to the table's real name"
         raise
+
+
+def _roles_on(playbook, table: str) -> list[str]:
+    return [role for role, record in playbook.declarations.records.items() if record.table == table]
 
 
 @contextmanager

@@ -1,8 +1,9 @@
 """pack.toml: what a pack is called, the numbers and contacts its rules share, its business
-calendar and its records' schema (tables, fields, codes and state values).
+calendar, its records ([engagement], [records.*]) and the built-in checks it parameterises.
 
-A folder in the old layout has the same tables in ``playbook.toml``, where ``[pack]`` and
-``[schema]`` are optional (the schema then takes its defaults).
+A folder in the old layout has the same tables in ``playbook.toml``, where ``[pack]`` and the
+records are optional (the shipped pack's records are then used). The old ``[schema]`` is still
+read, over the records, for one release.
 """
 
 from __future__ import annotations
@@ -50,13 +51,30 @@ class PlaybookNumbers(_Strict):
     bp_grace_business_days: int = Field(6, ge=1)
 
 
+class RoadmapSyncTable(_Strict):
+    """``[checks.roadmap_sync]``: how long a title that carries the roadmap may be."""
+
+    fit: int = Field(160, ge=60, le=4000)
+
+
+class ChecksTable(_Strict):
+    """``[checks]``: the built-in checks the pack parameterises."""
+
+    roadmap_sync: RoadmapSyncTable = RoadmapSyncTable()
+
+
 class PackFile(_Strict):
-    """The whole of pack.toml (or of an old-layout playbook.toml), checked."""
+    """The whole of pack.toml (or of an old-layout playbook.toml), checked; ``engagement`` and
+    ``records`` are checked by etiu_worker/engagement/role_loading.py, ``schema`` is the old
+    shape of the records, read for one release."""
 
     pack: PackTable | None = None
     playbook: PlaybookNumbers = PlaybookNumbers()
     contacts: dict[str, str] = Field(default_factory=lambda: {"scheduling_lead": "the scheduling lead", "bp_skip_approver": "the engagement manager"})
     calendar: CalendarFile = CalendarFile()
+    engagement: dict[str, Any] | None = None
+    records: dict[str, Any] | None = None
+    checks: ChecksTable = ChecksTable()
     schema_: SchemaSettings = Field(SchemaSettings(), alias="schema")
 
     @property

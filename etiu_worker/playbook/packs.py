@@ -12,7 +12,7 @@ from ..config import SchemaSettings, Settings
 from ..errors import RulesError
 from .pack_file import read_pack_file
 from .pack_folders import PackFolder, configured_folders, folder_of, pack_folder, templates_override
-from .pack_schema import effective_schema
+from .pack_schema import effective_records
 
 log = logging.getLogger(__name__)
 
@@ -38,4 +38,4 @@ def configured_schema(settings: Settings) -> SchemaSettings:
     except (RulesError, OSError) as error:
         log.debug("state names from the settings' schema: the pack cannot be read: %s", error)
         return settings.schema
-    return effective_schema(pack.schema_, settings.schema, folder.pack_file)
+    return effective_records(pack, settings.schema, folder.pack_file)[1]

@@ -36,7 +36,8 @@ from .file_messages import unknown_kind as _unknown_kind
 from .file_messages import line_of as _line_of
 from .pack_file import LEGACY_PLAYBOOK_FILE, PackFile, read_pack_file, read_toml
 from .pack_folders import DEFAULT_PACK, PackFolder, shipped_pack
-from .pack_schema import effective_schema
+from .pack_schema import effective_records
+from ..engagement.roles import Declarations
 from .templates import make_environment
 from .timechecks import check_time_literals
 from ..engagement.workdays import BusinessCalendar
@@ -110,7 +111,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Playbook:
-    """One loaded and checked pack: its rules, calendar, numbers, contacts, templates and schema."""
+    """One loaded and checked pack: its rules, calendar, numbers, contacts, templates and records."""
 
     rules: tuple[Rule, ...]
     calendar: BusinessCalendar
@@ -119,7 +120,8 @@ class Playbook:
     bp_grace_days: int
     contacts: Mapping[str, str]
     env: ImmutableSandboxedEnvironment
-    schema: SchemaSettings
+    schema: SchemaSettings  # the records in the old shape, for the modules that still read it
+    declarations: Declarations  # the records: [engagement] and [records.*]
     name: str = DEFAULT_PACK  # the pack's [pack] name
     files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
 
@@ -128,12 +130,12 @@ def parse_pack(folder: PackFolder, kinds: Kinds, overrides: SchemaSettings | Non
     """Parse the pack in ``folder`` (not yet tried on the sample), its actions read as ``kinds``;
     ``overrides`` are the settings' deprecated [schema] keys."""
     pack = _read_pack_file(folder)
-    schema = effective_schema(pack.schema_, overrides or SchemaSettings(), folder.pack_file)
-    return _load(folder, pack, schema, kinds)
+    return _load(folder, pack, overrides or SchemaSettings(), kinds)
 
 
 def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings, kinds: Kinds) -> Playbook:
-    """Parse a rules folder in the old layout (``playbook.toml`` beside the rules) with ``schema``."""
+    """Parse a rules folder in the old layout (``playbook.toml`` beside the rules), with the
+    ``[schema]`` keys set in ``schema`` over its records."""
     if not rules_dir.is_dir():
         raise RulesError(f"rules folder {rules_dir} does not exist: set rules.path (ETIU_RULES__PATH)")
     shipped = shipped_pack(DEFAULT_PACK)
@@ -141,7 +143,8 @@ def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings,
     return _load(folder, _read_pack_file(folder), schema, kinds)
 
 
-def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings, kinds: Kinds) -> Playbook:
+def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: Kinds) -> Playbook:
+    declarations, schema = effective_records(pack, overrides, folder.pack_file)
     if not folder.templates_dir.is_dir():
         raise RulesError(f"templates folder {folder.templates_dir} does not exist: "
                          + ("set templates.path (ETIU_TEMPLATES__PATH)" if folder.legacy
@@ -165,6 +168,7 @@ def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings, kinds: Kin
         contacts=MappingProxyType(dict(pack.contacts)),
         env=env,
         schema=schema,
+        declarations=declarations,
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
     )
