@@ -163,9 +163,9 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     log.info("cycle started", extra={"run": run_id})
     interrupted = settle_pending(client, journal) if not dry_run else 0
     own_user = settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else ""
-    records = read_records(client, cache, playbook.schema, settings.state, started, progress,
+    records = read_records(client, cache, playbook.declarations, settings.state, started, progress,
                            own_user=own_user, user=settings.servicenow.user)
-    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
+    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build_tables(records)
     cycle = _plan(client, None if dry_run else journal, cache, playbook, engagements, started, run_id,
                   journal.all_engagement_states(), journal.note_posted)
     report = CycleReport(run_id, dry_run, started, 0.0, cycle)
@@ -203,7 +203,7 @@ def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, en
             report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now)
     finally:
         record_state(journal, cycle, report.outcomes)
-        report.moved_meanwhile = remember_own_writes(cache, playbook.schema, report.outcomes, read)
+        report.moved_meanwhile = remember_own_writes(cache, playbook.declarations, report.outcomes, read)
 
 
 def _finish_run(journal, settings: Settings, report: CycleReport) -> None:

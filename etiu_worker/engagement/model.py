@@ -137,6 +137,11 @@ class EngagementBuilder:
         self.change_state_names = _names_by_value(schema.change_states.model_dump())
         self.ctask_state_names = _names_by_value(schema.ctask_states.model_dump())
 
+    def build_tables(self, tables: Mapping[str, Iterable[Mapping[str, str]]]) -> list[Engagement]:
+        """The engagements of the rows read by table (the reader's answer)."""
+        schema = self.schema
+        return self.build(*(tables.get(table, ()) for table in (schema.ticket.table, schema.change.table, schema.ctask.table)))
+
     def build(
         self,
         tickets: Iterable[Mapping[str, str]],

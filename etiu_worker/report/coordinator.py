@@ -123,7 +123,7 @@ def read_report(settings: Settings, now: datetime | None = None) -> CoordinatorR
         raise NoStateError(f"{state_dir} holds no records yet")
     playbook = runtime_playbook(settings)
     with RecordCache.open_read_only(state_dir) as cache, Journal.open_read_only(state_dir) as journal:
-        names = [table for table, _ in scopes(playbook.schema)]
+        names = [table for table, _ in scopes(playbook.declarations)]
         tables = apply_worker_writes(
             {table: cache.records(table) for table in names},
             [entry for entry in journal.entries(outcome=DONE) if entry.kind in FIELD_WRITES],
@@ -133,8 +133,6 @@ def read_report(settings: Settings, now: datetime | None = None) -> CoordinatorR
         flags = journal.open_flags()
         runs = journal.runs(limit=1)
         people = assignee_names(cache.records(USERS_TABLE))
-    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(
-        *(tables[table] for table in names)
-    )
+    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build_tables(tables)
     rows = build_rows(engagements, memories, flags, playbook, at, people)
     return CoordinatorReport(tuple(rows), at, runs[0] if runs else None, str(state_dir))
