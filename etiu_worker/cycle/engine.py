@@ -18,7 +18,7 @@ from typing import Any, Callable
 from ..actions import KINDS, Plan, Write
 from ..actions.base import ClockCheck, flag_write, note_ref
 from ..playbook.templates import render_file
-from ..playbook.context import build_context, compute_facts, needs_history, rule_context
+from ..playbook.context import build_context, compute_facts, needs_history, rule_context, with_latches
 from ..errors import EXIT_ACTIONS_FAILED, EXIT_OK
 from ..playbook.evaluate import RuleResult, evaluate_conditions, evaluate_rule
 from ..playbook.facts import remembered_schedule
@@ -113,7 +113,7 @@ def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: Cyc
     cycle.writes += plan.writes
     cycle.raised_flags[engagement.key] = plan.raised_flags
     cycle.evaluated_rules[engagement.key] = evaluated
-    cycle.memories[engagement.key] = next_memory(engagement, memory, facts)
+    cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base)
 
 
 def _holds(playbook, conditions, context) -> bool:

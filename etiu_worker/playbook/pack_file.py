@@ -75,6 +75,8 @@ class PackFile(_Strict):
     engagement: dict[str, Any] | None = None
     records: dict[str, Any] | None = None
     checks: ChecksTable = ChecksTable()
+    dates: dict[str, Any] = Field(default_factory=dict)  # compiled by playbook/moments.py
+    latches: dict[str, Any] = Field(default_factory=dict)
     schema_: SchemaSettings = Field(SchemaSettings(), alias="schema")
 
     @property

@@ -36,6 +36,7 @@ from .file_messages import unknown_kind as _unknown_kind
 from .file_messages import line_of as _line_of
 from .pack_file import LEGACY_PLAYBOOK_FILE, PackFile, read_pack_file, read_toml
 from .pack_folders import DEFAULT_PACK, PackFolder, shipped_pack
+from .moments import Moments, compile_moments
 from .pack_schema import effective_records
 from ..engagement.roles import Declarations
 from .templates import make_environment
@@ -122,6 +123,7 @@ class Playbook:
     env: ImmutableSandboxedEnvironment
     schema: SchemaSettings  # the records in the old shape, for the modules that still read it
     declarations: Declarations  # the records: [engagement] and [records.*]
+    moments: Moments  # [dates] and [latches.*]
     name: str = DEFAULT_PACK  # the pack's [pack] name
     files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
 
@@ -169,9 +171,17 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         env=env,
         schema=schema,
         declarations=declarations,
+        moments=_moments(pack, env, folder.pack_file),
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
     )
+
+
+def _moments(pack: PackFile, env: ImmutableSandboxedEnvironment, where: Path) -> Moments:
+    try:
+        return compile_moments(pack.dates, pack.latches, env)
+    except RulesError as error:
+        raise RulesError(f"{where}: {error}") from None
 
 
 def _read_pack_file(folder: PackFolder) -> PackFile:
