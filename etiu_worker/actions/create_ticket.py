@@ -23,7 +23,7 @@ def plan_create_ticket(plan: Plan, rule: Rule, action: Action, context: Mapping[
         title = render_inline(plan, action.options.title, context, name=f"rule {rule.name}, create_ticket title")
         text = format_short_description(title, context["roadmap"], max_length=schema.short_description_max)
         ref = note_ref(plan.engagement.key, rule.name, target, "created")
-        note = compose_note(render_note(plan, action, {**context, "target": target}), rule, ref)
+        note = compose_note(plan, render_note(plan, action, {**context, "target": target}), rule, ref)
         fields = {
             schema.ticket.engagement: plan.engagement.key,
             schema.ticket.code: getattr(schema.codes, target),

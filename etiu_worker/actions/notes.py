@@ -11,7 +11,7 @@ from pydantic import Field
 
 from ..playbook.action_kinds import ActionFields, ActionKind, require
 from ..playbook.rules import Action, Rule
-from .base import (FLAG_MARKERS, ClockCheck, Plan, Write, compose_note, flag_kind, note_ref, render_inline, render_note,
+from .base import (ClockCheck, Plan, Write, compose_note, flag_kind, note_ref, render_inline, render_note,
                    target_label)
 
 FIELD_OF_KIND = {"work_note": "work_notes", "comment": "comments", "flag": "work_notes"}
@@ -49,11 +49,11 @@ def _plan_one(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]
         return
     body = render_note(plan, action, {**context, "target": target})
     if action.kind == "flag":
-        body = f"{FLAG_MARKERS[action.options.severity]} {body}"
+        body = f"{plan.playbook.marks.marker(action.options.severity)} {body}"
     plan.writes.append(Write(
         rule=rule.name, engagement=plan.engagement.key, kind=action.kind, table=record.table,
         sys_id=record.sys_id, number=record.number, target=_label(plan, target, record),
-        note_field=FIELD_OF_KIND[action.kind], note=compose_note(body, rule, ref), note_ref=ref,
+        note_field=FIELD_OF_KIND[action.kind], note=compose_note(plan, body, rule, ref), note_ref=ref,
         flag_key=f"{slot}:{key}" if action.kind == "flag" else "",
         flag_message=body.splitlines()[0][:300] if action.kind == "flag" else "",
         flag_severity=action.options.severity if action.kind == "flag" else "",
@@ -65,7 +65,8 @@ def _plan_one(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]
 def _clock_check(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]) -> ClockCheck | None:
     if not action.options.check_clock_minutes:
         return None
-    return ClockCheck(action.options.check_clock_minutes, action.options.clock_flag_template, rule, plan.playbook.env, context)
+    return ClockCheck(action.options.check_clock_minutes, action.options.clock_flag_template, rule,
+                      plan.playbook.marks, plan.playbook.env, context)
 
 
 def _label(plan: Plan, target: str, record: Any) -> str:

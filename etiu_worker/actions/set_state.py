@@ -20,7 +20,7 @@ def plan_set_state(plan: Plan, rule: Rule, action: Action, context: Mapping[str,
         ref = note_ref(plan.engagement.key, rule.name, target, f"state:{action.options.state}:{record.state_value}")
         # A state that did not stick is set again next cycle, but its note is not posted twice.
         posted = plan.already_posted(record.sys_id, ref)
-        note = "" if posted else compose_note(render_note(plan, action, {**context, "target": target}), rule, ref)
+        note = "" if posted else compose_note(plan, render_note(plan, action, {**context, "target": target}), rule, ref)
         plan.writes.append(Write(
             rule=rule.name, engagement=plan.engagement.key, kind="set_state", table=table,
             sys_id=record.sys_id, number=record.number, target=target_label(plan, target),

@@ -40,7 +40,7 @@ def plan_update_roadmap(plan: Plan, rule: Rule, action: Action, context: Mapping
             sys_id=ticket.sys_id, number=ticket.number, target=ticket.code,
             fields={schema.ticket.short_description: text},
             before={schema.ticket.short_description: ticket.short_description},
-            note_field="work_notes", note=compose_note(body, rule, ref) if body else "", note_ref=ref,
+            note_field="work_notes", note=compose_note(plan, body, rule, ref) if body else "", note_ref=ref,
         ))
 
 
@@ -53,7 +53,7 @@ def _plan_overflow_flag(plan: Plan, rule: Rule, action: Action, context: Mapping
         return
     body = render_file(plan.playbook.env, action.options.overflow_template, {**context, "ticket": ticket, "error": error})
     plan.writes.append(flag_write(
-        rule=rule.name, engagement=plan.engagement.key, table=ticket.table, sys_id=ticket.sys_id,
+        marks=plan.playbook.marks, rule=rule.name, engagement=plan.engagement.key, table=ticket.table, sys_id=ticket.sys_id,
         number=ticket.number, target=ticket.code, body=body, ref=ref, flag_key=f"{ticket.code}:{key}",
         kind="overflow",
     ))

@@ -234,7 +234,7 @@ def gap_flag(outcome: Outcome, check: ClockCheck, gap: float) -> Write:
     context = {**check.context, "gap_minutes": gap, "instance_time": outcome.stamped_at, "worker_time": outcome.sent_at}
     ref = note_ref(write.engagement, write.rule, "clock-gap", write.note_ref)
     return flag_write(
-        rule=write.rule, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
+        marks=check.marks, rule=write.rule, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
         number=outcome.number, target=write.target, body=render_file(check.env, check.flag_template, context),
         ref=ref, flag_key=f"clock-gap:{write.note_ref}", kind="clock-gap",
     )
@@ -258,12 +258,17 @@ def not_saved_flags(playbook: Playbook, outcomes: list[Outcome], already_posted)
         context = {"written": {name: write.fields[name] for name in fields}, "stored": fields,
                    "number": outcome.number, "rule": write.rule, "contacts": playbook.contacts}
         flags.append(flag_write(
-            rule=NOT_SAVED_RULE, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
+            marks=playbook.marks, rule=NOT_SAVED_RULE, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
             number=outcome.number, target=write.target, body=render_file(playbook.env, NOT_SAVED_TEMPLATE, context),
             ref=ref, flag_key=f"not-saved:{outcome.sys_id}:{','.join(sorted(fields))}", kind="not-saved",
-            footer=f"— etiu-worker · write verification · ref {ref}",
+            footer=_verification_footer(playbook.marks, ref),
         ))
     return flags
+
+
+def _verification_footer(marks, ref: str) -> str:
+    """The footer of a flag no rule raised: it names the write verification instead of a rule."""
+    return marks.footer.replace("rule {rule}", "{rule}").format(rule="write verification", ref=ref)
 
 
 def _last_run_was_clean(journal, run_id: str, interrupted: int) -> bool:

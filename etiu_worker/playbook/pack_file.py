@@ -9,11 +9,12 @@ read, over the records, for one release.
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..config import SchemaSettings
 from ..errors import RulesError
@@ -28,12 +29,46 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The instance is searched for the worker's notes by this mark and the footer's last words.
+WORKER_MARK = "etiu-worker"
+REF_ENDING = "· ref {ref}"
+
+
+@dataclass(frozen=True)
+class NoteMarks:
+    """How the worker marks what it posts: a flag's marker by severity, and the footer every note
+    ends with (naming the rule and the note's reference, by which it is found again)."""
+
+    problem: str
+    warning: str
+    footer: str
+
+    def marker(self, severity: str) -> str:
+        return self.warning if severity == "warning" else self.problem
+
+
 class PackTable(_Strict):
-    """``[pack]``: the pack's name (unique among the packs a worker runs) and what it is for."""
+    """``[pack]``: the pack's name (unique among the packs a worker runs), what it is for, and how
+    its notes are marked."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)
+    flag_marker: str = Field("[FLAG]", min_length=1)
+    warning_marker: str = Field("[WARNING]", min_length=1)
+    note_footer: str = f"— {WORKER_MARK} · rule {{rule}} {REF_ENDING}"
+
+    @field_validator("note_footer")
+    @classmethod
+    def _findable(cls, footer: str) -> str:
+        if WORKER_MARK not in footer or not footer.endswith(REF_ENDING) or "{rule}" not in footer:
+            raise ValueError(f"must name {WORKER_MARK}, the rule ({{rule}}) and end with {REF_ENDING!r}: the worker "
+                             f"finds its notes again by them, e.g. \"— {WORKER_MARK} · rule {{rule}} {REF_ENDING}\"")
+        return footer
+
+    @property
+    def marks(self) -> NoteMarks:
+        return NoteMarks(self.flag_marker, self.warning_marker, self.note_footer)
 
 
 class CalendarFile(_Strict):

@@ -34,7 +34,7 @@ from .file_messages import action_line as _action_line
 from .file_messages import describe as _describe
 from .file_messages import unknown_kind as _unknown_kind
 from .file_messages import line_of as _line_of
-from .pack_file import LEGACY_PLAYBOOK_FILE, PackFile, read_pack_file, read_toml
+from .pack_file import LEGACY_PLAYBOOK_FILE, NoteMarks, PackFile, PackTable, read_pack_file, read_toml
 from .pack_folders import DEFAULT_PACK, PackFolder, shipped_pack
 from .moments import Moments, compile_moments
 from .pack_schema import effective_records
@@ -124,6 +124,7 @@ class Playbook:
     schema: SchemaSettings  # the records in the old shape, for the modules that still read it
     declarations: Declarations  # the records: [engagement] and [records.*]
     moments: Moments  # [dates] and [latches.*]
+    marks: NoteMarks  # the flag markers and the note footer of [pack]
     name: str = DEFAULT_PACK  # the pack's [pack] name
     files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
 
@@ -172,9 +173,17 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         schema=schema,
         declarations=declarations,
         moments=_moments(pack, env, folder.pack_file),
+        marks=(pack.pack or _shipped_pack_table()).marks,
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
     )
+
+
+def _shipped_pack_table() -> PackTable:
+    """An old-layout folder has no [pack]: its notes are marked as the shipped pack's are."""
+    table = read_pack_file(shipped_pack(DEFAULT_PACK) / "pack.toml", needs_pack_table=True).pack
+    assert table is not None  # needs_pack_table
+    return table
 
 
 def _moments(pack: PackFile, env: ImmutableSandboxedEnvironment, where: Path) -> Moments:
