@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engagement.roadmap import format_short_description
-from ..playbook.action_kinds import ActionKind, require
+from ..playbook.action_kinds import ActionKind, PackRecords, require
 from ..playbook.rules import TICKET_ROLES, Action, Rule
 from .base import Plan, Write, compose_note, note_ref, render_inline, render_note, state_value, target_label
 from .set_state import SetStateFields, check_set_state
@@ -65,8 +65,8 @@ class CreateTicketFields(SetStateFields):
         return {"title": self.title, **super().inline_templates()}
 
 
-def check_create_ticket(fields: CreateTicketFields, targets: tuple[str, ...], schema, where: str) -> None:
-    check_set_state(fields, targets, schema, where)
+def check_create_ticket(fields: CreateTicketFields, targets: tuple[str, ...], records: PackRecords, where: str) -> None:
+    check_set_state(fields, targets, records, where)
     require(all(target in TICKET_ROLES for target in targets), where,
             f"create_ticket creates tickets; target must be one of {', '.join(TICKET_ROLES)}")
     require(bool(fields.title), where, "create_ticket needs a title template for the new ticket")

@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from ..playbook.action_kinds import ActionFields, ActionKind, require
+from ..playbook.action_kinds import ActionFields, ActionKind, PackRecords, require
 from ..playbook.rules import Action, Rule
 from .base import (ClockCheck, Plan, Write, compose_note, flag_kind, note_ref, render_inline, render_note,
                    target_label)
@@ -92,7 +92,7 @@ class FlagFields(NoteFields):
     severity: Literal["warning", "problem"] = "problem"
 
 
-def check_note(fields: NoteFields, targets: tuple[str, ...], schema, where: str) -> None:
+def check_note(fields: NoteFields, targets: tuple[str, ...], records: PackRecords, where: str) -> None:
     require(not fields.check_clock_minutes or bool(fields.clock_flag_template), where,
             "check_clock_minutes needs clock_flag_template, the flag posted when the clocks differ")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from ..playbook.action_kinds import ActionFields, ActionKind, require
+from ..playbook.action_kinds import ActionFields, ActionKind, PackRecords, require
 from ..playbook.rules import Action, Rule, states_for
 from .base import Plan, Write, compose_note, note_ref, render_note, state_field, state_value, target_label
 
@@ -36,8 +36,8 @@ class SetStateFields(ActionFields):
     state: str = ""
 
 
-def check_set_state(fields: SetStateFields, targets: tuple[str, ...], schema, where: str) -> None:
-    states = states_for(targets, schema)
+def check_set_state(fields: SetStateFields, targets: tuple[str, ...], records: PackRecords, where: str) -> None:
+    states = states_for(targets, records.schema)
     require(fields.state in states, where, f"state {fields.state!r} is not one of {', '.join(states)}")
 
 

@@ -14,6 +14,7 @@ from typing import Any, Callable, Mapping
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..config import SchemaSettings
+from ..engagement.roles import Declarations
 from ..errors import RulesError
 
 
@@ -37,8 +38,16 @@ class ActionFields(BaseModel):
         return {"key": self.key}
 
 
-# check(fields, targets, schema, where) raises RulesError; plan(plan, rule, action, context) plans writes.
-Check = Callable[[Any, tuple[str, ...], SchemaSettings, str], None]
+@dataclass(frozen=True)
+class PackRecords:
+    """What an action's check reads of its pack: the records as declared, and in the old shape."""
+
+    schema: SchemaSettings
+    declarations: Declarations
+
+
+# check(fields, targets, records, where) raises RulesError; plan(plan, rule, action, context) plans writes.
+Check = Callable[[Any, tuple[str, ...], PackRecords, str], None]
 Planner = Callable[..., None]
 
 

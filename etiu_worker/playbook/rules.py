@@ -25,7 +25,7 @@ from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from .action_kinds import ActionFields, ActionKind, Kinds
+from .action_kinds import ActionFields, ActionKind, Kinds, PackRecords
 from .condition_check import check_state_names, parse_expression
 from ..config import SchemaSettings
 from ..errors import RulesError
@@ -156,7 +156,8 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         raise RulesError(f"rules folder {folder.rules_dir} does not exist: the pack {folder.root} needs its "
                          f"rules/ folder, one file per rule (NN_name.toml)")
     env = make_environment(folder.templates_dir)
-    rules = tuple(sorted((_load_rule(path, env, schema, kinds) for path in folder.rule_files()),
+    records = PackRecords(schema, declarations)
+    rules = tuple(sorted((_load_rule(path, env, records, kinds) for path in folder.rule_files()),
                          key=lambda rule: (rule.order, rule.name)))
     if not rules:
         besides = f" besides {PLAYBOOK_FILE}" if folder.legacy else ""
@@ -205,7 +206,8 @@ def _read_pack_file(folder: PackFolder) -> PackFile:
     return read_pack_file(path, needs_pack_table=not folder.legacy)
 
 
-def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSettings, kinds: Kinds) -> Rule:
+def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, records: PackRecords, kinds: Kinds) -> Rule:
+    schema = records.schema
     text, data = read_toml(path)
     name = data.get("rule", {}).get("name", "?") if isinstance(data.get("rule"), dict) else "?"
     try:
@@ -214,7 +216,7 @@ def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSet
         raise RulesError(_describe(path, text, error, rule=name)) from None
     conditions = tuple(_condition(env, schema, item, path, text, body.name, "when") for item in body.when)
     actions = tuple(
-        _action(env, schema, kinds, raw, path, text, body.name, index) for index, raw in enumerate(body.actions)
+        _action(env, records, kinds, raw, path, text, body.name, index) for index, raw in enumerate(body.actions)
     )
     return Rule(body.name, body.description, body.order, body.on_broken_engagement, conditions,
                 MappingProxyType(dict(body.params)), actions, path)
@@ -247,8 +249,9 @@ def state_names(schema: SchemaSettings) -> dict[str, list[str]]:
             "ctask": list(schema.ctask_states.model_dump())}
 
 
-def _action(env, schema: SchemaSettings, kinds: Kinds, raw: dict[str, Any], path: Path, text: str, rule: str,
+def _action(env, records: PackRecords, kinds: Kinds, raw: dict[str, Any], path: Path, text: str, rule: str,
             index: int) -> Action:
+    schema = records.schema
     kind = _kind_of(kinds, raw, path, text, rule, index)
     try:
         options = kind.fields(**raw)
@@ -259,7 +262,7 @@ def _action(env, schema: SchemaSettings, kinds: Kinds, raw: dict[str, Any], path
     where = f"{path}:{line}: rule {rule}, actions[{index}] ({kind.name})"
     targets = tuple([options.target] if isinstance(options.target, str) else options.target)
     targets = tuple(target for target in targets if target)
-    _check_action_fields(kind, options, targets, schema, where)
+    _check_action_fields(kind, options, targets, records, where)
     for label, source in options.inline_templates().items():
         if source:
             try:
@@ -305,7 +308,7 @@ TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "suppo
 TARGETS = TICKET_ROLES + ("change", "ctask", "problems")
 
 
-def _check_action_fields(kind: ActionKind, options: ActionFields, targets: tuple[str, ...], schema: SchemaSettings,
+def _check_action_fields(kind: ActionKind, options: ActionFields, targets: tuple[str, ...], records: PackRecords,
                          where: str) -> None:
     for target in targets:
         if target not in TARGETS:
@@ -313,7 +316,7 @@ def _check_action_fields(kind: ActionKind, options: ActionFields, targets: tuple
     if kind.needs_target and not targets:
         raise RulesError(f"{where}: set target to one of {', '.join(TARGETS)}")
     if kind.check is not None:
-        kind.check(options, targets, schema, where)
+        kind.check(options, targets, records, where)
     if not options.template:
         raise RulesError(f"{where}: set template to a file of the templates folder (the note to post)")
 
