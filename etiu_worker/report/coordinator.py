@@ -64,7 +64,7 @@ __all__ = [
 # Journal fields a write may carry besides its field changes: notes, not record fields.
 NOTE_FIELDS = frozenset({"work_notes", "comments"})
 # Writes whose after-values are field values of the record (notes and flags change no field).
-FIELD_WRITES = frozenset({"set_state", "create_ticket", "update_roadmap"})
+FIELD_WRITES = frozenset({"set_state", "set_field", "create_ticket", "update_roadmap"})
 
 
 # --- the worker's own writes over the cache (pure) ------------------------------------------
