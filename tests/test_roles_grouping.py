@@ -169,3 +169,9 @@ def test_records_are_frozen_and_compare_by_value():
     assert first == second and hash(first) == hash(second)
     with pytest.raises(AttributeError):
         first.state = "closed"
+
+
+def test_the_engagement_models_share_one_problem_class():
+    from etiu_worker.engagement import model, records
+
+    assert model.Problem is records.Problem
