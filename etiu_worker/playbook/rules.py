@@ -7,8 +7,8 @@ engagement needs the actions, so it happens one layer up (etiu_worker/actions/lo
 every caller uses). An error names the file, the line where it can be found, the rule and what to
 fix. Parsed rules are frozen.
 
-A pack folder holds ``pack.toml`` (what the pack is, calendar, contacts, shared numbers and the
-schema; required), ``rules/`` with one file per rule and ``templates/``
+A pack folder holds ``pack.toml`` (what the pack is, calendar, contacts, shared numbers, its
+records, dates and latches; required), ``rules/`` with one file per rule and ``templates/``
 (etiu_worker/playbook/pack_folders.py finds them; a folder in the old layout has ``playbook.toml``
 beside the rules files).
 """
