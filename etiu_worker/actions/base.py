@@ -35,7 +35,7 @@ class Write:
     table: str
     sys_id: str  # "" when the write creates the record
     number: str
-    target: str  # how people name the record: ETIU03, change request
+    target: str  # how people name the record: a ticket's code, change request
     fields: Mapping[str, str] = field(default_factory=dict)
     before: Mapping[str, str] = field(default_factory=dict)
     note_field: str = ""
@@ -127,7 +127,7 @@ def compose_note(plan: Plan, body: str, rule: Rule, ref: str) -> str:
 
 
 def flag_kind(rule_key: str) -> str:
-    """``cancelled`` → cancelled; ``duplicate-code:ETIU02`` → duplicate-code; ``grace|2026-12-04`` →
+    """``cancelled`` → cancelled; ``duplicate-code:X02`` → duplicate-code; ``grace|2026-12-04`` →
     grace: the kind of problem a rule's flag key names, which the report labels finer by."""
     return rule_key.split("|", 1)[0].split(":", 1)[0]
 

@@ -18,7 +18,7 @@ Examples:
   etiu-worker rules check                       check every pack of rules.packs
   etiu-worker rules check --pack ./my-pack      check one pack folder
   etiu-worker rules test                        run each pack on its own fixtures/
-  etiu-worker rules test --pack etiu packs/etiu/fixtures/validation_overdue.toml
+  etiu-worker rules test --pack etiu packs/etiu/fixtures/window_dst_weekend.toml
   etiu-worker rules init /etc/etiu-worker/etiu  copy the shipped etiu pack to tune it
 """
 

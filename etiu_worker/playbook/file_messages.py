@@ -9,7 +9,7 @@ from pydantic import ValidationError
 
 
 def describe(path: Path, text: str, error: ValidationError, rule: str, within: tuple = ()) -> str:
-    """The first validation error of a file as ``file:line: rule NAME, key.path: what is wrong``;
+    """The first error pydantic found in a file as ``file:line: rule NAME, key.path: what is wrong``;
     ``within`` is the key path of the table that was validated (an action's, for its kind's model)."""
     first = error.errors()[0]
     loc = tuple(within) + tuple(first["loc"])
