@@ -10,6 +10,7 @@ import pytest
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from etiu_worker.engagement import model, records
 from etiu_worker.engagement.grouping import build_engagements
 from etiu_worker.playbook.names import names_of
 from roles_helpers import RELEASE_PACK, STEPS_PACK, declarations
@@ -172,6 +173,4 @@ def test_records_are_frozen_and_compare_by_value():
 
 
 def test_the_engagement_models_share_one_problem_class():
-    from etiu_worker.engagement import model, records
-
     assert model.Problem is records.Problem
