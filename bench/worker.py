@@ -32,7 +32,7 @@ from etiu_worker.state.cache import RecordCache
 from etiu_worker.config import load_settings
 from etiu_worker.state.journal import Journal
 from etiu_worker.engagement.model import EngagementBuilder
-from etiu_worker.playbook.packs import runtime_playbook
+from etiu_worker.actions.loading import runtime_playbook
 from etiu_worker.cycle.read import scopes
 
 
@@ -124,9 +124,9 @@ def plan(settings, repeats: int) -> dict:
     """CPU time of rule evaluation alone: ``plan_cycle`` over engagements already built."""
     playbook = runtime_playbook(settings)
     with RecordCache.open(settings.state.dir) as cache, Journal.open(settings.state.dir) as journal:
-        records = [cache.records(table) for table, _ in scopes(playbook.schema)]
+        records = {table: cache.records(table) for table, _ in scopes(playbook.declarations)}
         started = time.process_time()
-        engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
+        engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build_tables(records)
         build = time.process_time() - started
         memories = journal.all_engagement_states()
         at = engine.now()

@@ -24,7 +24,7 @@ from etiu_worker.playbook.context import compute_facts
 from etiu_worker.cycle.engine import CyclePlan, plan_cycle
 from etiu_worker.engagement.model import EngagementBuilder, format_sn_datetime
 from etiu_worker.engagement.roadmap import parse_short_description
-from etiu_worker.playbook.packs import load_packs
+from etiu_worker.actions.loading import load_packs
 from etiu_worker.playbook.rules import Playbook
 from etiu_worker.cycle.rule_tester import FixtureResult, _with_ids, fixture_history, run_fixture
 

@@ -17,7 +17,8 @@ import playbook_helpers as h
 from etiu_worker.config import load_settings
 from etiu_worker.errors import EXIT_INVALID_CONFIG, RulesError
 from etiu_worker.playbook import pack_folders, pack_schema
-from etiu_worker.playbook.packs import configured_schema, load_packs, runtime_playbook
+from etiu_worker.actions.loading import load_packs, runtime_playbook
+from etiu_worker.playbook.packs import configured_schema
 from integration_helpers import describe, etiu, sandbox, worker_env  # noqa: F401 - fixture
 
 
@@ -38,11 +39,14 @@ def settings_with(monkeypatch, **variables: str):
 
 
 def pack_copy(tmp_path, name: str = "etiu", edits: dict[str, str] | None = None):
-    """A copy of the shipped pack in tmp_path/<name>, with text of its pack.toml replaced."""
+    """A copy of the shipped pack in tmp_path/<name>, with text of its pack.toml replaced (every
+    occurrence: the five ticket roles share a table)."""
     folder = tmp_path / name
     shutil.copytree(h.SHIPPED_PACK, folder)
     for old, new in (edits or {}).items():
-        h.edit(folder / "pack.toml", old, new)
+        text = (folder / "pack.toml").read_text(encoding="utf-8")
+        assert old in text, f"{old!r} is not in pack.toml"
+        (folder / "pack.toml").write_text(text.replace(old, new), encoding="utf-8")
     return folder
 
 
@@ -125,7 +129,7 @@ BAD_PACKS = {
     "a folder without pack.toml": (
         without_pack_toml,
         "{tmp}/etiu/pack.toml is missing: a pack folder holds pack.toml ([pack], [playbook], [contacts], [calendar], "
-        "[schema]), rules/, templates/ and fixtures/; start from the shipped pack with etiu-worker rules init DIR"),
+        "[engagement], [records.*]), rules/, templates/ and fixtures/; start from the shipped pack with etiu-worker rules init DIR"),
     "a pack without its rules folder": (
         lambda tmp_path: {"RULES__PATH": str(removed(pack_copy(tmp_path), "rules"))},
         "rules folder {tmp}/etiu/rules does not exist: the pack {tmp}/etiu needs its rules/ folder"),
@@ -141,9 +145,9 @@ BAD_PACKS = {
     "a pack.toml that is not named": (
         edited_pack('[pack]\nname = "etiu"\n', "[pack]\n"),
         "{tmp}/etiu/pack.toml:4: pack.name: Field required"),
-    "an unknown key in the pack's [schema]": (
+    "an unknown key in the pack's [records.*]": (
         edited_pack('table = "u_etiu_ticket"', 'tabel = "u_etiu_ticket"'),
-        "{tmp}/etiu/pack.toml:{line}: schema.ticket.tabel: is not a known key"),
+        "{tmp}/etiu/pack.toml: records.kickoff.tabel: is not a known key (did you mean 'table'?)"),
     "a shipped pack name misspelt": (
         lambda tmp_path: {"RULES__PACKS": '["etiuu"]'},
         "there is no shipped pack 'etiuu' (did you mean 'etiu'?): the shipped packs are etiu; a pack folder of "
@@ -213,7 +217,7 @@ def test_templates_path_set_for_a_pack_replaces_its_templates_with_a_warning(mon
 
 
 def test_a_schema_setting_overrides_the_pack_with_a_warning_naming_the_pack_toml(monkeypatch, tmp_path, caplog):
-    folder = pack_copy(tmp_path, edits={'validation = "ETIU03"': 'validation = "VAL03"'})
+    folder = pack_copy(tmp_path, edits={'value = "ETIU03"': 'value = "VAL03"'})
     settings = settings_with(monkeypatch, RULES__PATH=str(folder), SCHEMA__TICKET__TABLE="x_acme_etiu")
 
     [playbook] = load_packs(settings)
@@ -237,8 +241,7 @@ def test_a_schema_key_in_the_config_file_overrides_the_pack_too(tmp_path, caplog
 
 
 def test_commands_that_read_only_the_state_folder_get_the_pack_schema(monkeypatch, tmp_path):
-    folder = pack_copy(tmp_path, edits={'closed = "3"\ncanceled = "4"\n\n[schema.ctask_states]':
-                                        'closed = "30"\ncanceled = "4"\n\n[schema.ctask_states]'})
+    folder = pack_copy(tmp_path, edits={'review = "0", closed = "3"': 'review = "0", closed = "30"'})
 
     schema = configured_schema(settings_with(monkeypatch, RULES__PATH=str(folder)))
 
@@ -251,7 +254,7 @@ def test_an_unknown_table_in_a_pack_names_the_key_of_its_pack_toml(tmp_path, san
     result = etiu(["plan"], worker_env(tmp_path, sandbox, RULES__PATH=str(folder)))
 
     assert result.returncode == 3, describe(result)
-    assert (f"Invalid table u_no_such_table: set table in [schema.ctask] of {folder / 'pack.toml'} "
+    assert (f"Invalid table u_no_such_table: set table in [records.planned_dates] of {folder / 'pack.toml'} "
             "to the table's real name") in result.stderr, describe(result)
 
 

@@ -33,7 +33,7 @@ from etiu_worker.report.coordinator import (
 )
 from etiu_worker.state.journal import Journal, JournalEntry
 from etiu_worker.report.html import render_report
-from etiu_worker.playbook.packs import runtime_playbook
+from etiu_worker.actions.loading import runtime_playbook
 from etiu_worker.cycle.runner import demo_settings, run_once
 from etiu_worker.sandbox import Sandbox, demo
 from integration_helpers import TIMEOUT, describe, etiu, table_rows, worker_env

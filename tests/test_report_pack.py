@@ -24,8 +24,8 @@ from etiu_worker.playbook.steps import load_steps
 from etiu_worker.report import coordinator_phases
 from etiu_worker.errors import RulesError
 from etiu_worker.playbook.pack_folders import pack_folder
-from etiu_worker.playbook.rules import load_pack
-from etiu_worker.playbook.sample import ROADMAP, SAMPLE_NOW, sample_records
+from etiu_worker.actions.loading import load_pack
+from etiu_worker.actions.sample import ROADMAP, SAMPLE_NOW, sample_records
 from etiu_worker.report.coordinator import CoordinatorReport, Deadline, build_rows, select
 from etiu_worker.report.engagement_context import build_engagements, tables_read
 from etiu_worker.report.html import render_report
@@ -215,7 +215,7 @@ APPEND = "\n"  # appended at the end of pack.toml, after [[report.timeline.marke
     (APPEND, '\n[[report.deadlines]]\ndate = "golive"\nlabel = "go-live"\nmet = "phase == live"\n',
      "PACK/pack.toml: report.deadlines[0].met: 'phase == live' fails on the sample engagement: 'live' is undefined "
      "(did you mean 'client'?); the names are: calendar, change, client, codes, contacts, ctask, dates, engagement, "
-     "key, now, phase, problems, prod_upgrade_local, prod_upgrade_utc, roadmap, schedule, stage, support_week, sync, "
+     "key, latches, now, phase, problems, prod_upgrade_local, prod_upgrade_utc, roadmap, schedule, stage, support_week, sync, "
      "tickets, today, validation, window, zone"),
     ('detail = "go-live"', 'detail = "golive"',
      "PACK/pack.toml: report.views[0].detail: 'golive' is not a column label (did you mean 'go-live'?); the labels "

@@ -13,7 +13,7 @@ import pytest
 
 import playbook_helpers as h
 from etiu_worker.errors import EXIT_INVALID_CONFIG, RulesError
-from etiu_worker.playbook.rules import load_playbook
+from etiu_worker.actions.loading import load_playbook
 
 
 def refused(rules, templates) -> str:

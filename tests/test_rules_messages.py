@@ -14,7 +14,7 @@ import pytest
 
 import playbook_helpers as h
 from etiu_worker.errors import EXIT_INVALID_CONFIG, RulesError
-from etiu_worker.playbook.rules import load_playbook
+from etiu_worker.actions.loading import load_playbook
 from etiu_worker.cycle.rule_tester import run_fixture
 
 TICKET_STATES = "pending, open, work_in_progress, closed_complete, closed_incomplete, closed_skipped, unknown"

@@ -1,5 +1,6 @@
 """The README's reference for admins is generated from the code and kept in step with it: the names
-a condition can read, what `calendar` offers, and the `[contacts]` of pack.toml."""
+a condition can read, what `calendar`, the time filters and latches offer, and the `[contacts]` of
+pack.toml."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ import tomllib
 
 import playbook_helpers as h
 from etiu_worker.playbook.evaluate import evaluate_conditions
+from etiu_worker.playbook.latches import latch_reference
 from etiu_worker.playbook.names import calendar_reference, names_of
+from etiu_worker.playbook.timefilters import time_reference
 from etiu_worker.playbook.rules import Condition
-from etiu_worker.playbook.sample import sample_context
+from etiu_worker.actions.sample import sample_context
 
 README = (h.ROOT / "README.md").read_text(encoding="utf-8")
 ADMIN_SECTION = README.split("## For admins", 1)[1].split("\n## ", 1)[0]
@@ -52,3 +55,12 @@ def test_the_readme_playbook_example_has_the_contacts_the_templates_read():
 
     assert set(documented) == set(h.playbook().contacts)
     assert set(re.findall(r"contacts\.(\w+)", templates)) == set(documented)
+
+
+def test_the_readme_lists_every_time_filter_and_latch_name_as_the_code_generates_them():
+    lines = ADMIN_SECTION.splitlines()
+
+    assert [line for line in lines if line in time_reference()] == time_reference(), \
+        "paste etiu_worker.playbook.timefilters.time_reference() into the README"
+    assert [line for line in lines if line.startswith("- `latches.")] == latch_reference(), \
+        "paste etiu_worker.playbook.latches.latch_reference() into the README"

@@ -1,18 +1,13 @@
-"""The actions a rule can take; one module each. ``PLANNERS`` maps a rule file's ``type``."""
+"""The actions a rule can take; one module each, declaring its kind. ``KINDS`` is the one list of
+them: the rules loader reads a rules file's ``type`` against it, the engine plans with it."""
 
 from .base import Plan, Write
-from .create_ticket import plan_create_ticket
-from .notes import plan_note
-from .set_state import plan_set_state
-from .update_roadmap import plan_update_roadmap
+from .create_ticket import CREATE_TICKET
+from .notes import COMMENT, FLAG, WORK_NOTE
+from .set_field import SET_FIELD
+from .set_state import SET_STATE
+from .update_roadmap import UPDATE_ROADMAP
 
-PLANNERS = {
-    "set_state": plan_set_state,
-    "create_ticket": plan_create_ticket,
-    "update_roadmap": plan_update_roadmap,
-    "work_note": plan_note,
-    "comment": plan_note,
-    "flag": plan_note,
-}
+KINDS = {kind.name: kind for kind in (SET_STATE, CREATE_TICKET, UPDATE_ROADMAP, WORK_NOTE, COMMENT, FLAG, SET_FIELD)}
 
-__all__ = ["PLANNERS", "Plan", "Write"]
+__all__ = ["KINDS", "Plan", "Write"]

@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
 from ..engagement.model import ChangeRequest, ChangeTask, Engagement, Ticket
+from ..playbook.pack_file import NoteMarks
 from ..playbook.rules import Action, Playbook, Rule
 from ..playbook.templates import render, render_file
 
-NOTE_FOOTER = "— etiu-worker · rule {rule} · ref {ref}"
-FLAG_MARKERS = {"problem": "[ETIU FLAG]", "warning": "[ETIU WARNING]"}
 
 
 @dataclass(frozen=True)
@@ -21,6 +20,7 @@ class ClockCheck:
     minutes: float
     flag_template: str
     rule: Rule
+    marks: NoteMarks
     env: Any = field(repr=False)
     context: Mapping[str, Any] = field(repr=False)
 
@@ -35,7 +35,7 @@ class Write:
     table: str
     sys_id: str  # "" when the write creates the record
     number: str
-    target: str  # how people name the record: ETIU03, change request
+    target: str  # how people name the record: a ticket's code, change request
     fields: Mapping[str, str] = field(default_factory=dict)
     before: Mapping[str, str] = field(default_factory=dict)
     note_field: str = ""
@@ -121,21 +121,22 @@ def note_ref(engagement: str, rule: str, target: str, key: str) -> str:
     return hashlib.sha256(f"{engagement}|{rule}|{target}|{key}".encode()).hexdigest()[:12]
 
 
-def compose_note(body: str, rule: Rule, ref: str) -> str:
-    return f"{body}\n\n{NOTE_FOOTER.format(rule=rule.name, ref=ref)}"
+def compose_note(plan: Plan, body: str, rule: Rule, ref: str) -> str:
+    """The note's text: its body, then the pack's footer naming the rule and the reference."""
+    return f"{body}\n\n{plan.playbook.marks.footer.format(rule=rule.name, ref=ref)}"
 
 
 def flag_kind(rule_key: str) -> str:
-    """``cancelled`` → cancelled; ``duplicate-code:ETIU02`` → duplicate-code; ``grace|2026-12-04`` →
+    """``cancelled`` → cancelled; ``duplicate-code:X02`` → duplicate-code; ``grace|2026-12-04`` →
     grace: the kind of problem a rule's flag key names, which the report labels finer by."""
     return rule_key.split("|", 1)[0].split(":", 1)[0]
 
 
-def flag_write(*, rule: str, engagement: str, table: str, sys_id: str, number: str, target: str,
+def flag_write(*, marks: NoteMarks, rule: str, engagement: str, table: str, sys_id: str, number: str, target: str,
                body: str, ref: str, flag_key: str, kind: str, footer: str = "") -> Write:
     """A problem flag on one record: the marker, the body, the footer with its reference."""
-    text = f"{FLAG_MARKERS['problem']} {body}"
-    footer = footer or NOTE_FOOTER.format(rule=rule, ref=ref)
+    text = f"{marks.problem} {body}"
+    footer = footer or marks.footer.format(rule=rule, ref=ref)
     return Write(
         rule=rule, engagement=engagement, kind="flag", table=table, sys_id=sys_id, number=number,
         target=target, note_field="work_notes", note=f"{text}\n\n{footer}", note_ref=ref,

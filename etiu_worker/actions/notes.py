@@ -1,11 +1,17 @@
-"""Post a work note, a customer-visible comment or a flag, once per distinct event."""
+"""``work_note``, ``comment`` and ``flag``: post a note, a customer-visible comment or a flag, once
+per distinct event."""
 
 from __future__ import annotations
 
 from typing import Any, Mapping
 
+from typing import Literal
+
+from pydantic import Field
+
+from ..playbook.action_kinds import ActionFields, ActionKind, PackRecords, require
 from ..playbook.rules import Action, Rule
-from .base import (FLAG_MARKERS, ClockCheck, Plan, Write, compose_note, flag_kind, note_ref, render_inline, render_note,
+from .base import (ClockCheck, Plan, Write, compose_note, flag_kind, note_ref, render_inline, render_note,
                    target_label)
 
 FIELD_OF_KIND = {"work_note": "work_notes", "comment": "comments", "flag": "work_notes"}
@@ -43,26 +49,54 @@ def _plan_one(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]
         return
     body = render_note(plan, action, {**context, "target": target})
     if action.kind == "flag":
-        body = f"{FLAG_MARKERS[action.severity]} {body}"
+        body = f"{plan.playbook.marks.marker(action.options.severity)} {body}"
     plan.writes.append(Write(
         rule=rule.name, engagement=plan.engagement.key, kind=action.kind, table=record.table,
         sys_id=record.sys_id, number=record.number, target=_label(plan, target, record),
-        note_field=FIELD_OF_KIND[action.kind], note=compose_note(body, rule, ref), note_ref=ref,
+        note_field=FIELD_OF_KIND[action.kind], note=compose_note(plan, body, rule, ref), note_ref=ref,
         flag_key=f"{slot}:{key}" if action.kind == "flag" else "",
         flag_message=body.splitlines()[0][:300] if action.kind == "flag" else "",
-        flag_severity=action.severity if action.kind == "flag" else "",
+        flag_severity=action.options.severity if action.kind == "flag" else "",
         flag_kind=flag_kind(key) if action.kind == "flag" else "",
         clock_check=_clock_check(plan, rule, action, context),
     ))
 
 
 def _clock_check(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]) -> ClockCheck | None:
-    if not action.check_clock_minutes:
+    if not action.options.check_clock_minutes:
         return None
-    return ClockCheck(action.check_clock_minutes, action.clock_flag_template, rule, plan.playbook.env, context)
+    return ClockCheck(action.options.check_clock_minutes, action.options.clock_flag_template, rule,
+                      plan.playbook.marks, plan.playbook.env, context)
 
 
 def _label(plan: Plan, target: str, record: Any) -> str:
     if target in ("change", "ctask") or target in plan.playbook.schema.codes.model_dump():
         return target_label(plan, target)
     return getattr(record, "code", "") or "change request"
+
+
+class NoteFields(ActionFields):
+    """``check_clock_minutes``: flag with ``clock_flag_template`` when the instance's time stamp on
+    the posted note is this far from the worker's clock."""
+
+    check_clock_minutes: float = Field(0, ge=0)
+    clock_flag_template: str = ""
+
+    def template_files(self) -> dict[str, str]:
+        return {**super().template_files(), "clock_flag_template": self.clock_flag_template}
+
+
+class FlagFields(NoteFields):
+    """``severity``: a problem (the default) or a warning."""
+
+    severity: Literal["warning", "problem"] = "problem"
+
+
+def check_note(fields: NoteFields, targets: tuple[str, ...], records: PackRecords, where: str) -> None:
+    require(not fields.check_clock_minutes or bool(fields.clock_flag_template), where,
+            "check_clock_minutes needs clock_flag_template, the flag posted when the clocks differ")
+
+
+WORK_NOTE = ActionKind("work_note", NoteFields, plan_note, check_note)
+COMMENT = ActionKind("comment", NoteFields, plan_note, check_note)
+FLAG = ActionKind("flag", FlagFields, plan_note, check_note)

@@ -1,4 +1,5 @@
-"""Write the agreed roadmap into every ticket whose short description does not carry it."""
+"""``update_roadmap``: write the agreed roadmap into every ticket whose short description does not
+carry it."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ from typing import Any, Mapping
 
 from ..errors import RoadmapError
 from ..engagement.roadmap import format_short_description
+from ..playbook.action_kinds import ActionFields, ActionKind
 from ..playbook.rules import Action, Rule
 from ..playbook.templates import render_file
 from .base import Plan, Write, compose_note, flag_write, note_ref, render_note
@@ -38,7 +40,7 @@ def plan_update_roadmap(plan: Plan, rule: Rule, action: Action, context: Mapping
             sys_id=ticket.sys_id, number=ticket.number, target=ticket.code,
             fields={schema.ticket.short_description: text},
             before={schema.ticket.short_description: ticket.short_description},
-            note_field="work_notes", note=compose_note(body, rule, ref) if body else "", note_ref=ref,
+            note_field="work_notes", note=compose_note(plan, body, rule, ref) if body else "", note_ref=ref,
         ))
 
 
@@ -47,11 +49,23 @@ def _plan_overflow_flag(plan: Plan, rule: Rule, action: Action, context: Mapping
     key = f"overflow:{error.problem}"
     plan.raised_flags.add((rule.name, f"{ticket.code}:{key}"))
     ref = note_ref(plan.engagement.key, rule.name, ticket.number, key)
-    if not action.overflow_template or plan.already_posted(ticket.sys_id, ref):
+    if not action.options.overflow_template or plan.already_posted(ticket.sys_id, ref):
         return
-    body = render_file(plan.playbook.env, action.overflow_template, {**context, "ticket": ticket, "error": error})
+    body = render_file(plan.playbook.env, action.options.overflow_template, {**context, "ticket": ticket, "error": error})
     plan.writes.append(flag_write(
-        rule=rule.name, engagement=plan.engagement.key, table=ticket.table, sys_id=ticket.sys_id,
+        marks=plan.playbook.marks, rule=rule.name, engagement=plan.engagement.key, table=ticket.table, sys_id=ticket.sys_id,
         number=ticket.number, target=ticket.code, body=body, ref=ref, flag_key=f"{ticket.code}:{key}",
         kind="overflow",
     ))
+
+
+class UpdateRoadmapFields(ActionFields):
+    """``overflow_template``: the flag posted when the dates do not fit a ticket's title."""
+
+    overflow_template: str = ""
+
+    def template_files(self) -> dict[str, str]:
+        return {**super().template_files(), "overflow_template": self.overflow_template}
+
+
+UPDATE_ROADMAP = ActionKind("update_roadmap", UpdateRoadmapFields, plan_update_roadmap, needs_target=False)

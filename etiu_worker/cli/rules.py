@@ -18,7 +18,7 @@ Examples:
   etiu-worker rules check                       check every pack of rules.packs
   etiu-worker rules check --pack ./my-pack      check one pack folder
   etiu-worker rules test                        run each pack on its own fixtures/
-  etiu-worker rules test --pack etiu packs/etiu/fixtures/validation_overdue.toml
+  etiu-worker rules test --pack etiu packs/etiu/fixtures/window_dst_weekend.toml
   etiu-worker rules init /etc/etiu-worker/etiu  copy the shipped etiu pack to tune it
 """
 
@@ -38,7 +38,7 @@ def rules() -> None:
 @click.pass_obj
 def rules_check(context, pack: str | None) -> None:
     """Load and check every rules file and template of the packs; no request is sent."""
-    from ..playbook.packs import load_packs
+    from ..actions.loading import load_packs
 
     with offline_advice("rules check"):
         playbooks = load_packs(context.settings, pack)
@@ -60,7 +60,7 @@ def rules_test(context, pack: str | None, fixtures: tuple[Path, ...]) -> None:
 
     Without FIXTURES, each pack runs on the fixtures of its own fixtures/ folder.
     """
-    from ..playbook.packs import load_packs
+    from ..actions.loading import load_packs
     from ..cycle.rule_tester import run_fixture
 
     failed = total = 0

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
-from ..actions import PLANNERS, Plan, Write
+from ..actions import KINDS, Plan, Write
 from ..actions.base import ClockCheck, flag_write, note_ref
 from ..playbook.templates import render_file
-from ..playbook.context import build_context, compute_facts, needs_history, rule_context
+from ..playbook.context import build_context, compute_facts, needs_history, rule_context, with_latches
 from ..errors import EXIT_ACTIONS_FAILED, EXIT_OK
 from ..playbook.evaluate import RuleResult, evaluate_conditions, evaluate_rule
 from ..playbook.facts import remembered_schedule
@@ -109,11 +109,11 @@ def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: Cyc
         if result.matched:
             for action in rule.actions:
                 if _holds(playbook, action.when, context):
-                    PLANNERS[action.kind](plan, rule, action, context)
+                    KINDS[action.kind].plan(plan, rule, action, context)
     cycle.writes += plan.writes
     cycle.raised_flags[engagement.key] = plan.raised_flags
     cycle.evaluated_rules[engagement.key] = evaluated
-    cycle.memories[engagement.key] = next_memory(engagement, memory, facts)
+    cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base)
 
 
 def _holds(playbook, conditions, context) -> bool:
@@ -163,9 +163,9 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     log.info("cycle started", extra={"run": run_id})
     interrupted = settle_pending(client, journal) if not dry_run else 0
     own_user = settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else ""
-    records = read_records(client, cache, playbook.schema, settings.state, started, progress,
+    records = read_records(client, cache, playbook.declarations, settings.state, started, progress,
                            own_user=own_user, user=settings.servicenow.user)
-    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build(*records)
+    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build_tables(records)
     cycle = _plan(client, None if dry_run else journal, cache, playbook, engagements, started, run_id,
                   journal.all_engagement_states(), journal.note_posted)
     report = CycleReport(run_id, dry_run, started, 0.0, cycle)
@@ -203,7 +203,7 @@ def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, en
             report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now)
     finally:
         record_state(journal, cycle, report.outcomes)
-        report.moved_meanwhile = remember_own_writes(cache, playbook.schema, report.outcomes, read)
+        report.moved_meanwhile = remember_own_writes(cache, playbook.declarations, report.outcomes, read)
 
 
 def _finish_run(journal, settings: Settings, report: CycleReport) -> None:
@@ -234,7 +234,7 @@ def gap_flag(outcome: Outcome, check: ClockCheck, gap: float) -> Write:
     context = {**check.context, "gap_minutes": gap, "instance_time": outcome.stamped_at, "worker_time": outcome.sent_at}
     ref = note_ref(write.engagement, write.rule, "clock-gap", write.note_ref)
     return flag_write(
-        rule=write.rule, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
+        marks=check.marks, rule=write.rule, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
         number=outcome.number, target=write.target, body=render_file(check.env, check.flag_template, context),
         ref=ref, flag_key=f"clock-gap:{write.note_ref}", kind="clock-gap",
     )
@@ -258,12 +258,17 @@ def not_saved_flags(playbook: Playbook, outcomes: list[Outcome], already_posted)
         context = {"written": {name: write.fields[name] for name in fields}, "stored": fields,
                    "number": outcome.number, "rule": write.rule, "contacts": playbook.contacts}
         flags.append(flag_write(
-            rule=NOT_SAVED_RULE, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
+            marks=playbook.marks, rule=NOT_SAVED_RULE, engagement=write.engagement, table=write.table, sys_id=outcome.sys_id,
             number=outcome.number, target=write.target, body=render_file(playbook.env, NOT_SAVED_TEMPLATE, context),
             ref=ref, flag_key=f"not-saved:{outcome.sys_id}:{','.join(sorted(fields))}", kind="not-saved",
-            footer=f"— etiu-worker · write verification · ref {ref}",
+            footer=_verification_footer(playbook.marks, ref),
         ))
     return flags
+
+
+def _verification_footer(marks, ref: str) -> str:
+    """The footer of a flag no rule raised: it names the write verification instead of a rule."""
+    return marks.footer.replace("rule {rule}", "{rule}").format(rule="write verification", ref=ref)
 
 
 def _last_run_was_clean(journal, run_id: str, interrupted: int) -> bool:

@@ -9,7 +9,8 @@ import logging
 from datetime import datetime, timedelta
 
 from ..state.cache import RecordCache
-from ..config import SchemaSettings, StateSettings
+from ..config import StateSettings
+from ..engagement.roles import Declarations
 from .progress import SyncProgress
 from ..servicenow.query import Query
 from .user_zone import check_user_time_zone
@@ -17,19 +18,34 @@ from .user_zone import check_user_time_zone
 log = logging.getLogger(__name__)
 
 
-def scopes(schema: SchemaSettings) -> list[tuple[str, Query]]:
-    """Each table the worker reads, with the query that selects the engagements' records."""
-    return [
-        (schema.ticket.table, Query.where(schema.ticket.engagement, "ISNOTEMPTY")),
-        (schema.change.table, Query.where(schema.change.engagement, "ISNOTEMPTY")),
-        # Dot-walked through the reference: one list, not a query per change request.
-        (schema.ctask.table, Query.where(f"{schema.ctask.change_request}.{schema.change.engagement}", "ISNOTEMPTY")),
-    ]
+def scopes(declarations: Declarations) -> list[tuple[str, Query]]:
+    """Each table the pack's roles live in, in the order it declares them, with the query that
+    selects the engagements' records: the field carrying the engagement key is not empty, or, for a
+    role linked by a reference, the key field of the record it points at (dot-walked: one list,
+    not a query per record). The first role declared on a table chooses its query."""
+    found: dict[str, Query] = {}
+    for role, record in declarations.records.items():
+        path = _key_path(declarations, role)
+        if record.table not in found and path:
+            found[record.table] = Query.where(path, "ISNOTEMPTY")
+    return list(found.items())
 
 
-def read_records(client, cache: RecordCache, schema: SchemaSettings, state: StateSettings, at: datetime,
-                 progress: SyncProgress | None = None, own_user: str = "", user: str = "") -> list[list[dict]]:
-    """The current records of each scope's table, in ``scopes`` order.
+def _key_path(declarations: Declarations, role: str, seen: tuple[str, ...] = ()) -> str:
+    """The (dot-walked) field that holds the engagement key for ``role``'s records; "" for a role
+    found from the records pointing at it (``referenced_by``), which this reader does not read."""
+    link = declarations.link_of(role)
+    if link.kind == "key":
+        return str(link.field)
+    if link.kind == "ref" and link.of not in seen:
+        further = _key_path(declarations, str(link.of), seen + (role,))
+        return f"{link.ref}.{further}" if further else ""
+    return ""
+
+
+def read_records(client, cache: RecordCache, declarations: Declarations, state: StateSettings, at: datetime,
+                 progress: SyncProgress | None = None, own_user: str = "", user: str = "") -> dict[str, list[dict]]:
+    """The current records of each scope's table, by table.
 
     A delta read leaves out the rows ``own_user`` (the worker) updated last: the cache already
     holds them as verified after its writes (``remember_own_writes``), and re-reading a burst of
@@ -39,8 +55,8 @@ def read_records(client, cache: RecordCache, schema: SchemaSettings, state: Stat
     progress = progress or SyncProgress(enabled=False)
     period = timedelta(hours=state.full_resync_hours)
     overlap = timedelta(seconds=state.watermark_overlap_seconds)
-    tables = []
-    for table, query in scopes(schema):
+    tables: dict[str, list[dict]] = {}
+    for table, query in scopes(declarations):
         watermark = cache.watermark(table)
         if watermark is None or cache.full_sync_due(table, at, period):
             log.info("full read of %s", table, extra={"table": table})
@@ -54,11 +70,11 @@ def read_records(client, cache: RecordCache, schema: SchemaSettings, state: Stat
             if own_user:
                 delta = delta.and_where("sys_updated_by", "!=", own_user)
             cache.merge(table, client.list(table, delta))
-        tables.append(cache.records(table))
+        tables[table] = cache.records(table)
     return tables
 
 
-def remember_own_writes(cache: RecordCache, schema: SchemaSettings, outcomes, read=None) -> int:
+def remember_own_writes(cache: RecordCache, declarations: Declarations, outcomes, read=None) -> int:
     """Put the records the worker wrote, as ServiceNow answered, into the cache once verified;
     return how many records someone else changed between the worker's read and its writes.
 
@@ -69,7 +85,7 @@ def remember_own_writes(cache: RecordCache, schema: SchemaSettings, outcomes, re
     them). A record that moved otherwise is left to be read again: the caller makes the next
     delta read bring back the worker's own updates too.
     """
-    tables = {table for table, _ in scopes(schema)}
+    tables = {table for table, _ in scopes(declarations)}
     by_table: dict[str, list[dict]] = {}
     moved = _moved_meanwhile(outcomes, read or {})
     for outcome in outcomes:

@@ -5,9 +5,10 @@ the schema, values as strings), the moment to evaluate at, optionally the worker
 engagement, and optionally what is expected to match:
 
     now = 2026-11-20T15:00:00Z
-    [[tickets]]          # u_etiu_ticket rows
-    [[change_requests]]  # change_request rows
-    [[change_tasks]]     # change_task rows
+    [[records.u_etiu_ticket]]  # rows of any table the pack's roles live in, by table
+    [[tickets]]          # (or, as before: rows of the ticket roles' table,
+    [[change_requests]]  #  of the change role's table
+    [[change_tasks]]     #  and of the planned-dates role's table)
     [memory.ENG-ACME]    # what earlier cycles remembered (optional)
     [[audit]]            # sys_audit rows of the tickets' short descriptions (optional; without
                          # them the history is unavailable): number (or documentkey), oldvalue,
@@ -81,17 +82,34 @@ def run_fixture(path: Path, playbook, settings) -> FixtureResult:
         raise RulesError(f"fixture {path}: set now = 2026-11-20T15:00:00Z (the moment to evaluate at)")
     at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
     builder = EngagementBuilder(playbook.schema, settings.worker.default_timezone)
-    tickets = _with_ids(data.get("tickets", []), "ticket")
-    engagements = builder.build(
-        tickets,
-        _with_ids(data.get("change_requests", []), "change"),
-        _with_ids(data.get("change_tasks", []), "ctask"),
-    )
+    tables = fixture_tables(data, playbook, f"fixture {path}")
+    engagements = builder.build_tables(tables)
+    tickets = tables.get(playbook.schema.ticket.table, [])
     history = fixture_history(data, tickets, playbook.schema.ticket.short_description, f"fixture {path}")
     cycle = plan_cycle(playbook, engagements, data.get("memory", {}), at, lambda sys_id, ref: False, history)
     result = FixtureResult(path, cycle.results, cycle.writes)
     result.failures = _check_expectations(data.get("expect", {}), cycle.results)
     return result
+
+
+# The fixture keys of before [[records.<table>]]: (key, the schema section naming its table, the
+# prefix of the sys_ids made up for its rows).
+OLD_ROW_KEYS = (("tickets", "ticket", "ticket"), ("change_requests", "change", "change"), ("change_tasks", "ctask", "ctask"))
+
+
+def fixture_tables(data: dict[str, Any], playbook, where: str) -> dict[str, list[dict[str, str]]]:
+    """The fixture's rows by table: ``[[records.<table>]]`` and the old keys, each a table the pack reads."""
+    tables: dict[str, list[dict[str, str]]] = {}
+    for key, section, prefix in OLD_ROW_KEYS:
+        table = getattr(playbook.schema, section).table
+        tables.setdefault(table, []).extend(_with_ids(data.get(key, []), prefix))
+    known = sorted({record.table for record in playbook.declarations.records.values()})
+    for table, rows in (data.get("records") or {}).items():
+        if table not in known:
+            raise RulesError(f"{where}: [[records.{table}]]: the pack reads no table {table!r}"
+                             f"{did_you_mean(table, known)}; its tables are {', '.join(known)}")
+        tables.setdefault(table, []).extend(_with_ids(rows, table))
+    return tables
 
 
 EXPECT_KEYS = ("matched", "not_matched")

@@ -25,7 +25,7 @@ from ..state.lock import exclusive_run
 from ..report.people import remember_assignees
 from .progress import SyncProgress
 from .progress import wanted as progress_wanted
-from ..playbook.packs import runtime_playbook
+from ..actions.loading import runtime_playbook
 from ..playbook.pack_schema import is_overridden
 from ..servicenow.client import ServiceNowClient
 from ..state.identity import check_instance, remember_instance
@@ -58,10 +58,14 @@ def _naming_schema_key(settings: Settings, playbook):
         key = schema_key_for_table(playbook.schema, error.table)
         if key is not None and is_overridden(settings.schema, key.removeprefix("schema.")):
             error.fix = f"set {key} ({env_name(*key.split('.'))}) to the table's real name"
-        elif key is not None and playbook.files is not None:
-            section, name = key.rsplit(".", 1)
-            error.fix = f"set {name} in [{section}] of {playbook.files.pack_file} to the table's real name"
+        elif playbook.files is not None and _roles_on(playbook, error.table):
+            sections = ", ".join(f"[records.{role}]" for role in _roles_on(playbook, error.table))
+            error.fix = f"set table in {sections} of {playbook.files.pack_file} to the table's real name"
         raise
+
+
+def _roles_on(playbook, table: str) -> list[str]:
+    return [role for role, record in playbook.declarations.records.items() if record.table == table]
 
 
 @contextmanager

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ..config import SchemaSettings
 from ..errors import RoadmapError
 from .roadmap import ShortDescription, parse_short_description, prod_upgrade_to_utc
+from .records import Problem  # one class for the problems of any engagement
 
 SN_DATETIME = "%Y-%m-%d %H:%M:%S"
 ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
@@ -32,17 +33,6 @@ def parse_sn_datetime(value: str) -> datetime | None:
 
 def format_sn_datetime(value: datetime) -> str:
     return value.astimezone(timezone.utc).strftime(SN_DATETIME)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """Something about an engagement's records that the playbook cannot work with."""
-
-    key: str
-    message: str
-    table: str = ""
-    sys_id: str = ""
-    number: str = ""
 
 
 @dataclass(frozen=True)
@@ -136,6 +126,11 @@ class EngagementBuilder:
         self.ticket_state_names = _names_by_value(schema.ticket_states.model_dump())
         self.change_state_names = _names_by_value(schema.change_states.model_dump())
         self.ctask_state_names = _names_by_value(schema.ctask_states.model_dump())
+
+    def build_tables(self, tables: Mapping[str, Iterable[Mapping[str, str]]]) -> list[Engagement]:
+        """The engagements of the rows read by table (the reader's answer)."""
+        schema = self.schema
+        return self.build(*(tables.get(table, ()) for table in (schema.ticket.table, schema.change.table, schema.ctask.table)))
 
     def build(
         self,

@@ -32,7 +32,9 @@ def load_roles(pack: Mapping[str, Any], where: str = "pack.toml") -> Declaration
 
 
 def _describe(error: ValidationError) -> str:
-    first = error.errors()[0]
+    errors = error.errors()
+    # A misspelt key is also a missing one: name the misspelling, which is what to fix.
+    first = next((item for item in errors if item["type"] == "extra_forbidden"), errors[0])
     loc = tuple(str(part) for part in first["loc"])
     key = ".".join(loc) or "(top)"
     return f"{key}: {_message(first, loc)}"

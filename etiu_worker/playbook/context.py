@@ -68,7 +68,30 @@ def _without_unplaceable_prod_upgrade(sync: f.RoadmapSync, engagement: Engagemen
     return sync
 
 
+LATCHES = "latches"  # the journal memory's key for what the pack's latches remember
+
+
 def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    """Every name a condition or template reads; the pack's dates and latches are computed last,
+    as they read the rest (a pack that declares none has no ``dates`` or ``latches``: a rule
+    naming one fails at load as any unknown name does)."""
+    context = _records_and_facts(engagement, facts, playbook, now)
+    moments = playbook.moments
+    if not moments.order:
+        return context
+    values = moments.evaluate(context, facts.memory.get(LATCHES, {}), now)
+    return {**context, "dates": values.dates, "latches": values.latches}
+
+
+def with_latches(memory: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    """``memory`` with what the context's latches remember (unchanged when the pack has none)."""
+    latches = context.get("latches") or {}
+    if not latches:
+        return memory
+    return {**memory, LATCHES: {name: state.to_memory() for name, state in latches.items()}}
+
+
+def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
     roadmap = facts.sync.agreed
     prod_utc = prod_upgrade_to_utc(roadmap.prod_upgrade, engagement.zone) if roadmap.prod_upgrade else None
     return {

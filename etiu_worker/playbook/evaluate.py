@@ -8,17 +8,29 @@ from typing import Any, Mapping
 from jinja2 import TemplateError as JinjaTemplateError
 
 from .rules import Condition, Playbook, Rule
+from .timefilters import explain_comparison
 
 
 @dataclass(frozen=True)
 class ConditionResult:
+    """One condition's value, or the error that kept it from one (``error`` as Python said it,
+    ``hint`` as an admin can act on it, when there is a better way to say it)."""
+
     text: str
     value: bool
     error: str = ""
+    hint: str = ""
+
+    @property
+    def reason(self) -> str:
+        """Why the condition could not be evaluated, in the words that help most."""
+        return self.hint or self.error
 
 
 @dataclass(frozen=True)
 class RuleResult:
+    """Whether a rule matched one engagement, with each condition's result or why it was skipped."""
+
     rule: str
     engagement: str
     matched: bool
@@ -32,7 +44,7 @@ class RuleResult:
         if failed is None:
             return f"matched: all {len(self.conditions)} conditions hold"
         if failed.error:
-            return f"not matched: {failed.text!r} could not be evaluated: {failed.error}"
+            return f"not matched: {failed.text!r} could not be evaluated: {failed.reason}"
         return f"not matched: {failed.text!r} is false"
 
 
@@ -44,7 +56,7 @@ def evaluate_conditions(playbook: Playbook, conditions: tuple[Condition, ...], c
             value = bool(condition.evaluate(playbook.env, context))
             results.append(ConditionResult(condition.text, value))
         except (JinjaTemplateError, TypeError, ValueError, AttributeError) as error:
-            results.append(ConditionResult(condition.text, False, f"{type(error).__name__}: {error}"))
+            results.append(_failed(condition, error))
             break
         if not value:
             break
@@ -57,3 +69,9 @@ def evaluate_rule(playbook: Playbook, rule: Rule, engagement_key: str, broken: b
     results = evaluate_conditions(playbook, rule.when, context)
     matched = all(result.value for result in results) and len(results) == len(rule.when)
     return RuleResult(rule.name, engagement_key, matched, results)
+
+
+def _failed(condition: Condition, error: Exception) -> ConditionResult:
+    raw = f"{type(error).__name__}: {error}"
+    hint = explain_comparison(error) if isinstance(error, TypeError) else ""
+    return ConditionResult(condition.text, False, raw, hint if hint != raw else "")

@@ -7,16 +7,15 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
-ACTION_KINDS = ("set_state", "create_ticket", "update_roadmap", "work_note", "comment", "flag")
 
-
-def describe(path: Path, text: str, error: ValidationError, rule: str) -> str:
-    """The first validation error of a file as ``file:line: rule NAME, key.path: what is wrong``."""
+def describe(path: Path, text: str, error: ValidationError, rule: str, within: tuple = ()) -> str:
+    """The first error pydantic found in a file as ``file:line: rule NAME, key.path: what is wrong``;
+    ``within`` is the key path of the table that was validated (an action's, for its kind's model)."""
     first = error.errors()[0]
-    key = ".".join(str(part) for part in first["loc"])
-    last = str(first["loc"][-1]) if first["loc"] else ""
+    loc = tuple(within) + tuple(first["loc"])
+    key = ".".join(str(part) for part in loc)
+    last = str(loc[-1]) if loc else ""
     line = line_of(text, last) if last and not last.isdigit() else ""
-    loc = first["loc"]
     if first["type"] == "missing":  # the key is not in the file: point at its table instead
         line = line_of(text, f"[{'.'.join(str(part) for part in loc[:-1])}]").replace("?", "")
     if len(loc) > 3 and loc[:2] == ("rule", "actions") and isinstance(loc[2], int):
@@ -24,13 +23,19 @@ def describe(path: Path, text: str, error: ValidationError, rule: str) -> str:
     message = first["msg"]
     if first["type"] == "extra_forbidden":
         message = "is not a known key (see the README's section on rules files)"
-    elif first["type"] == "literal_error" and last == "type":
-        message = f"{first['input']!r} is not a known action; use one of {', '.join(ACTION_KINDS)}"
     elif first["type"] == "literal_error":
         message = f"{first['input']!r} is not allowed here; use {first['ctx']['expected']}"
     rule_part = f" rule {rule}," if rule and rule != "?" else ""
     location = f"{path}:{line}" if line else str(path)
     return f"{location}:{rule_part} {key}: {message}"
+
+
+def unknown_kind(path: Path, text: str, rule: str, index: int, given: object, kinds: tuple[str, ...]) -> str:
+    """An action whose ``type`` is missing or names no kind, with the kinds there are."""
+    line = action_line(text, index).replace("?", "")
+    location = f"{path}:{line}" if line else str(path)
+    what = f"{given!r} is not a known action" if given is not None else "the action has no type"
+    return f"{location}: rule {rule}, rule.actions.{index}.type: {what}; use one of {', '.join(kinds)}"
 
 
 def action_line(text: str, index: int, key: str = "type") -> str:

@@ -1,18 +1,20 @@
 """pack.toml: what a pack is called, the numbers and contacts its rules share, its business
-calendar and its records' schema (tables, fields, codes and state values).
+calendar, its records ([engagement], [records.*]) and the built-in checks it parameterises.
 
-A folder in the old layout has the same tables in ``playbook.toml``, where ``[pack]`` and
-``[schema]`` are optional (the schema then takes its defaults).
+A folder in the old layout has the same tables in ``playbook.toml``, where ``[pack]`` and the
+records are optional (the shipped pack's records are then used). The old ``[schema]`` is still
+read, over the records, for one release.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from ..config import SchemaSettings
 from ..errors import RulesError
@@ -28,14 +30,46 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# The instance is searched for the worker's notes by this mark and the footer's last words.
+WORKER_MARK = "etiu-worker"
+REF_ENDING = "· ref {ref}"
+
+
+@dataclass(frozen=True)
+class NoteMarks:
+    """How the worker marks what it posts: a flag's marker by severity, and the footer every note
+    ends with (naming the rule and the note's reference, by which it is found again)."""
+
+    problem: str
+    warning: str
+    footer: str
+
+    def marker(self, severity: str) -> str:
+        return self.warning if severity == "warning" else self.problem
+
+
 class PackTable(_Strict):
-    """``[pack]``: the pack's name (unique among the packs a worker runs) and what it is for."""
+    """``[pack]``: the pack's name (unique among the packs a worker runs), what it is for, and how
+    its notes are marked."""
 
     name: str = Field(pattern=r"^[a-z][a-z0-9_-]*$")
     title: str = Field(min_length=1)
     description: str = Field(min_length=1)
-    flag_marker: str = ""  # what a problem flag's note starts with, e.g. "[ACME FLAG]"
-    warning_marker: str = ""  # and a warning's
+    flag_marker: str = Field("[FLAG]", min_length=1)
+    warning_marker: str = Field("[WARNING]", min_length=1)
+    note_footer: str = f"— {WORKER_MARK} · rule {{rule}} {REF_ENDING}"
+
+    @field_validator("note_footer")
+    @classmethod
+    def _findable(cls, footer: str) -> str:
+        if WORKER_MARK not in footer or not footer.endswith(REF_ENDING) or "{rule}" not in footer:
+            raise ValueError(f"must name {WORKER_MARK}, the rule ({{rule}}) and end with {REF_ENDING!r}: the worker "
+                             f"finds its notes again by them, e.g. \"— {WORKER_MARK} · rule {{rule}} {REF_ENDING}\"")
+        return footer
+
+    @property
+    def marks(self) -> NoteMarks:
+        return NoteMarks(self.flag_marker, self.warning_marker, self.note_footer)
 
 
 class CalendarFile(_Strict):
@@ -53,15 +87,33 @@ class PlaybookNumbers(_Strict):
     bp_grace_business_days: int = Field(6, ge=1)
 
 
+class RoadmapSyncTable(_Strict):
+    """``[checks.roadmap_sync]``: how long a title that carries the roadmap may be."""
+
+    fit: int = Field(160, ge=60, le=4000)
+
+
+class ChecksTable(_Strict):
+    """``[checks]``: the built-in checks the pack parameterises."""
+
+    roadmap_sync: RoadmapSyncTable = RoadmapSyncTable()
+
+
 class PackFile(_Strict):
-    """The whole of pack.toml (or of an old-layout playbook.toml), checked."""
+    """The whole of pack.toml (or of an old-layout playbook.toml), checked; ``engagement`` and
+    ``records`` are checked by etiu_worker/engagement/role_loading.py, ``schema`` is the old
+    shape of the records, read for one release."""
 
     pack: PackTable | None = None
     playbook: PlaybookNumbers = PlaybookNumbers()
     contacts: dict[str, str] = Field(default_factory=lambda: {"scheduling_lead": "the scheduling lead", "bp_skip_approver": "the engagement manager"})
     calendar: CalendarFile = CalendarFile()
+    engagement: dict[str, Any] | None = None
+    records: dict[str, Any] | None = None
+    checks: ChecksTable = ChecksTable()
+    dates: dict[str, Any] = Field(default_factory=dict)  # compiled by playbook/moments.py
+    latches: dict[str, Any] = Field(default_factory=dict)
     schema_: SchemaSettings = Field(SchemaSettings(), alias="schema")
-    dates: dict[str, str] = Field(default_factory=dict)
     phases: list[PhaseFile] = Field(default_factory=list)
     report: ReportFile = ReportFile()
 

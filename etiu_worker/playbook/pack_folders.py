@@ -85,7 +85,7 @@ def pack_folder(folder: Path, templates: Path | None = None) -> PackFolder:
         return _legacy_folder(folder, templates)
     raise RulesError(
         f"{folder / PACK_FILE} is missing: a pack folder holds {PACK_FILE} ([pack], [playbook], [contacts], "
-        f"[calendar], [schema]), rules/, templates/ and fixtures/; start from the shipped pack with "
+        f"[calendar], [engagement], [records.*]), rules/, templates/ and fixtures/; start from the shipped pack with "
         f"etiu-worker rules init DIR and point rules.path (ETIU_RULES__PATH) at DIR"
     )
 

@@ -1,7 +1,9 @@
-"""The schema a pack runs with: its own ``[schema]`` of pack.toml, overridden by the keys of the
-worker settings' old ``[schema]`` section (config file or ``ETIU_SCHEMA__*``) that are set.
+"""The records a pack runs with: its ``[engagement]`` and ``[records.*]`` of pack.toml (the
+shipped pack's when it declares none, as an old-layout folder does), with the keys of an old
+``[schema]`` put over them: the pack's own, then those of the worker settings' ``[schema]``
+section (config file or ``ETIU_SCHEMA__*``) that are set.
 
-Those settings keys are deprecated: they are read for one release and each use logs one WARNING
+The settings keys are deprecated: they are read for one release and each use logs one WARNING
 that names the new place.
 """
 
@@ -14,6 +16,10 @@ from typing import Any
 from pydantic import BaseModel
 
 from ..config import SchemaSettings, env_name
+from ..engagement.roles import Declarations
+from .pack_file import PackFile, read_toml
+from .pack_folders import DEFAULT_PACK, shipped_pack
+from .pack_records import declarations_with, schema_of
 
 log = logging.getLogger(__name__)
 _warned: set[tuple[str, ...]] = set()  # one warning per process and set of keys and pack
@@ -31,19 +37,21 @@ def set_keys(model: BaseModel, prefix: tuple[str, ...] = ()) -> dict[tuple[str, 
     return found
 
 
-def effective_schema(pack_schema: SchemaSettings, overrides: SchemaSettings, pack_file: Path) -> SchemaSettings:
-    """The pack's schema with every key set in the worker settings' ``[schema]`` put over it."""
+def effective_records(pack: PackFile, overrides: SchemaSettings, pack_file: Path) -> tuple[Declarations, SchemaSettings]:
+    """The pack's declarations with every old ``[schema]`` key set put over them, and the same in
+    the old shape."""
     keys = set_keys(overrides)
-    if not keys:
-        return pack_schema
-    _warn_once(keys, pack_file)
-    data = pack_schema.model_dump()
-    for path, value in keys.items():
-        section = data
-        for part in path[:-1]:
-            section = section[part]
-        section[path[-1]] = value
-    return SchemaSettings(**data)
+    if keys:
+        _warn_once(keys, pack_file)
+    keys = set_keys(pack.schema_) | keys  # the settings win over the pack
+    tables = pack.model_dump(include={"engagement", "records"}) if pack.records else _shipped_tables()
+    declarations = declarations_with(tables, keys, str(pack_file))
+    return declarations, schema_of(declarations, keys.get(("short_description_max",), pack.checks.roadmap_sync.fit))
+
+
+def _shipped_tables() -> dict:
+    _, data = read_toml(shipped_pack(DEFAULT_PACK) / "pack.toml")
+    return {name: data[name] for name in ("engagement", "records")}
 
 
 def is_overridden(overrides: SchemaSettings, dotted: str) -> bool:

@@ -1,12 +1,14 @@
 """Load and check a pack's playbook: its rules files (TOML) and the templates they name.
 
-Everything is checked before the first request: TOML syntax, unknown keys, unknown actions,
+Everything a file alone can show is checked here: TOML syntax, unknown keys, unknown actions,
 conditions that do not compile, states compared with names the schema does not know, templates
-rendered against a sample engagement. An error names the file, the line where it can be found,
-the rule and what to fix. Loaded rules are frozen.
+that do not compile or do not exist. Rendering every condition and template against a sample
+engagement needs the actions, so it happens one layer up (etiu_worker/actions/loading.py, which
+every caller uses). An error names the file, the line where it can be found, the rule and what to
+fix. Parsed rules are frozen.
 
-A pack folder holds ``pack.toml`` (what the pack is, calendar, contacts, shared numbers and the
-schema; required), ``rules/`` with one file per rule and ``templates/``
+A pack folder holds ``pack.toml`` (what the pack is, calendar, contacts, shared numbers, its
+records, dates and latches; required), ``rules/`` with one file per rule and ``templates/``
 (etiu_worker/playbook/pack_folders.py finds them; a folder in the old layout has ``playbook.toml``
 beside the rules files).
 """
@@ -14,26 +16,31 @@ beside the rules files).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
 from jinja2 import TemplateSyntaxError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from .action_kinds import ActionFields, ActionKind, Kinds, PackRecords
 from .condition_check import check_state_names, parse_expression
 from ..config import SchemaSettings
 from ..errors import RulesError
 from .names import closest, did_you_mean
 from .file_messages import action_line as _action_line
 from .file_messages import describe as _describe
+from .file_messages import unknown_kind as _unknown_kind
 from .file_messages import line_of as _line_of
-from .pack_file import LEGACY_PLAYBOOK_FILE, PackFile, read_pack_file, read_toml
+from .pack_file import LEGACY_PLAYBOOK_FILE, NoteMarks, PackFile, PackTable, read_pack_file, read_toml
 from .pack_folders import DEFAULT_PACK, PackFolder, shipped_pack
-from .pack_schema import effective_schema
+from .moments import Moments, compile_moments
+from .pack_schema import effective_records
+from ..engagement.roles import Declarations
 from .templates import make_environment
+from .timechecks import check_time_literals
 from ..engagement.workdays import BusinessCalendar
 
 PLAYBOOK_FILE = LEGACY_PLAYBOOK_FILE
@@ -43,20 +50,6 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-class ActionFile(_Strict):
-    type: Literal["set_state", "create_ticket", "update_roadmap", "work_note", "comment", "flag"]
-    target: str | list[str] = ""
-    state: str = ""
-    title: str = ""
-    template: str = ""
-    key: str = ""
-    severity: Literal["warning", "problem"] = "problem"
-    when: list[str] = Field(default_factory=list)
-    check_clock_minutes: float = Field(0, ge=0)
-    clock_flag_template: str = ""
-    overflow_template: str = ""
-
-
 class RuleBody(_Strict):
     name: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     description: str = Field(min_length=1)
@@ -64,7 +57,7 @@ class RuleBody(_Strict):
     on_broken_engagement: bool = False
     when: list[str] = Field(default_factory=list)
     params: dict[str, int | float | str | bool] = Field(default_factory=dict)
-    actions: list[ActionFile] = Field(min_length=1)
+    actions: list[dict[str, Any]] = Field(min_length=1)  # each read by its kind's model
 
 
 class RuleFile(_Strict):
@@ -84,18 +77,21 @@ class Condition:
 
 @dataclass(frozen=True)
 class Action:
+    """One action of a rule: its kind, the roles it targets and the kind's keys (``options``)."""
+
     kind: str
     targets: tuple[str, ...]
-    state: str
-    title: str
-    template: str
-    key: str
-    severity: str
+    options: ActionFields
     when: tuple[Condition, ...]
     where: str
-    check_clock_minutes: float = 0
-    clock_flag_template: str = ""
-    overflow_template: str = ""
+
+    @property
+    def template(self) -> str:
+        return self.options.template
+
+    @property
+    def key(self) -> str:
+        return self.options.key
 
 
 @dataclass(frozen=True)
@@ -116,7 +112,7 @@ class Rule:
 
 @dataclass(frozen=True)
 class Playbook:
-    """One loaded and checked pack: its rules, calendar, numbers, contacts, templates and schema."""
+    """One loaded and checked pack: its rules, calendar, numbers, contacts, templates and records."""
 
     rules: tuple[Rule, ...]
     calendar: BusinessCalendar
@@ -125,29 +121,35 @@ class Playbook:
     bp_grace_days: int
     contacts: Mapping[str, str]
     env: ImmutableSandboxedEnvironment
-    schema: SchemaSettings
+    schema: SchemaSettings  # the records in the old shape, for the modules that still read it
+    declarations: Declarations  # the records: [engagement] and [records.*]
+    moments: Moments  # [dates] and [latches.*]
+    marks: NoteMarks  # the flag markers and the note footer of [pack]
     name: str = DEFAULT_PACK  # the pack's [pack] name
     files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
     report: Any = field(default=None, compare=False)  # its report data (playbook/report_pack.ReportPack)
+    pack: Any = field(default=None, compare=False, repr=False)  # pack.toml as read (pack_file.PackFile)
 
 
-def load_pack(folder: PackFolder, overrides: SchemaSettings | None = None) -> Playbook:
-    """Load and check the pack in ``folder``; ``overrides`` are the settings' deprecated [schema] keys."""
+def parse_pack(folder: PackFolder, kinds: Kinds, overrides: SchemaSettings | None = None) -> Playbook:
+    """Parse the pack in ``folder`` (not yet tried on the sample), its actions read as ``kinds``;
+    ``overrides`` are the settings' deprecated [schema] keys."""
     pack = _read_pack_file(folder)
-    schema = effective_schema(pack.schema_, overrides or SchemaSettings(), folder.pack_file)
-    return _load(folder, pack, schema)
+    return _load(folder, pack, overrides or SchemaSettings(), kinds)
 
 
-def load_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) -> Playbook:
-    """Load a rules folder in the old layout (``playbook.toml`` beside the rules) with ``schema``."""
+def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings, kinds: Kinds) -> Playbook:
+    """Parse a rules folder in the old layout (``playbook.toml`` beside the rules), with the
+    ``[schema]`` keys set in ``schema`` over its records."""
     if not rules_dir.is_dir():
         raise RulesError(f"rules folder {rules_dir} does not exist: set rules.path (ETIU_RULES__PATH)")
     shipped = shipped_pack(DEFAULT_PACK)
     folder = PackFolder(rules_dir, rules_dir / PLAYBOOK_FILE, rules_dir, templates_dir, shipped / "fixtures", legacy=True)
-    return _load(folder, _read_pack_file(folder), schema)
+    return _load(folder, _read_pack_file(folder), schema, kinds)
 
 
-def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings) -> Playbook:
+def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: Kinds) -> Playbook:
+    declarations, schema = effective_records(pack, overrides, folder.pack_file)
     if not folder.templates_dir.is_dir():
         raise RulesError(f"templates folder {folder.templates_dir} does not exist: "
                          + ("set templates.path (ETIU_TEMPLATES__PATH)" if folder.legacy
@@ -156,13 +158,14 @@ def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings) -> Playboo
         raise RulesError(f"rules folder {folder.rules_dir} does not exist: the pack {folder.root} needs its "
                          f"rules/ folder, one file per rule (NN_name.toml)")
     env = make_environment(folder.templates_dir)
-    rules = tuple(sorted((_load_rule(path, env, schema) for path in folder.rule_files()),
+    records = PackRecords(schema, declarations)
+    rules = tuple(sorted((_load_rule(path, env, records, kinds) for path in folder.rule_files()),
                          key=lambda rule: (rule.order, rule.name)))
     if not rules:
         besides = f" besides {PLAYBOOK_FILE}" if folder.legacy else ""
         raise RulesError(f"rules folder {folder.rules_dir} holds no rules (*.toml{besides})")
     _refuse_duplicate_names(rules)
-    playbook = Playbook(
+    return Playbook(
         rules=rules,
         calendar=BusinessCalendar(holidays=frozenset(pack.calendar.holidays), weekend=pack.weekend_days),
         planned_window_hours=pack.playbook.planned_window_hours,
@@ -171,16 +174,27 @@ def _load(folder: PackFolder, pack: PackFile, schema: SchemaSettings) -> Playboo
         contacts=MappingProxyType(dict(pack.contacts)),
         env=env,
         schema=schema,
+        declarations=declarations,
+        moments=_moments(pack, env, folder.pack_file),
+        marks=(pack.pack or _shipped_pack_table()).marks,
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
+        pack=pack,
     )
-    from .sample import SAMPLE_NOW, check_against_sample, sample_context  # the sample needs the playbook's own numbers
 
-    check_against_sample(playbook)
-    from .report_checks import load_report  # the report's conditions are tried on the sample too
 
-    report = load_report(folder, pack, playbook, state_names(schema), sample_context(playbook)[1], SAMPLE_NOW)
-    return replace(playbook, report=report)
+def _shipped_pack_table() -> PackTable:
+    """An old-layout folder has no [pack]: its notes are marked as the shipped pack's are."""
+    table = read_pack_file(shipped_pack(DEFAULT_PACK) / "pack.toml", needs_pack_table=True).pack
+    assert table is not None  # needs_pack_table
+    return table
+
+
+def _moments(pack: PackFile, env: ImmutableSandboxedEnvironment, where: Path) -> Moments:
+    try:
+        return compile_moments(pack.dates, pack.latches, env)
+    except RulesError as error:
+        raise RulesError(f"{where}: {error}") from None
 
 
 def _read_pack_file(folder: PackFolder) -> PackFile:
@@ -195,7 +209,8 @@ def _read_pack_file(folder: PackFolder) -> PackFile:
     return read_pack_file(path, needs_pack_table=not folder.legacy)
 
 
-def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSettings) -> Rule:
+def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, records: PackRecords, kinds: Kinds) -> Rule:
+    schema = records.schema
     text, data = read_toml(path)
     name = data.get("rule", {}).get("name", "?") if isinstance(data.get("rule"), dict) else "?"
     try:
@@ -204,7 +219,7 @@ def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, schema: SchemaSet
         raise RulesError(_describe(path, text, error, rule=name)) from None
     conditions = tuple(_condition(env, schema, item, path, text, body.name, "when") for item in body.when)
     actions = tuple(
-        _action(env, schema, action, path, text, body.name, index) for index, action in enumerate(body.actions)
+        _action(env, records, kinds, raw, path, text, body.name, index) for index, raw in enumerate(body.actions)
     )
     return Rule(body.name, body.description, body.order, body.on_broken_engagement, conditions,
                 MappingProxyType(dict(body.params)), actions, path)
@@ -218,6 +233,7 @@ def _condition(env, schema: SchemaSettings, source: str, path: Path, text: str, 
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}{_closest(env, error)}") from None
     check_state_names(tree, state_names(schema), where, lambda _: f"condition {source!r}")
+    check_time_literals(tree, f"{where}: condition {source!r}")
     return Condition(source, where, compiled, tree)
 
 
@@ -236,29 +252,40 @@ def state_names(schema: SchemaSettings) -> dict[str, list[str]]:
             "ctask": list(schema.ctask_states.model_dump())}
 
 
-def _action(env, schema: SchemaSettings, action: ActionFile, path: Path, text: str, rule: str, index: int) -> Action:
+def _action(env, records: PackRecords, kinds: Kinds, raw: dict[str, Any], path: Path, text: str, rule: str,
+            index: int) -> Action:
+    schema = records.schema
+    kind = _kind_of(kinds, raw, path, text, rule, index)
+    try:
+        options = kind.fields(**raw)
+    except ValidationError as error:
+        raise RulesError(_describe(path, text, error, rule=rule, within=("rule", "actions", index))) from None
     line = _action_line(text, index)
-    line = _line_of(text, f'type = "{action.type}"') if line == "?" else line
-    where = f"{path}:{line}: rule {rule}, actions[{index}] ({action.type})"
-    targets = tuple([action.target] if isinstance(action.target, str) else action.target)
+    line = _line_of(text, f'type = "{kind.name}"') if line == "?" else line
+    where = f"{path}:{line}: rule {rule}, actions[{index}] ({kind.name})"
+    targets = tuple([options.target] if isinstance(options.target, str) else options.target)
     targets = tuple(target for target in targets if target)
-    _check_action_fields(action, targets, schema, where)
-    for label, source in (("title", action.title), ("key", action.key)):
+    _check_action_fields(kind, options, targets, records, where)
+    for label, source in options.inline_templates().items():
         if source:
             try:
                 tree = env.parse(source)
             except TemplateSyntaxError as error:
                 raise RulesError(f"{where}: {label} template does not compile: {error.message}") from None
             check_state_names(tree, state_names(schema), where, lambda _: f"{label} template {source!r}")
-    if action.check_clock_minutes and not action.clock_flag_template:
-        raise RulesError(f"{where}: check_clock_minutes needs clock_flag_template, the flag posted when the clocks differ")
-    for key in ("template", "clock_flag_template", "overflow_template"):
+            check_time_literals(tree, f"{where}: {label} template {source!r}")
+    for key, template in options.template_files().items():
         line = _action_line(text, index, f"{key} =")
-        _check_template(env, schema, getattr(action, key), where, f"{key} =", line)
-    when = tuple(_condition(env, schema, item, path, text, rule, f"actions[{index}].when") for item in action.when)
-    return Action(action.type, targets, action.state, action.title, action.template, action.key,
-                  action.severity, when, where, action.check_clock_minutes, action.clock_flag_template,
-                  action.overflow_template)
+        _check_template(env, schema, template, where, f"{key} =", line)
+    when = tuple(_condition(env, schema, item, path, text, rule, f"actions[{index}].when") for item in options.when)
+    return Action(kind.name, targets, options, when, where)
+
+
+def _kind_of(kinds: Kinds, raw: dict[str, Any], path: Path, text: str, rule: str, index: int) -> ActionKind:
+    given = raw.get("type")
+    if isinstance(given, str) and given in kinds:
+        return kinds[given]
+    raise RulesError(_unknown_kind(path, text, rule, index, given, tuple(kinds)))
 
 
 def _check_template(env, schema: SchemaSettings, template: str, where: str, key: str, line: str) -> None:
@@ -277,33 +304,28 @@ def _check_template(env, schema: SchemaSettings, template: str, where: str, key:
             f"or add the template to that folder"
         ) from None
     check_state_names(tree, state_names(schema), where, lambda at: f"template {template}, line {at},")
+    check_time_literals(tree, f"{where}: template {template}")
 
 
 TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
 TARGETS = TICKET_ROLES + ("change", "ctask", "problems")
 
 
-def _check_action_fields(action: ActionFile, targets: tuple[str, ...], schema: SchemaSettings, where: str) -> None:
+def _check_action_fields(kind: ActionKind, options: ActionFields, targets: tuple[str, ...], records: PackRecords,
+                         where: str) -> None:
     for target in targets:
         if target not in TARGETS:
             raise RulesError(f"{where}: target {target!r} is not one of {', '.join(TARGETS)}")
-    needs_target = action.type not in ("update_roadmap",)
-    if needs_target and not targets:
+    if kind.needs_target and not targets:
         raise RulesError(f"{where}: set target to one of {', '.join(TARGETS)}")
-    if action.type in ("set_state", "create_ticket"):
-        states = _states_for(targets, schema)
-        if action.state not in states:
-            raise RulesError(f"{where}: state {action.state!r} is not one of {', '.join(states)}")
-    if action.type == "create_ticket":
-        if any(target not in TICKET_ROLES for target in targets):
-            raise RulesError(f"{where}: create_ticket creates ETIU tickets; target must be one of {', '.join(TICKET_ROLES)}")
-        if not action.title:
-            raise RulesError(f"{where}: create_ticket needs a title template for the new ticket")
-    if action.type in ("work_note", "comment", "flag", "set_state", "create_ticket", "update_roadmap") and not action.template:
+    if kind.check is not None:
+        kind.check(options, targets, records, where)
+    if not options.template:
         raise RulesError(f"{where}: set template to a file of the templates folder (the note to post)")
 
 
-def _states_for(targets: tuple[str, ...], schema: SchemaSettings) -> list[str]:
+def states_for(targets: tuple[str, ...], schema: SchemaSettings) -> list[str]:
+    """The state names an action on ``targets`` may set."""
     if "change" in targets:
         return list(schema.change_states.model_dump())
     if "ctask" in targets:

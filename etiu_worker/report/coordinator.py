@@ -45,7 +45,7 @@ from ..state.journal import DONE, Journal, JournalEntry
 from ..engagement.model import format_sn_datetime, parse_sn_datetime
 from .engagement_context import build_engagements, tables_read
 from .people import USERS_TABLE, assignee_names
-from ..playbook.packs import runtime_playbook
+from ..actions.loading import runtime_playbook
 
 __all__ = [
     "PHASES", "VIEWS", "Cell", "CoordinatorReport", "Deadline", "EngagementRow", "Mark", "NoStateError", "OpenFlag",

@@ -25,13 +25,12 @@ ASSIGNEE_FIELD = "assigned_to"
 
 def tables_read(playbook) -> list[str]:
     """The tables the pack's engagements are built from, as the worker reads them."""
-    return [table for table, _ in scopes(playbook.schema)]
+    return [table for table, _ in scopes(playbook.declarations)]
 
 
 def build_engagements(playbook, tables: Mapping[str, list[dict]], default_zone: str) -> list:
     """The engagements in the cached records (with the worker's own writes laid over them)."""
-    names = tables_read(playbook)
-    return EngagementBuilder(playbook.schema, default_zone).build(*(tables.get(table, []) for table in names))
+    return EngagementBuilder(playbook.schema, default_zone).build_tables(tables)
 
 
 def engagement_context(engagement, playbook, memory: Mapping[str, Any], now: datetime) -> dict[str, Any]:

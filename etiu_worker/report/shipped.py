@@ -6,7 +6,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from ..playbook.pack_folders import DEFAULT_PACK, pack_folder, shipped_pack
-from ..playbook.rules import load_pack
+from ..actions.loading import load_pack
 
 
 @lru_cache(maxsize=1)

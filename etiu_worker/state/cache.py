@@ -3,7 +3,7 @@
 Delta sync: each table has a watermark, the newest ``sys_updated_on`` seen (the instance's own
 clock, so the worker's clock does not matter). A cycle asks for the rows updated at or after the
 watermark less an overlap, merges them in, and evaluates every engagement from the cache, so that
-time-based rules (validation length, support week end) fire on engagements nobody touched. A full
+time-based rules (a step running late, a range of days ending) fire on engagements nobody touched. A full
 read replaces a table's cache on a configurable period; it is also what notices deleted records
 and records that left the worker's scope.
 

@@ -17,7 +17,7 @@ from .journal_schema import ACTION_COLUMNS
 from .journal_values import iso, parse, truncate
 
 ACTION_KINDS = frozenset(
-    {"set_state", "create_ticket", "update_roadmap", "work_note", "comment", "flag"}
+    {"set_state", "set_field", "create_ticket", "update_roadmap", "work_note", "comment", "flag"}
 )
 PENDING = "pending"
 PLANNED = "planned"

@@ -10,13 +10,14 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from .condition_check import explain_missing, find_missing_name
-from .context import build_context, compute_facts, rule_context
+from ..playbook.condition_check import explain_missing, find_missing_name
+from ..playbook.context import build_context, compute_facts, rule_context
 from ..errors import RoadmapError, RulesError, TemplateError
-from .evaluate import evaluate_conditions
+from ..playbook.evaluate import evaluate_conditions
 from ..engagement.model import EngagementBuilder, Problem
 from ..engagement.roadmap import parse_short_description
-from .templates import render_file
+from .base import Plan, render_inline, render_note
+from ..playbook.templates import render_file
 
 SAMPLE_NOW = datetime(2026, 11, 16, 15, 0, tzinfo=timezone.utc)
 SAMPLE_PROBLEM = Problem("duplicate-code:ETIU02", "2 tickets carry the code ETIU02: ETIU0001002, ETIU0001009", "u_etiu_ticket", "2" * 32, "ETIU0001002")
@@ -55,8 +56,6 @@ def sample_context(playbook) -> tuple[Any, dict[str, Any]]:
 
 def check_against_sample(playbook) -> None:
     """Evaluate every condition and render every template once; raise RulesError on the first failure."""
-    from ..actions.base import Plan
-
     engagement, base = sample_context(playbook)
     plan = Plan(engagement, playbook, already_posted=lambda sys_id, ref: False)
     ticket = engagement.tickets[0]
@@ -74,7 +73,7 @@ def check_against_sample(playbook) -> None:
 def _check_condition(playbook, condition, context: dict[str, Any]) -> None:
     result = evaluate_conditions(playbook, (condition,), context)[0]
     if result.error:
-        reason = explain_missing(playbook.env, condition.tree, context, result.error) or result.error
+        reason = explain_missing(playbook.env, condition.tree, context, result.error) or result.reason
         raise RulesError(f"{condition.where}: condition {result.text!r} fails on the sample engagement: {reason}")
     missing = find_missing_name(playbook.env, condition.tree, context)
     if missing:
@@ -83,11 +82,9 @@ def _check_condition(playbook, condition, context: dict[str, Any]) -> None:
 
 def _check_action(playbook, plan, action, context: dict[str, Any]) -> None:
     """Render each of the action's templates, then read each for names the sample did not reach."""
-    from ..actions.base import render_inline, render_note
-
     templates = _templates_of(action, context)
     try:
-        for label, source in (("title", action.title), ("key", action.key)):
+        for label, source in action.options.inline_templates().items():
             if source:
                 render_inline(plan, source, context, name=label)
         render_note(plan, action, context)
@@ -104,13 +101,13 @@ def _templates_of(action, context: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """Each template file the action names, with the names it is rendered with."""
     overflow = RoadmapError("the dates and the extra text need 171 characters", "…", 0, "at most 160")
     clock = {"gap_minutes": 7.5, "instance_time": SAMPLE_NOW, "worker_time": SAMPLE_NOW}
-    templates = {action.template: context, action.overflow_template: {**context, "error": overflow},
-                 action.clock_flag_template: {**context, **clock}}
-    return {name: names for name, names in templates.items() if name}
+    extra = {"overflow_template": {"error": overflow}, "clock_flag_template": clock}
+    files = action.options.template_files()
+    return {name: {**context, **extra.get(key, {})} for key, name in files.items() if name}
 
 
 def _check_unreached_names(env, action, context: dict[str, Any], templates: dict[str, dict[str, Any]]) -> None:
-    sources = [("title", action.title, context), ("key", action.key, context)]
+    sources = [(label, source, context) for label, source in action.options.inline_templates().items()]
     sources += [(f"template {name}", _template_source(env, name), names) for name, names in templates.items()]
     for label, source, names in sources:
         missing = find_missing_name(env, env.parse(source), names) if source else ""
@@ -121,7 +118,7 @@ def _check_unreached_names(env, action, context: dict[str, Any], templates: dict
 def _template_reason(env, action, context: dict[str, Any], error: str) -> str:
     """The error, saying which names exist where a template read a misspelt one."""
     where = error.split(": ", 1)[0]  # "title", "key" or "template NAME.j2"
-    sources = {"title": action.title, "key": action.key}
+    sources = action.options.inline_templates()
     source = sources.get(where) or _template_source(env, where.removeprefix("template "))
     hint = explain_missing(env, env.parse(source), context, error) if source else ""
     return f"{where}: {hint}" if hint else error
