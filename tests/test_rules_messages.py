@@ -21,7 +21,7 @@ TICKET_STATES = "pending, open, work_in_progress, closed_complete, closed_incomp
 CHANGE_STATES = "new, assess, authorize, scheduled, implement, review, closed, canceled, unknown"
 TICKETS = "best_practices, dev_upgrade, kickoff, support_week, validation"
 CONDITION_NAMES = (
-    "calendar, change, client, codes, contacts, ctask, engagement, key, now, params, problems, "
+    "calendar, change, client, codes, contacts, ctask, dates, engagement, key, latches, now, params, problems, "
     "prod_upgrade_local, prod_upgrade_utc, roadmap, rule, schedule, support_week, sync, tickets, today, "
     "validation, window, zone"
 )
