@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from etiu_worker.actions import KINDS
 from etiu_worker.state import journal as journal_module
 from etiu_worker.report.changes import format_entries
 from etiu_worker.errors import EtiuError
@@ -58,7 +59,7 @@ def state_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def journal(state_dir: Path, clock: Clock):
-    with Journal.open(state_dir) as opened:
+    with Journal.open(state_dir, action_kinds=KINDS) as opened:
         yield opened
 
 

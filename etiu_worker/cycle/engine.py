@@ -29,7 +29,8 @@ from ..engagement.model import Engagement, EngagementBuilder
 from ..config import Settings
 from .recover import settle_pending
 from .read import read_records, remember_own_writes
-from ..engagement.roadmap import Roadmap, format_short_description
+from ..engagement.roadmap import Roadmap
+from ..engagement.roadmap_memory import AGREED, CARRYING, remember_roadmap, upgraded
 from ..playbook.roadmap_sync import remembered_conflicts
 from ..playbook.rules import Playbook
 from .verify import Outcome, send_and_verify
@@ -125,14 +126,14 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
     """What to remember: the roadmap once every ticket agrees on it, the verified schedule."""
     updated = dict(memory)
     if engagement.tickets and facts.sync.consistent and not engagement.is_broken:
-        updated["roadmap"] = format_short_description("", facts.sync.agreed, max_length=10_000)
-    elif not memory.get("roadmap") and facts.sync.carried and not facts.sync.conflicts and not engagement.is_broken:
+        updated[AGREED] = remember_roadmap(facts.sync.agreed)
+    elif not memory.get(AGREED) and facts.sync.carried and not facts.sync.conflicts and not engagement.is_broken:
         # First sight, and a person's change is being carried: remember the dates it replaces as
         # the last agreed roadmap. Should a carry not land on every ticket, the ticket left behind
         # is then carried to again next cycle, instead of its old date being read as the newest
         # change (its update stamp moves with any note the worker posts on it) and carried back.
         replaced = facts.sync.agreed.replace(**{carry.field: carry.old for carry in facts.sync.carried})
-        updated["roadmap"] = format_short_description("", replaced, max_length=10_000)
+        updated[AGREED] = remember_roadmap(replaced)
     if not engagement.is_broken:
         updated = _remembered_carry(remembered_conflicts(updated, facts.sync), facts.sync)
     return remembered_schedule(updated, facts.window, engagement)
@@ -142,11 +143,16 @@ def _remembered_carry(memory: dict[str, Any], sync) -> dict[str, Any]:
     """The dates the worker is about to carry, so that next cycle a ticket holding one is read as
     the worker's write (a carry that did not reach every ticket goes on), and only a ticket
     holding a third date as a person's newer change."""
-    rest = {key: value for key, value in memory.items() if key != "carrying"}
+    rest = {key: value for key, value in memory.items() if key != CARRYING}
     if sync.consistent or not sync.carried:
         return rest
     carrying = Roadmap(**{carry.field: carry.new for carry in sync.carried})
-    return {**rest, "carrying": format_short_description("", carrying, max_length=10_000)}
+    return {**rest, CARRYING: remember_roadmap(carrying)}
+
+
+def _upgraded_memories(memories: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The journal's memories, any roadmap still in the old text form read once and kept as data."""
+    return {key: upgraded(memory) for key, memory in memories.items()}
 
 
 def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *, dry_run: bool = False,
@@ -167,7 +173,7 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
                            own_user=own_user, user=settings.servicenow.user)
     engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build_tables(records)
     cycle = _plan(client, None if dry_run else journal, cache, playbook, engagements, started, run_id,
-                  journal.all_engagement_states(), journal.note_posted)
+                  _upgraded_memories(journal.all_engagement_states()), journal.note_posted)
     report = CycleReport(run_id, dry_run, started, 0.0, cycle)
     if not dry_run:
         _enforce(client, journal, cache, playbook, report, engagements, should_stop)

@@ -25,6 +25,7 @@ from ..state.lock import exclusive_run
 from ..report.people import remember_assignees
 from .progress import SyncProgress
 from .progress import wanted as progress_wanted
+from ..actions import KINDS
 from ..actions.loading import runtime_playbook
 from ..playbook.pack_schema import is_overridden
 from ..servicenow.client import ServiceNowClient
@@ -70,7 +71,7 @@ def _roles_on(playbook, table: str) -> list[str]:
 
 @contextmanager
 def _connections(settings: Settings):
-    with ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir) as journal, \
+    with ServiceNowClient(settings.servicenow) as client, Journal.open(settings.state.dir, action_kinds=KINDS) as journal, \
             RecordCache.open(settings.state.dir) as cache:
         yield client, journal, cache
 

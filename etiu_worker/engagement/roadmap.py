@@ -1,32 +1,24 @@
 """The roadmap an ETIU ticket carries in its short description: parse it, and write it back.
 
-The playbook keeps the engagement's dates in every ETIU ticket's short description, and
-whoever changes a date must update it. What the worker writes looks like::
-
-    Acme, Inc. | Kickoff: 2026-11-02 | Dev upgrade: 2026-11-05 | Prod upgrade: 2026-11-24 18:00 EST | BP: 2026-11-26 | Support week: 2026-11-25
+The playbook keeps the engagement's dates in every ticket's short description, and whoever
+changes a date must update it. What the worker writes looks like ``<title> | <label>: <value> |
+...``, for example ``Acme, Inc. | Dev upgrade: 2026-11-05 | Prod upgrade: 2026-11-24 18:00 EST``.
 
 Grammar (labels case-insensitive, extra spaces everywhere tolerated):
 
 * Text before the first label is the ticket's title; trailing spaces, ``| ; ,`` and dashes are
   stripped from it. Commas and pipes inside the title are therefore harmless.
 * A label is a known name followed by ``:``, optionally with the word ``date`` before the colon
-  (``Kickoff date:``). Known names and their aliases:
-
-  =============  =============================================================
-  kickoff        ``Kickoff``, ``Kick-off``, ``Kick off``
-  dev_upgrade    ``Dev upgrade``, ``Development upgrade``
-  prod_upgrade   ``Prod upgrade``, ``Production upgrade``
-  bp             ``BP``, ``Best practice(s)``, either followed by ``session``
-  support_week   ``Support week``, ``Support week start``
-  =============  =============================================================
+  (``Dev upgrade date:``). The known names, their aliases and types are in ``roadmap_fields``.
 
 * Fields are separated by ``|``, ``;`` or ``,``, come in any order, and may be missing. A
   forgotten separator is tolerated: a known label always starts a new field.
-* Values: ``YYYY-MM-DD`` (``/`` accepted for ``-``). The prod upgrade is the client's wall-clock
-  time, ``YYYY-MM-DD HH:MM`` (``6:00 PM`` accepted), optionally followed by a zone label: an
-  abbreviation as the zone spells it (EST, BST, AEDT), a generic one (ET, CT, MT, PT, AET) or a
-  UTC offset (``UTC+11``, ``GMT-3``, ``UTC+5:30``). The support week is its first day; a range
-  ``2026-11-25 - 2026-12-01`` is accepted and keeps its first day.
+* Values, by the field's type: a date is ``YYYY-MM-DD`` (``/`` accepted for ``-``). A local
+  datetime (the prod upgrade) is the client's wall-clock time, ``YYYY-MM-DD HH:MM`` (``6:00 PM``
+  accepted), optionally followed by a zone label: an abbreviation as the zone spells it (EST,
+  BST, AEDT), a generic one (ET, CT, MT, PT, AET) or a UTC offset (``UTC+11``, ``GMT-3``,
+  ``UTC+5:30``). A date-or-range is its first day; a range ``2026-11-25 - 2026-12-01`` is
+  accepted and keeps its first day.
 * ``TBD``, ``TBA``, ``TBC``, ``N/A``, ``?`` or nothing after a label means "not set" (and is
   not written back: an unset field is omitted). Any other value that does not parse is a
   ``RoadmapError`` naming the label, the value and the expected form.
@@ -59,7 +51,10 @@ from .roadmap_fields import (
     FIELD_SEPARATOR,
     FIELDS,
     LABELS,
+    LOCAL_DATETIME,
+    DATE_OR_RANGE,
     PLACEHOLDERS,
+    TYPES,
     Roadmap,
     _clean_extra,
     _clean_title,
@@ -83,7 +78,7 @@ __all__ = [
 ]
 
 _DATE_FORM = "YYYY-MM-DD"
-_PROD_FORM = "YYYY-MM-DD HH:MM, optionally followed by a zone such as EST or UTC+11"
+_WALL_TIME_FORM = "YYYY-MM-DD HH:MM, optionally followed by a zone such as EST or UTC+11"
 _TOKEN = re.compile(r"(?P<separator>[|;,])|" + _LABEL_PATTERN, re.IGNORECASE)
 
 _DATE_SHAPE = r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}"
@@ -92,7 +87,7 @@ _DATE_RANGE = re.compile(
     rf"(?P<first>{_DATE_SHAPE})\s*(?:[-–—]|to|through|until)\s*(?P<last>{_DATE_SHAPE})",
     re.IGNORECASE,
 )
-_PROD = re.compile(
+_WALL_TIME = re.compile(
     rf"(?P<date>{_DATE_SHAPE})(?:\s+|\s*T\s*)(?P<hour>[0-9]{{1,2}}):(?P<minute>[0-9]{{2}})"
     r"(?:\s*(?P<meridiem>[ap])\.?m\.?)?"
     rf"(?:\s*\(?\s*(?P<zone>{_ZONE_SHAPE})\s*\)?)?",
@@ -189,10 +184,10 @@ def _parse_value(field: str, text: str, start: int, end: int) -> date | ProdUpgr
     position = start + (len(raw) - len(raw.lstrip()))
     if value.lower() in PLACEHOLDERS:
         return None
-    if field == "prod_upgrade":
-        return _parse_prod_upgrade(value, text, position)
-    if field == "support_week" and (week := _DATE_RANGE.fullmatch(value)):
-        return _parse_support_range(week, text, position)
+    if TYPES[field] == LOCAL_DATETIME:
+        return _parse_wall_time(field, value, text, position)
+    if TYPES[field] == DATE_OR_RANGE and (week := _DATE_RANGE.fullmatch(value)):
+        return _parse_range_start(field, week, text, position)
     return _parse_date(field, value, text, position)
 
 
@@ -211,34 +206,35 @@ def _parse_date(
         raise RoadmapError(f"{named} is not a real date ({exc})", text, position, expected) from None
 
 
-def _parse_support_range(week: re.Match[str], text: str, position: int) -> date:
-    first = _parse_date("support_week", week["first"], text, position + week.start("first"))
-    last = _parse_date("support_week", week["last"], text, position + week.start("last"))
+def _parse_range_start(field: str, week: re.Match[str], text: str, position: int) -> date:
+    first = _parse_date(field, week["first"], text, position + week.start("first"))
+    last = _parse_date(field, week["last"], text, position + week.start("last"))
     if last < first:
         raise RoadmapError(
-            f"Support week {_quote(week.group())} ends before it starts",
-            text, position, f"Support week: {_DATE_FORM}, its first day",
+            f"{LABELS[field]} {_quote(week.group())} ends before it starts",
+            text, position, f"{LABELS[field]}: {_DATE_FORM}, its first day",
         )
     return first
 
 
-def _parse_prod_upgrade(value: str, text: str, position: int) -> ProdUpgrade:
-    expected = f"Prod upgrade: {_PROD_FORM}"
-    match = _PROD.fullmatch(value)
+def _parse_wall_time(field: str, value: str, text: str, position: int) -> ProdUpgrade:
+    label = LABELS[field]
+    expected = f"{label}: {_WALL_TIME_FORM}"
+    match = _WALL_TIME.fullmatch(value)
     if match is None:
         problem = "has no time" if _DATE.fullmatch(value) else "is not a date and time"
-        raise RoadmapError(f"Prod upgrade {_quote(value)} {problem}", text, position, expected)
-    day = _parse_date("prod_upgrade", match["date"], text, position, expected=expected, whole=value)
+        raise RoadmapError(f"{label} {_quote(value)} {problem}", text, position, expected)
+    day = _parse_date(field, match["date"], text, position, expected=expected, whole=value)
     hour, minute = _hour_of(match), int(match["minute"])
     if hour is None or not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise RoadmapError(
-            f"Prod upgrade {_quote(value)} is not a real time of day",
+            f"{label} {_quote(value)} is not a real time of day",
             text, position + match.start("hour"), expected,
         )
     zone = match["zone"]
     if zone is not None and _OFFSET_ZONE.fullmatch(zone) and _offset_of(zone) is None:
         raise RoadmapError(
-            f"Prod upgrade zone {_quote(zone)} is not a real UTC offset",
+            f"{label} zone {_quote(zone)} is not a real UTC offset",
             text, position + match.start("zone"), "an offset between UTC-14 and UTC+14",
         )
     return ProdUpgrade(datetime(day.year, day.month, day.day, hour, minute), zone)

@@ -1,7 +1,19 @@
 """The roadmap's fields, their labels, and the ``Roadmap`` of dates: what parsing and writing share.
 
 The grammar of a short description is in ``roadmap``; this module holds the field names in
-writing order, the labels that start a field, and the text clean-ups both directions apply.
+writing order, the labels that start a field, the type of each field's value, and the text
+clean-ups both directions apply. It is the one place that names the fields: parsing, writing
+and the data form (``roadmap_data``) go by a field's type, never by its name.
+
+Known names and their aliases (labels case-insensitive, optionally followed by ``date``):
+
+=============  =============================================================
+kickoff        ``Kickoff``, ``Kick-off``, ``Kick off``
+dev_upgrade    ``Dev upgrade``, ``Development upgrade``
+prod_upgrade   ``Prod upgrade``, ``Production upgrade``
+bp             ``BP``, ``Best practice(s)``, either followed by ``session``
+support_week   ``Support week``, ``Support week start``
+=============  =============================================================
 """
 
 from __future__ import annotations
@@ -22,6 +34,17 @@ LABELS = {
     "prod_upgrade": "Prod upgrade",
     "bp": "BP",
     "support_week": "Support week",
+}
+# The type of each field's value: a date; a local wall-clock time with an optional zone label
+# (a ``ProdUpgrade``); or a date also written as a range ``first - last``, which reads as its
+# first day.
+DATE, LOCAL_DATETIME, DATE_OR_RANGE = "date", "local_datetime", "date_or_range"
+TYPES = {
+    "kickoff": DATE,
+    "dev_upgrade": DATE,
+    "prod_upgrade": LOCAL_DATETIME,
+    "bp": DATE,
+    "support_week": DATE_OR_RANGE,
 }
 DEFAULT_MAX_LENGTH = 160
 FIELD_SEPARATOR = " | "
@@ -62,10 +85,11 @@ class Roadmap:
         for name, value in self.items():
             if value is None:
                 continue
-            if name == "prod_upgrade" and not isinstance(value, ProdUpgrade):
-                raise TypeError(f"Roadmap.prod_upgrade must be a ProdUpgrade, got {value!r}")
+            wall_time = TYPES[name] == LOCAL_DATETIME
+            if wall_time and not isinstance(value, ProdUpgrade):
+                raise TypeError(f"Roadmap.{name} must be a ProdUpgrade, got {value!r}")
             # A datetime is a date too, but would write a time the grammar does not read back.
-            if name != "prod_upgrade" and (isinstance(value, datetime) or not isinstance(value, date)):
+            if not wall_time and (isinstance(value, datetime) or not isinstance(value, date)):
                 raise TypeError(f"Roadmap.{name} must be a date, got {value!r}")
 
     def items(self) -> Iterator[tuple[str, date | ProdUpgrade | None]]:

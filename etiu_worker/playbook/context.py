@@ -11,17 +11,13 @@ from ..errors import RoadmapError
 from ..engagement.history import History
 from ..engagement.model import Engagement
 from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
+from ..engagement.roadmap_memory import AGREED, CARRYING, remembered_roadmap
 from .rules import Playbook, Rule
 
-def baseline_roadmap(memory: Mapping[str, Any], key: str = "roadmap") -> Roadmap | None:
-    """The remembered roadmap (``roadmap``: the last agreed one; ``carrying``: the dates the worker
-    itself was carrying to the tickets when last it wrote them)."""
-    text = memory.get(key)
-    if not text:
-        return None
-    from ..engagement.roadmap import parse_short_description
-
-    return parse_short_description(text).roadmap
+def baseline_roadmap(memory: Mapping[str, Any], key: str = AGREED) -> Roadmap | None:
+    """The remembered roadmap (``AGREED``: the last agreed one; ``CARRYING``: the dates the worker
+    itself was carrying to the tickets when last it wrote them), stored as data or as old text."""
+    return remembered_roadmap(memory, key)
 
 
 def needs_history(engagement: Engagement, memory: Mapping[str, Any]) -> bool:
@@ -35,7 +31,7 @@ def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[st
                   history: History | None = None) -> f.Facts:
     """The engagement's facts; ``history`` is its tickets' short-description history (None: unknown)."""
     synced = f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory), history, memory.get("conflicts"),
-                                 baseline_roadmap(memory, "carrying"))
+                                 baseline_roadmap(memory, CARRYING))
     sync = _without_unplaceable_prod_upgrade(synced, engagement)
     window = f.check_window(engagement, sync.agreed, playbook.planned_window_hours)
     today = now.astimezone(engagement.zone).date()

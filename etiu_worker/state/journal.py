@@ -24,7 +24,7 @@ they sort as text; ``now`` is the module's clock, which tests monkeypatch.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from pathlib import Path
@@ -32,7 +32,6 @@ from types import TracebackType
 
 from ..errors import StateError
 from .journal_actions import (
-    ACTION_KINDS,
     DONE,
     FAILED,
     FINISH_OUTCOMES,
@@ -63,7 +62,7 @@ from .journal_values import MAX_VALUE_CHARS, TRUNCATION_MARK, iso
 from .files import guard_database_errors
 
 __all__ = [
-    "ACTION_KINDS", "BUSY_TIMEOUT_SECONDS", "DATABASE_NAME", "DONE", "ENTRY_COLUMNS", "FAILED",
+    "BUSY_TIMEOUT_SECONDS", "DATABASE_NAME", "DONE", "ENTRY_COLUMNS", "FAILED",
     "MAX_VALUE_CHARS", "PENDING", "PLANNED", "SCHEMA_VERSION", "TRUNCATION_MARK", "UNVERIFIED",
     "ActionRecord", "Flag", "Journal", "JournalEntry", "Run",
     "FINISH_OUTCOMES", "OUTCOMES", "RECORD_OUTCOMES", "require_journal",
@@ -94,13 +93,19 @@ class Journal(ActionsMixin, FlagsMixin, MemoryMixin, RunsMixin):
     Every SQLite error in a public method becomes a ``StateError`` (exit 3) naming the file.
     """
 
-    def __init__(self, connection: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, connection: sqlite3.Connection, path: Path,
+                 action_kinds: Collection[str] | None = None) -> None:
         self._db = connection
         self.path = path
+        self._action_kinds = None if action_kinds is None else frozenset(action_kinds)
 
     @classmethod
-    def open(cls, state_dir: Path) -> Journal:
-        """Open (creating if needed) the database in ``state_dir`` and bring its schema up to date."""
+    def open(cls, state_dir: Path, *, action_kinds: Collection[str] | None = None) -> Journal:
+        """Open (creating if needed) the database in ``state_dir`` and bring its schema up to date.
+
+        ``action_kinds``: the only kinds of action ``record_action`` accepts (the worker passes
+        its actions registry's names); ``None`` accepts any name.
+        """
         state_dir = Path(state_dir)
         path = state_dir / DATABASE_NAME
         prepare_for_writing(state_dir, path)
@@ -108,7 +113,7 @@ class Journal(ActionsMixin, FlagsMixin, MemoryMixin, RunsMixin):
             connection = connect_for_writing(path)
         except sqlite3.DatabaseError as exc:
             raise StateError(journal_failure(path, exc)) from None
-        return cls._checked(cls(connection, path), cls._migrate)
+        return cls._checked(cls(connection, path, action_kinds), cls._migrate)
 
     @classmethod
     def open_read_only(cls, state_dir: Path) -> Journal:

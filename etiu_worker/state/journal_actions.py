@@ -16,9 +16,9 @@ from typing import Any
 from .journal_schema import ACTION_COLUMNS
 from .journal_values import iso, parse, truncate
 
-ACTION_KINDS = frozenset(
-    {"set_state", "set_field", "create_ticket", "update_roadmap", "work_note", "comment", "flag"}
-)
+# An action kind is a name from the actions registry, which the journal does not know (state/
+# imports nothing of the playbook): the worker passes the registry's names to ``Journal.open``.
+_KIND_NAME = re.compile(r"[a-z][a-z0-9_]*")
 PENDING = "pending"
 PLANNED = "planned"
 DONE = "done"
@@ -71,14 +71,15 @@ class JournalEntry(ActionRecord):
 
 
 class ActionsMixin:
-    """Record, finish and list actions; needs the journal's ``_db``, ``_transaction`` and ``_now``.
+    """Record, finish and list actions; needs the journal's ``_db``, ``_transaction``, ``_now`` and
+    ``_action_kinds`` (the kinds it may record; ``None``: any name).
 
     ``_remember_note`` comes from the memory part: finishing a note action remembers the note.
     """
 
     def record_action(self, entry: ActionRecord) -> int:
         """Store an action (``pending`` before its write is sent, or ``planned``); return its id."""
-        _check_kind(entry.kind)
+        _check_kind(entry.kind, self._action_kinds)
         if entry.outcome not in RECORD_OUTCOMES:
             raise ValueError(
                 f"an action is recorded as pending or planned, not {entry.outcome!r}: "
@@ -181,9 +182,12 @@ class ActionsMixin:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in ACTION_KINDS:
-        raise ValueError(f"unknown action kind {kind!r}: expected one of {sorted(ACTION_KINDS)}")
+def _check_kind(kind: str, known: frozenset[str] | None) -> None:
+    """``kind`` is one of the ``known`` kinds; any name when the journal was given none."""
+    if known is not None and kind not in known:
+        raise ValueError(f"unknown action kind {kind!r}: expected one of {sorted(known)}")
+    if not isinstance(kind, str) or not _KIND_NAME.fullmatch(kind):
+        raise ValueError(f"action kind {kind!r} is not a name of lower-case letters, digits and _")
 
 
 def _stored_values(values: Mapping[str, str]) -> str:

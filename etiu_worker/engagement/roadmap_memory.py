@@ -1,0 +1,47 @@
+"""The roadmaps an engagement's memory holds, stored as data (``roadmap_data``).
+
+Two keys of the memory hold one: ``AGREED`` (``roadmap``), the last roadmap every ticket agreed
+on, and ``CARRYING`` (``carrying``), the dates the worker was carrying to the tickets when it
+last wrote them. State folders written before hold either as short-description text: that old
+form is still read (parsed once, as it was), and ``upgraded`` rewrites it as data, so that the
+next time the memory is saved the text form is gone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from .roadmap import parse_short_description
+from .roadmap_data import roadmap_from_data, roadmap_to_data
+from .roadmap_fields import Roadmap
+
+AGREED = "roadmap"
+CARRYING = "carrying"
+ROADMAP_KEYS = (AGREED, CARRYING)
+
+
+def remembered_roadmap(memory: Mapping[str, Any], key: str = AGREED) -> Roadmap | None:
+    """The roadmap remembered under ``key``, as data or in the old text form; ``None`` when none
+    (an empty roadmap, in either form, is none too)."""
+    stored = memory.get(key)
+    if not stored:
+        return None
+    if isinstance(stored, str):
+        return parse_short_description(stored).roadmap
+    return roadmap_from_data(stored)
+
+
+def remember_roadmap(roadmap: Roadmap) -> dict[str, Any]:
+    """What the memory stores for ``roadmap``."""
+    return roadmap_to_data(roadmap)
+
+
+def upgraded(memory: Mapping[str, Any]) -> dict[str, Any]:
+    """``memory`` with every roadmap held in the old text form rewritten as data."""
+    updated = dict(memory)
+    for key in ROADMAP_KEYS:
+        if isinstance(updated.get(key), str):
+            roadmap = remembered_roadmap(updated, key)
+            updated[key] = remember_roadmap(roadmap or Roadmap())
+    return updated
