@@ -13,7 +13,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..actions import KINDS, Plan, Write
 from ..actions.base import ClockCheck, flag_write, note_ref
@@ -28,7 +28,9 @@ from ..engagement.history import History, cycle_history
 from ..engagement.model import Engagement, EngagementBuilder
 from ..config import Settings
 from .recover import settle_pending
-from .read import read_records, remember_own_writes
+from .pack_match import assign
+from .pack_reads import cache_names, distinct, pack_scopes, tables_of
+from .read import read_scopes, remember_own_writes
 from ..engagement.roadmap import Roadmap, format_short_description
 from ..playbook.roadmap_sync import remembered_conflicts
 from ..playbook.rules import Playbook
@@ -149,13 +151,15 @@ def _remembered_carry(memory: dict[str, Any], sync) -> dict[str, Any]:
     return {**rest, "carrying": format_short_description("", carrying, max_length=10_000)}
 
 
-def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *, dry_run: bool = False,
-              should_stop: Callable[[], bool] = lambda: False, progress=None) -> CycleReport:
-    """One cycle; with ``dry_run`` nothing is written to ServiceNow or to the journal.
+def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], settings: Settings, *,
+              dry_run: bool = False, should_stop: Callable[[], bool] = lambda: False, progress=None) -> CycleReport:
+    """One cycle of every pack in ``playbook`` (one pack, or several: pack_match.py says which
+    engagement goes to which); with ``dry_run`` nothing is written to ServiceNow or to the journal.
 
     ``should_stop`` is asked between two writes: a stopping worker finishes the write in flight,
     verifies what it sent, and leaves the rest to the next run.
     """
+    playbooks = (playbook,) if isinstance(playbook, Playbook) else tuple(playbook)
     started = now()
     clock = time.monotonic()
     run_id = journal.start_run() if not dry_run else uuid.uuid4().hex[:8]
@@ -163,20 +167,37 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     log.info("cycle started", extra={"run": run_id})
     interrupted = settle_pending(client, journal) if not dry_run else 0
     own_user = settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else ""
-    records = read_records(client, cache, playbook.declarations, settings.state, started, progress,
-                           own_user=own_user, user=settings.servicenow.user)
-    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build_tables(records)
-    cycle = _plan(client, None if dry_run else journal, cache, playbook, engagements, started, run_id,
-                  journal.all_engagement_states(), journal.note_posted)
-    report = CycleReport(run_id, dry_run, started, 0.0, cycle)
+    chosen = pack_scopes(playbooks)
+    rows = read_scopes(client, cache, [(s.cache_name, s.table, s.query) for s in distinct(chosen)], settings.state,
+                       started, progress, own_user=own_user, user=settings.servicenow.user)
+    memories = journal.all_engagement_states()
+    owned = assign(playbooks, {p.name: EngagementBuilder(p.schema, settings.worker.default_timezone).build_tables(
+        tables_of(chosen[p.name], rows)) for p in playbooks}, memories, started)
+    parts = [(p, _plan(client, None if dry_run else journal, cache, p, owned[p.name], started, run_id, memories,
+                       journal.note_posted), owned[p.name]) for p in playbooks]
+    report = CycleReport(run_id, dry_run, started, 0.0, _merged([part for _, part, _ in parts]))
     if not dry_run:
-        _enforce(client, journal, cache, playbook, report, engagements, should_stop)
+        for pack, part, engagements in parts:
+            _enforce_pack(client, journal, cache, pack, report, part, engagements, should_stop, cache_names(chosen))
+        report.plan = _merged([part for _, part, _ in parts])
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
     if not dry_run:
         _finish_run(journal, settings, report)
-    log.info("cycle finished: %d engagements, %d writes, %d failed", len(engagements), len(report.outcomes), len(report.failed), extra={"run": run_id})
+    log.info("cycle finished: %d engagements, %d writes, %d failed", len(report.plan.engagements), len(report.outcomes),
+             len(report.failed), extra={"run": run_id})
     return report
+
+
+def _merged(parts: list[CyclePlan]) -> CyclePlan:
+    """The packs' plans as one, in pack order."""
+    whole = CyclePlan([engagement for part in parts for engagement in part.engagements])
+    for part in parts:
+        whole.results += part.results
+        whole.writes += part.writes
+        for name in ("memories", "raised_flags", "evaluated_rules", "skipped"):
+            getattr(whole, name).update(getattr(part, name))
+    return whole
 
 
 def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_id, memories, already_posted) -> CyclePlan:
@@ -188,7 +209,19 @@ def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_
     return cycle
 
 
-def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, engagements, should_stop) -> None:
+def _enforce_pack(client, journal, cache, playbook, report: CycleReport, part: CyclePlan, engagements, should_stop,
+                  names) -> None:
+    """``_enforce`` of one pack's part of the cycle, its outcomes added to the report."""
+    own = CycleReport(report.run_id, False, report.started, 0.0, part)
+    try:
+        _enforce(client, journal, cache, playbook, own, engagements, should_stop, names)
+    finally:
+        report.outcomes += own.outcomes
+        report.moved_meanwhile += own.moved_meanwhile
+
+
+def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, engagements, should_stop,
+             names=None) -> None:
     """Send what is still fresh, verify it, send the follow-up flags; then record what happened."""
     cycle, read = report.plan, record_index(engagements)
     try:
@@ -203,7 +236,7 @@ def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, en
             report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now)
     finally:
         record_state(journal, cycle, report.outcomes)
-        report.moved_meanwhile = remember_own_writes(cache, playbook.declarations, report.outcomes, read)
+        report.moved_meanwhile = remember_own_writes(cache, playbook.declarations, report.outcomes, read, names)
 
 
 def _finish_run(journal, settings: Settings, report: CycleReport) -> None:
