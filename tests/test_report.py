@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etiu_worker.cli import commands as cli
 from etiu_worker.report import coordinator
 from etiu_worker.config import load_settings
 from etiu_worker.report.coordinator import (

@@ -3,7 +3,7 @@ the sample engagement (sample.py), which needs the actions' planners. Every call
 checks a pack loads it here, so no pack runs unchecked.
 
 A run takes every pack ``rules.packs`` lists (``runtime_packs``); each pack's ``[pack] match``
-(etiu_worker/cycle/pack_match.py) is compiled here and tried on the sample like a rule's condition.
+(etiu_worker/playbook/pack_match.py) is compiled here and tried on the sample like a rule's condition.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ..playbook.packs import chosen_folders
 from ..playbook.report_checks import load_report
 from ..playbook.rules import Playbook, parse_pack, parse_playbook, state_names
 from . import KINDS
-from ..cycle.pack_match import compile_match
+from ..playbook.pack_match import compile_match
 from .sample import SAMPLE_NOW, check_against_sample, check_condition, sample_context
 
 

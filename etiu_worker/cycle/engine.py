@@ -28,7 +28,7 @@ from ..engagement.history import History, cycle_history
 from ..engagement.model import Engagement, EngagementBuilder
 from ..config import Settings
 from .recover import settle_pending
-from .pack_match import assign
+from ..playbook.pack_match import assign
 from .pack_reads import cache_names, distinct, pack_scopes, tables_of
 from .read import read_scopes, remember_own_writes
 from ..engagement.roadmap import Roadmap, format_short_description

@@ -46,7 +46,7 @@ from ..engagement.model import format_sn_datetime, parse_sn_datetime
 from .engagement_context import build_engagements
 from .people import USERS_TABLE, assignee_names
 from ..actions.loading import runtime_packs
-from ..cycle.pack_match import assign
+from ..playbook.pack_match import assign
 from ..cycle.pack_reads import pack_scopes
 
 __all__ = [

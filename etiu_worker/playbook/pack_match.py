@@ -19,11 +19,11 @@ from jinja2 import TemplateSyntaxError
 
 from ..engagement.model import Engagement, Problem
 from ..errors import RulesError
-from ..playbook.condition_check import check_state_names, parse_expression
-from ..playbook.context import build_context, compute_facts
-from ..playbook.evaluate import evaluate_conditions
-from ..playbook.rules import Condition, Playbook, state_names
-from ..playbook.timechecks import check_time_literals
+from .condition_check import check_state_names, parse_expression
+from .context import build_context, compute_facts
+from .evaluate import evaluate_conditions
+from .rules import Condition, Playbook, state_names
+from .timechecks import check_time_literals
 
 log = logging.getLogger(__name__)
 
