@@ -53,6 +53,7 @@ class CyclePlan:
     raised_flags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # engagement -> why it could not be planned
+    packs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # pack -> the engagements it took
 
 
 @dataclass
@@ -175,11 +176,11 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
         tables_of(chosen[p.name], rows)) for p in playbooks}, memories, started)
     parts = [(p, _plan(client, None if dry_run else journal, cache, p, owned[p.name], started, run_id, memories,
                        journal.note_posted), owned[p.name]) for p in playbooks]
-    report = CycleReport(run_id, dry_run, started, 0.0, _merged([part for _, part, _ in parts]))
+    report = CycleReport(run_id, dry_run, started, 0.0, _merged(parts))
     if not dry_run:
         for pack, part, engagements in parts:
             _enforce_pack(client, journal, cache, pack, report, part, engagements, should_stop, cache_names(chosen))
-        report.plan = _merged([part for _, part, _ in parts])
+        report.plan = _merged(parts)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
     if not dry_run:
@@ -189,10 +190,11 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     return report
 
 
-def _merged(parts: list[CyclePlan]) -> CyclePlan:
-    """The packs' plans as one, in pack order."""
-    whole = CyclePlan([engagement for part in parts for engagement in part.engagements])
-    for part in parts:
+def _merged(parts: list[tuple[Playbook, CyclePlan, list[Engagement]]]) -> CyclePlan:
+    """The packs' plans as one, in pack order, saying which pack took which engagements."""
+    whole = CyclePlan([engagement for _, part, _ in parts for engagement in part.engagements])
+    whole.packs = {pack.name: tuple(engagement.key for engagement in part.engagements) for pack, part, _ in parts}
+    for _, part, _ in parts:
         whole.results += part.results
         whole.writes += part.writes
         for name in ("memories", "raised_flags", "evaluated_rules", "skipped"):
