@@ -53,30 +53,34 @@ def test_a_table_another_pack_reads_with_another_query_gets_that_packs_cache_nam
 
 
 class ListingClient:
-    """Answers each list with the rows given for its table and query text; records every call."""
+    """Answers each list with the rows given for its table and key field, updated at or after the
+    query's ``sys_updated_on>=`` when it has one, as the instance would."""
 
     def __init__(self, rows: dict[tuple[str, str], list[dict]]) -> None:
-        self.rows, self.calls = rows, []
+        self.rows = rows
 
     def list(self, table, query, **_options):
-        self.calls.append((table, str(query)))
-        return [row for (name, text), rows in self.rows.items() if name == table and str(query).startswith(text) for row in rows]
+        text = str(query)
+        since = text.split("sys_updated_on>=", 1)[1] if "sys_updated_on>=" in text else ""
+        return [row for (name, field), rows in self.rows.items() if name == table and text.startswith(field)
+                for row in rows if row["sys_updated_on"] >= since]
 
 
 def test_one_packs_delta_watermark_never_hides_rows_only_the_other_packs_query_selects(tmp_path):
     chosen = distinct(pack_scopes([pack("etiu", ETIU_PACK), pack("steps", OTHER_KEY_PACK)]))
     scopes = [(scope.cache_name, scope.table, scope.query) for scope in chosen if scope.table == "change_request"]
-    old = {"sys_id": "a", "sys_updated_on": "2026-11-16 12:00:00"}
-    client = ListingClient({("change_request", "correlation_id"): [old]})
+    newer = {"sys_id": "a", "sys_updated_on": "2026-11-16 12:00:00"}
+    older = {"sys_id": "b", "sys_updated_on": "2026-11-10 09:00:00"}
+    client = ListingClient({("change_request", "correlation_id"): [newer], ("change_request", "u_engagement"): [older]})
     with RecordCache.open(tmp_path) as cache:
         read_scopes(client, cache, scopes, StateSettings(dir=tmp_path), AT)
-        older = {"sys_id": "b", "sys_updated_on": "2026-11-10 09:00:00"}  # only the other query selects it
-        client.rows[("change_request", "u_engagement")] = [older]
-        cache.forget_everything()  # the second pack's first full read, after the first pack's
+        # Changed after the second pack's last read, before the first pack's newest row.
+        between = {"sys_id": "c", "sys_updated_on": "2026-11-14 10:00:00"}
+        client.rows[("change_request", "u_engagement")].append(between)
         rows = read_scopes(client, cache, scopes, StateSettings(dir=tmp_path), AT)
 
-    assert rows["steps:change_request"] == [older]
-    assert rows["change_request"] == [old]
+    assert rows["steps:change_request"] == [older, between]
+    assert rows["change_request"] == [newer]
 
 
 def with_match(tmp_path: Path, match: str) -> Path:
