@@ -13,7 +13,7 @@ import pytest
 from etiu_worker.actions.loading import load_pack
 from etiu_worker.config import StateSettings
 from etiu_worker.cycle.pack_reads import cache_names, distinct, pack_scopes
-from etiu_worker.cycle.read import read_scopes
+from etiu_worker.cycle.read import read_scopes, remember_own_writes
 from etiu_worker.errors import RulesError
 from etiu_worker.playbook.pack_folders import pack_folder
 from etiu_worker.playbook.pack_match import assign
@@ -49,7 +49,25 @@ def test_a_table_another_pack_reads_with_another_query_gets_that_packs_cache_nam
         ("steps:change_request", "u_engagementISNOTEMPTY"),
         ("steps:change_task", "change_request.u_engagementISNOTEMPTY"),
     ]
-    assert cache_names(chosen)["change_request"] == ["change_request", "steps:change_request"]
+    assert cache_names(chosen, "steps")["change_request"] == ["steps:change_request", "change_request"]
+
+
+def written(table: str, row: dict):
+    return SimpleNamespace(write=SimpleNamespace(table=table), saved=row, status="done")
+
+
+def test_a_verified_write_enters_its_packs_copy_and_updates_only_rows_the_other_copy_holds(tmp_path):
+    chosen = pack_scopes([pack("etiu", ETIU_PACK), pack("steps", OTHER_KEY_PACK)])
+    shared = {"sys_id": "s", "sys_updated_on": "2026-11-16 12:00:00", "state": "-2"}
+    with RecordCache.open(tmp_path) as cache:
+        cache.replace("change_request", [shared], AT)
+        cache.replace("steps:change_request", [shared], AT)
+        outcomes = [written("change_request", {**shared, "state": "-1"}),
+                    written("change_request", {"sys_id": "new", "sys_updated_on": "2026-11-16 12:01:00"})]
+        remember_own_writes(cache, None, outcomes, {}, cache_names(chosen, "etiu"))
+
+        assert {row["sys_id"]: row.get("state") for row in cache.records("change_request")} == {"s": "-1", "new": None}
+        assert {row["sys_id"]: row.get("state") for row in cache.records("steps:change_request")} == {"s": "-1"}
 
 
 class ListingClient:

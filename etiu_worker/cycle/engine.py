@@ -179,7 +179,8 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     report = CycleReport(run_id, dry_run, started, 0.0, _merged(parts))
     if not dry_run:
         for pack, part, engagements in parts:
-            _enforce_pack(client, journal, cache, pack, report, part, engagements, should_stop, cache_names(chosen))
+            _enforce_pack(client, journal, cache, pack, report, part, engagements, should_stop,
+                          cache_names(chosen, pack.name))
         report.plan = _merged(parts)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock

@@ -44,11 +44,14 @@ def distinct(chosen: dict[str, list[Scope]]) -> list[Scope]:
     return list({scope.cache_name: scope for scopes_of in chosen.values() for scope in scopes_of}.values())
 
 
-def cache_names(chosen: dict[str, list[Scope]]) -> dict[str, list[str]]:
-    """The cache names of each table, for laying the worker's verified writes into every one."""
-    names: dict[str, list[str]] = {}
+def cache_names(chosen: dict[str, list[Scope]], pack: str) -> dict[str, list[str]]:
+    """The cache names of each table, ``pack``'s own first: the worker's verified writes for that
+    pack's engagements go into its own copy, and update the rows the other copies already hold
+    (a row another copy's query does not select must not enter it)."""
+    names = {scope.table: [scope.cache_name] for scope in chosen.get(pack, [])}
     for scope in distinct(chosen):
-        names.setdefault(scope.table, []).append(scope.cache_name)
+        if scope.cache_name not in names.setdefault(scope.table, []):
+            names[scope.table].append(scope.cache_name)
     return names
 
 

@@ -102,8 +102,11 @@ def remember_own_writes(cache: RecordCache, declarations: Declarations, outcomes
         if outcome.status == "done" and key[1] and key[0] in names and key not in moved:
             by_table.setdefault(key[0], []).append(outcome.saved)
     for table, rows in by_table.items():
-        for name in names[table]:
-            cache.merge(name, rows)
+        own, *others = names[table]
+        cache.merge(own, rows)
+        for name in others:
+            held = {record.get("sys_id") for record in cache.records(name)}
+            cache.merge(name, [row for row in rows if row.get("sys_id") in held])
     for table, sys_id in sorted(moved):
         log.warning("%s %s was changed by someone else while the worker wrote to it; it is read again next cycle",
                     table, sys_id, extra={"table": table})
