@@ -71,6 +71,9 @@ def assign(playbooks: Sequence[Playbook], built: Mapping[str, list[Engagement]],
         for engagement in built[playbook.name]:
             if claims(playbook, engagement, memories.get(engagement.key, {}), at):
                 claimants.setdefault(engagement.key, []).append(playbook.name)
+    unclaimed = sorted({e.key for found in built.values() for e in found} - set(claimants))
+    if unclaimed:
+        log.debug("no pack claims %d engagements: %s", len(unclaimed), ", ".join(unclaimed))
     return {playbook.name: _owned(playbook.name, built[playbook.name], claimants) for playbook in playbooks}
 
 
