@@ -172,8 +172,7 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     rows = read_scopes(client, cache, [(s.cache_name, s.table, s.query) for s in distinct(chosen)], settings.state,
                        started, progress, own_user=own_user, user=settings.servicenow.user)
     memories = journal.all_engagement_states()
-    owned = assign(playbooks, {p.name: EngagementBuilder(p.schema, settings.worker.default_timezone).build_tables(
-        tables_of(chosen[p.name], rows)) for p in playbooks}, memories, started)
+    owned = _owned(playbooks, chosen, rows, memories, settings, started)
     parts = [(p, _plan(client, None if dry_run else journal, cache, p, owned[p.name], started, run_id, memories,
                        journal.note_posted), owned[p.name]) for p in playbooks]
     report = CycleReport(run_id, dry_run, started, 0.0, _merged(parts))
@@ -189,6 +188,13 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     log.info("cycle finished: %d engagements, %d writes, %d failed", len(report.plan.engagements), len(report.outcomes),
              len(report.failed), extra={"run": run_id})
     return report
+
+
+def _owned(playbooks, chosen, rows, memories, settings: Settings, at: datetime) -> dict[str, list[Engagement]]:
+    """Each pack's engagements, built from its tables as read, then assigned by the packs' match."""
+    zone = settings.worker.default_timezone
+    built = {p.name: EngagementBuilder(p.schema, zone).build_tables(tables_of(chosen[p.name], rows)) for p in playbooks}
+    return assign(playbooks, built, memories, at)
 
 
 def _merged(parts: list[tuple[Playbook, CyclePlan, list[Engagement]]]) -> CyclePlan:
