@@ -62,7 +62,7 @@ PARTS = Parts()
 
 def _install_probes() -> None:
     engine.settle_pending = PARTS.wrap("settle", engine.settle_pending)
-    engine.read_records = PARTS.wrap("sync", engine.read_records)
+    engine.read_scopes = PARTS.wrap("sync", engine.read_scopes)
     engine.send_and_verify = PARTS.wrap("send_and_verify", engine.send_and_verify)
     engine.unsent_writes = PARTS.wrap("lookup", engine.unsent_writes)
     engine.fresh_writes = PARTS.wrap("freshness", engine.fresh_writes)

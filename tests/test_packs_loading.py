@@ -17,7 +17,7 @@ import playbook_helpers as h
 from etiu_worker.config import load_settings
 from etiu_worker.errors import EXIT_INVALID_CONFIG, RulesError
 from etiu_worker.playbook import pack_folders, pack_schema
-from etiu_worker.actions.loading import load_packs, runtime_playbook
+from etiu_worker.actions.loading import load_packs, runtime_packs, runtime_playbook
 from etiu_worker.playbook.packs import configured_schema
 from integration_helpers import describe, etiu, sandbox, worker_env  # noqa: F401 - fixture
 
@@ -93,16 +93,12 @@ def test_rules_packs_takes_shipped_names_and_folders_and_loads_each_in_order(mon
     assert playbooks[1].files.rules_dir == other / "rules"
 
 
-def test_a_run_refuses_several_packs_until_engagements_are_matched_to_packs(monkeypatch, tmp_path):
+def test_a_run_takes_every_pack_rules_packs_lists_in_order(monkeypatch, tmp_path):
     other = second_pack(tmp_path)
 
-    with pytest.raises(RulesError) as refused:
-        runtime_playbook(settings_with(monkeypatch, RULES__PACKS=f'["etiu", "{other}"]'))
+    playbooks = runtime_packs(settings_with(monkeypatch, RULES__PACKS=f'["etiu", "{other}"]'))
 
-    assert refused.value.exit_code == EXIT_INVALID_CONFIG
-    assert "rules.packs lists 2 packs (etiu, second), but a run takes one pack for now" in str(refused.value)
-    assert "per-engagement matching" in str(refused.value)
-
+    assert [playbook.name for playbook in playbooks] == ["etiu", "second"]
 
 def second_pack(tmp_path):
     """A copy of the shipped pack under another name, in tmp_path/second."""

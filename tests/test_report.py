@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from etiu_worker.cli import commands as cli
 from etiu_worker.report import coordinator
 from etiu_worker.config import load_settings
 from etiu_worker.report.coordinator import (
@@ -288,8 +287,11 @@ def test_filters_and_a_view_combine(synced):
     assert synced.keys("--consultant", jesse, "--flagged", "--phase", "needs-attention") == {"ENG-DUNDER"}
 
 
-def test_the_views_offered_on_the_command_line_are_the_coordinator_views():
-    assert cli.REPORT_VIEWS == tuple(coordinator.VIEWS)
+def test_the_views_offered_on_the_command_line_are_the_coordinator_views(tmp_path):
+    result = etiu(["report", "--view", "no-such-view"], worker_env(tmp_path, password=None))
+
+    assert result.returncode == 2, describe(result)
+    assert f"views are {', '.join(coordinator.VIEWS)}" in result.stderr
 
 
 def test_a_state_folder_without_records_says_to_run_the_worker_first(tmp_path):

@@ -2,8 +2,8 @@
 the sample engagement (sample.py), which needs the actions' planners. Every caller that runs or
 checks a pack loads it here, so no pack runs unchecked.
 
-A cycle runs one pack today. Several packs load and check (``rules check``), but a run refuses
-them: which pack an engagement belongs to needs per-engagement matching, which is not built yet.
+A run takes every pack ``rules.packs`` lists (``runtime_packs``); each pack's ``[pack] match``
+(etiu_worker/playbook/pack_match.py) is compiled here and tried on the sample like a rule's condition.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from ..playbook.packs import chosen_folders
 from ..playbook.report_checks import load_report
 from ..playbook.rules import Playbook, parse_pack, parse_playbook, state_names
 from . import KINDS
-from .sample import SAMPLE_NOW, check_against_sample, sample_context
+from ..playbook.pack_match import compile_match
+from .sample import SAMPLE_NOW, check_against_sample, check_condition, sample_context
 
 
 def load_pack(folder: PackFolder, overrides: SchemaSettings | None = None) -> Playbook:
@@ -38,23 +39,23 @@ def load_packs(settings: Settings, pack: str | Path | None = None) -> tuple[Play
     return playbooks
 
 
+def runtime_packs(settings: Settings) -> tuple[Playbook, ...]:
+    """Every pack a run takes, in the order rules.packs lists them."""
+    return load_packs(settings)
+
+
 def runtime_playbook(settings: Settings) -> Playbook:
-    """The one pack a cycle runs; several are refused with what to do instead."""
-    playbooks = load_packs(settings)
-    if len(playbooks) > 1:
-        names = ", ".join(playbook.name for playbook in playbooks)
-        raise RulesError(
-            f"rules.packs lists {len(playbooks)} packs ({names}), but a run takes one pack for now: runs of "
-            f"several packs arrive with per-engagement matching ([pack] match). Keep one pack in rules.packs "
-            f"(ETIU_RULES__PACKS), or run one worker per pack, each with its own state folder"
-        )
-    return playbooks[0]
+    """The first pack a run takes: the one whose schema commands name states with."""
+    return runtime_packs(settings)[0]
 
 
 def _checked(playbook: Playbook) -> Playbook:
     """The playbook tried on the sample, with its report data, itself tried on the sample."""
+    playbook = replace(playbook, match=compile_match(playbook))
     check_against_sample(playbook)
     context = sample_context(playbook)[1]
+    for condition in playbook.match:
+        check_condition(playbook, condition, context)
     report = load_report(playbook.files, playbook.pack, playbook, state_names(playbook.schema), context, SAMPLE_NOW)
     return replace(playbook, report=report)
 

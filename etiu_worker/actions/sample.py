@@ -63,14 +63,15 @@ def check_against_sample(playbook) -> None:
     for rule in playbook.rules:
         context = rule_context(base, rule)
         for condition in list(rule.when) + [c for action in rule.actions for c in action.when]:
-            _check_condition(playbook, condition, context)
+            check_condition(playbook, condition, context)
         for action in rule.actions:
             extra = {"target": action.targets[0] if action.targets else "validation", "ticket": ticket,
                      "changes": changes, "problem": SAMPLE_PROBLEM}
             _check_action(playbook, plan, action, {**context, **extra})
 
 
-def _check_condition(playbook, condition, context: dict[str, Any]) -> None:
+def check_condition(playbook, condition, context: dict[str, Any]) -> None:
+    """Evaluate one condition on the sample; RulesError when it fails or reads an unknown name."""
     result = evaluate_conditions(playbook, (condition,), context)[0]
     if result.error:
         reason = explain_missing(playbook.env, condition.tree, context, result.error) or result.reason

@@ -248,28 +248,14 @@ def journal(context: Context, engagement, rule, outcome, since, until, limit, re
         write_journal(entries, fmt, configured_schema(settings))
 
 
-REPORT_VIEWS = ("no-prod-upgrade", "upgrades-this-week", "support-weeks-ending", "bp-not-held")
-
-
-def _phase_option(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    from ..report.coordinator import normalise_phase
-
-    if value is None:
-        return None
-    try:
-        return normalise_phase(value)
-    except ValueError as error:
-        raise click.BadParameter(str(error), ctx=ctx, param=param) from None
-
-
 @cli.command("report")
 @click.option("--consultant", metavar="NAME", help="Only engagements assigned to NAME: part of the assignee's name or user name, any case, or their sys_id.")
-@click.option("--phase", metavar="PHASE", callback=_phase_option,
-              help="Only this phase: kickoff, dev-upgrade, client-validation, scheduled, support-week, done, needs-attention.")
+@click.option("--phase", metavar="PHASE", help="Only this phase: one of the configured packs' phases ([[phases]] in pack.toml).")
 @click.option("--flagged", is_flag=True, help="Only engagements with open flags.")
-@click.option("--view", type=click.Choice(REPORT_VIEWS), help="A coordinator's view (see the README).")
+@click.option("--view", metavar="VIEW", help="A coordinator's view: one of the configured packs' [[report.views]] (see the README).")
 @click.option("--html", "html_path", type=click.Path(dir_okay=False, writable=True, path_type=Path),
-              help="Also write the report as one self-contained HTML page, with a timeline per engagement.")
+              help="Also write the report as one self-contained HTML page, with a timeline per engagement "
+                   "(with several packs, one page per pack: the others named PATH's name plus -PACK).")
 @click.option("--at", type=click.DateTime(), help="Evaluate dates at this UTC time instead of now.")
 @format_option
 @pass_context
@@ -279,42 +265,82 @@ def report_command(context: Context, consultant, phase, flagged, view, html_path
     Reads the record cache and the journal only: it works while ServiceNow is down and sends no request.
     """
     from .output import require_folder_of
-    from ..report.coordinator import VIEWS, NoStateError, read_report, select
+    from .report_packs import checked_phase, checked_view
+    from ..actions.loading import runtime_packs
+    from ..report.coordinator import NoStateError, read_reports
     from ..state.journal import require_journal
-    from ..report.text import print_engagements, write_engagements
-    from ..report.html import write_report
 
     settings = context.settings
+    playbooks = runtime_packs(settings)
+    view, phase = checked_view(view, playbooks), checked_phase(phase, playbooks)
     if html_path is not None:
         require_folder_of(html_path)
     if _holds_anything(settings.state.dir):  # a missing or empty folder: nothing has run yet
         require_journal(settings.state.dir)
     try:
-        built = read_report(settings, _utc(at))
+        built = read_reports(settings, _utc(at), playbooks)
     except NoStateError:
         message = f"No engagements yet: {settings.state.dir} holds no records. Run etiu-worker run --once first."
         click.echo(message, err=fmt != "text")
         if fmt != "text":
+            from ..report.text import write_engagements
+
             write_engagements([], fmt)
         return
-    rows = select(built.rows, consultant=consultant, phase=phase, flagged=flagged, view=view)
-    title = VIEWS[view].title if view else "Engagements"
-    chosen = [text for text in (
-        f"consultant {consultant}" if consultant else "", f"phase {phase}" if phase else "",
-        "flagged" if flagged else "", f"view {view}" if view else "") if text]
-    selection = ", ".join(chosen)
-    if fmt == "text":
-        print_engagements(built, rows, title=title, selection=selection)
-    else:
-        write_engagements(rows, fmt)
-    if html_path is not None:
-        try:
-            heading = built.pack.title if built.pack else "Engagements"  # the pack's [report] title
-            written = write_report(html_path, built, rows, selection=selection,
-                                   title=f"{heading}: {title}" if view else heading)
-        except OSError as error:
-            raise click.FileError(str(html_path), hint=error.strerror or str(error)) from None
-        click.echo(f"wrote {written}", err=fmt != "text")
+    _show_reports(built, playbooks, dict(consultant=consultant, phase=phase, flagged=flagged, view=view), html_path, fmt)
+
+
+def _show_reports(built, playbooks, wanted: dict, html_path, fmt: str) -> None:
+    """Each shown pack's rows as a table (under its title when there are several), JSON, CSV or HTML."""
+    from .report_packs import PackReport, shown, write_several
+    from ..report.coordinator import select
+    from ..report.text import write_engagements
+
+    packs = shown([PackReport(p.name, report) for p, report in zip(playbooks, built)], wanted["view"], wanted["phase"])
+    chosen = [(pack, select(pack.report.rows, **wanted, phases=pack.report.phases)) for pack in packs]
+    selection = ", ".join(text for text in (
+        f"consultant {wanted['consultant']}" if wanted["consultant"] else "", f"phase {wanted['phase']}" if wanted["phase"] else "",
+        "flagged" if wanted["flagged"] else "", f"view {wanted['view']}" if wanted["view"] else "") if text)
+    if fmt != "text" and len(playbooks) > 1:
+        write_several(chosen, fmt)
+    for index, (pack, rows) in enumerate(chosen):
+        view = wanted["view"]
+        title = pack.views[view].title if view else ("Engagements" if len(playbooks) == 1 else _pack_title(pack))
+        if fmt == "text":
+            _print_report(pack.report, rows, title, selection, separate=index > 0)
+        elif len(playbooks) == 1:
+            write_engagements(rows, fmt)
+        if html_path is not None:
+            _write_html(_html_path(html_path, pack.name, index), pack.report, rows, selection, title if view else "", fmt)
+
+
+def _pack_title(pack) -> str:
+    return f"{pack.report.pack.title} (pack {pack.name})" if pack.report.pack else f"pack {pack.name}"
+
+
+def _print_report(report, rows, title: str, selection: str, *, separate: bool) -> None:
+    from ..report.text import print_engagements
+
+    if separate:
+        click.echo()
+    print_engagements(report, rows, title=title, selection=selection)
+
+
+def _html_path(path: Path, pack: str, index: int) -> Path:
+    """The first pack's page at ``path``; each other pack's beside it, its name added."""
+    return path if index == 0 else path.with_name(f"{path.stem}-{pack}{path.suffix}")
+
+
+def _write_html(path: Path, report, rows, selection: str, view_title: str, fmt: str) -> None:
+    from ..report.html import write_report
+
+    try:
+        heading = report.pack.title if report.pack else "Engagements"  # the pack's [report] title
+        written = write_report(path, report, rows, selection=selection,
+                               title=f"{heading}: {view_title}" if view_title else heading)
+    except OSError as error:
+        raise click.FileError(str(path), hint=error.strerror or str(error)) from None
+    click.echo(f"wrote {written}", err=fmt != "text")
 
 
 def _holds_anything(folder: Path) -> bool:
@@ -330,6 +356,9 @@ def _utc(value):
 def _print_cycle(report, settings: Settings, *, full: bool = False) -> None:
     from ..report.text import print_cycle
 
+    packs = report.plan.packs
+    if len(packs) > 1:
+        click.echo("packs: " + ", ".join(f"{name} {len(keys)} engagement{'s' * (len(keys) != 1)}" for name, keys in packs.items()))
     print_cycle(report, configured_schema(settings), full=full)
 
 

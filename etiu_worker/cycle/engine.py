@@ -13,7 +13,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 from ..actions import KINDS, Plan, Write
 from ..actions.base import ClockCheck, flag_write, note_ref
@@ -28,7 +28,9 @@ from ..engagement.history import History, cycle_history
 from ..engagement.model import Engagement, EngagementBuilder
 from ..config import Settings
 from .recover import settle_pending
-from .read import read_records, remember_own_writes
+from ..playbook.pack_match import assign
+from .pack_reads import cache_names, distinct, pack_scopes, tables_of
+from .read import read_scopes, remember_own_writes
 from ..engagement.roadmap import Roadmap
 from ..engagement.roadmap_memory import AGREED, CARRYING, remember_roadmap, upgraded
 from ..playbook.roadmap_sync import remembered_conflicts
@@ -52,6 +54,7 @@ class CyclePlan:
     raised_flags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # engagement -> why it could not be planned
+    packs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # pack -> the engagements it took
 
 
 @dataclass
@@ -155,13 +158,15 @@ def _upgraded_memories(memories: dict[str, dict[str, Any]]) -> dict[str, dict[st
     return {key: upgraded(memory) for key, memory in memories.items()}
 
 
-def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *, dry_run: bool = False,
-              should_stop: Callable[[], bool] = lambda: False, progress=None) -> CycleReport:
-    """One cycle; with ``dry_run`` nothing is written to ServiceNow or to the journal.
+def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], settings: Settings, *,
+              dry_run: bool = False, should_stop: Callable[[], bool] = lambda: False, progress=None) -> CycleReport:
+    """One cycle of every pack in ``playbook`` (one pack, or several: pack_match.py says which
+    engagement goes to which); with ``dry_run`` nothing is written to ServiceNow or to the journal.
 
     ``should_stop`` is asked between two writes: a stopping worker finishes the write in flight,
     verifies what it sent, and leaves the rest to the next run.
     """
+    playbooks = (playbook,) if isinstance(playbook, Playbook) else tuple(playbook)
     started = now()
     clock = time.monotonic()
     run_id = journal.start_run() if not dry_run else uuid.uuid4().hex[:8]
@@ -169,20 +174,45 @@ def run_cycle(client, journal, cache, playbook: Playbook, settings: Settings, *,
     log.info("cycle started", extra={"run": run_id})
     interrupted = settle_pending(client, journal) if not dry_run else 0
     own_user = settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else ""
-    records = read_records(client, cache, playbook.declarations, settings.state, started, progress,
-                           own_user=own_user, user=settings.servicenow.user)
-    engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build_tables(records)
-    cycle = _plan(client, None if dry_run else journal, cache, playbook, engagements, started, run_id,
-                  _upgraded_memories(journal.all_engagement_states()), journal.note_posted)
-    report = CycleReport(run_id, dry_run, started, 0.0, cycle)
+    chosen = pack_scopes(playbooks)
+    rows = read_scopes(client, cache, [(s.cache_name, s.table, s.query) for s in distinct(chosen)], settings.state,
+                       started, progress, own_user=own_user, user=settings.servicenow.user)
+    memories = _upgraded_memories(journal.all_engagement_states())
+    owned = _owned(playbooks, chosen, rows, memories, settings, started)
+    parts = [(p, _plan(client, None if dry_run else journal, cache, p, owned[p.name], started, run_id, memories,
+                       journal.note_posted), owned[p.name]) for p in playbooks]
+    report = CycleReport(run_id, dry_run, started, 0.0, _merged(parts))
     if not dry_run:
-        _enforce(client, journal, cache, playbook, report, engagements, should_stop)
+        for pack, part, engagements in parts:
+            _enforce_pack(client, journal, cache, pack, report, part, engagements, should_stop,
+                          cache_names(chosen, pack.name))
+        report.plan = _merged(parts)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
     if not dry_run:
         _finish_run(journal, settings, report)
-    log.info("cycle finished: %d engagements, %d writes, %d failed", len(engagements), len(report.outcomes), len(report.failed), extra={"run": run_id})
+    log.info("cycle finished: %d engagements, %d writes, %d failed", len(report.plan.engagements), len(report.outcomes),
+             len(report.failed), extra={"run": run_id})
     return report
+
+
+def _owned(playbooks, chosen, rows, memories, settings: Settings, at: datetime) -> dict[str, list[Engagement]]:
+    """Each pack's engagements, built from its tables as read, then assigned by the packs' match."""
+    zone = settings.worker.default_timezone
+    built = {p.name: EngagementBuilder(p.schema, zone).build_tables(tables_of(chosen[p.name], rows)) for p in playbooks}
+    return assign(playbooks, built, memories, at)
+
+
+def _merged(parts: list[tuple[Playbook, CyclePlan, list[Engagement]]]) -> CyclePlan:
+    """The packs' plans as one, in pack order, saying which pack took which engagements."""
+    whole = CyclePlan([engagement for _, part, _ in parts for engagement in part.engagements])
+    whole.packs = {pack.name: tuple(engagement.key for engagement in part.engagements) for pack, part, _ in parts}
+    for _, part, _ in parts:
+        whole.results += part.results
+        whole.writes += part.writes
+        for name in ("memories", "raised_flags", "evaluated_rules", "skipped"):
+            getattr(whole, name).update(getattr(part, name))
+    return whole
 
 
 def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_id, memories, already_posted) -> CyclePlan:
@@ -194,7 +224,19 @@ def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_
     return cycle
 
 
-def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, engagements, should_stop) -> None:
+def _enforce_pack(client, journal, cache, playbook, report: CycleReport, part: CyclePlan, engagements, should_stop,
+                  names) -> None:
+    """``_enforce`` of one pack's part of the cycle, its outcomes added to the report."""
+    own = CycleReport(report.run_id, False, report.started, 0.0, part)
+    try:
+        _enforce(client, journal, cache, playbook, own, engagements, should_stop, names)
+    finally:
+        report.outcomes += own.outcomes
+        report.moved_meanwhile += own.moved_meanwhile
+
+
+def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, engagements, should_stop,
+             names=None) -> None:
     """Send what is still fresh, verify it, send the follow-up flags; then record what happened."""
     cycle, read = report.plan, record_index(engagements)
     try:
@@ -209,7 +251,7 @@ def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, en
             report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now)
     finally:
         record_state(journal, cycle, report.outcomes)
-        report.moved_meanwhile = remember_own_writes(cache, playbook.declarations, report.outcomes, read)
+        report.moved_meanwhile = remember_own_writes(cache, playbook.declarations, report.outcomes, read, names)
 
 
 def _finish_run(journal, settings: Settings, report: CycleReport) -> None:

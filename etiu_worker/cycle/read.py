@@ -52,29 +52,38 @@ def read_records(client, cache: RecordCache, declarations: Declarations, state: 
     the worker's own writes would cost pages on every cycle of the overlap. A full read first
     checks that ``user``, the integration user, works in UTC.
     """
+    chosen = [(table, table, query) for table, query in scopes(declarations)]
+    return read_scopes(client, cache, chosen, state, at, progress, own_user=own_user, user=user)
+
+
+def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Query]], state: StateSettings, at: datetime,
+                progress: SyncProgress | None = None, own_user: str = "", user: str = "") -> dict[str, list[dict]]:
+    """``read_records`` for (cache name, table, query) scopes: the records by cache name. A table
+    is cached under its own name unless two packs read it with different queries (pack_reads.py)."""
     progress = progress or SyncProgress(enabled=False)
     period = timedelta(hours=state.full_resync_hours)
     overlap = timedelta(seconds=state.watermark_overlap_seconds)
     tables: dict[str, list[dict]] = {}
-    for table, query in scopes(declarations):
-        watermark = cache.watermark(table)
-        if watermark is None or cache.full_sync_due(table, at, period):
+    for name, table, query in chosen:
+        watermark = cache.watermark(name)
+        if watermark is None or cache.full_sync_due(name, at, period):
             log.info("full read of %s", table, extra={"table": table})
             if user:
                 check_user_time_zone(client, table, user)
                 user = ""  # one table tells
-            cache.replace(table, client.list(table, query, on_page=progress.on_page(table)), at)
+            cache.replace(name, client.list(table, query, on_page=progress.on_page(table)), at)
         else:
             since = (datetime.strptime(watermark, "%Y-%m-%d %H:%M:%S") - overlap).strftime("%Y-%m-%d %H:%M:%S")
             delta = query.and_where("sys_updated_on", ">=", since)
             if own_user:
                 delta = delta.and_where("sys_updated_by", "!=", own_user)
-            cache.merge(table, client.list(table, delta))
-        tables[table] = cache.records(table)
+            cache.merge(name, client.list(table, delta))
+        tables[name] = cache.records(name)
     return tables
 
 
-def remember_own_writes(cache: RecordCache, declarations: Declarations, outcomes, read=None) -> int:
+def remember_own_writes(cache: RecordCache, declarations: Declarations, outcomes, read=None,
+                        cache_names: dict[str, list[str]] | None = None) -> int:
     """Put the records the worker wrote, as ServiceNow answered, into the cache once verified;
     return how many records someone else changed between the worker's read and its writes.
 
@@ -85,15 +94,19 @@ def remember_own_writes(cache: RecordCache, declarations: Declarations, outcomes
     them). A record that moved otherwise is left to be read again: the caller makes the next
     delta read bring back the worker's own updates too.
     """
-    tables = {table for table, _ in scopes(declarations)}
+    names = cache_names if cache_names is not None else {table: [table] for table, _ in scopes(declarations)}
     by_table: dict[str, list[dict]] = {}
     moved = _moved_meanwhile(outcomes, read or {})
     for outcome in outcomes:
         key = (outcome.write.table, outcome.saved.get("sys_id", ""))
-        if outcome.status == "done" and key[1] and key[0] in tables and key not in moved:
+        if outcome.status == "done" and key[1] and key[0] in names and key not in moved:
             by_table.setdefault(key[0], []).append(outcome.saved)
     for table, rows in by_table.items():
-        cache.merge(table, rows)
+        own, *others = names[table]
+        cache.merge(own, rows)
+        for name in others:
+            held = {record.get("sys_id") for record in cache.records(name)}
+            cache.merge(name, [row for row in rows if row.get("sys_id") in held])
     for table, sys_id in sorted(moved):
         log.warning("%s %s was changed by someone else while the worker wrote to it; it is read again next cycle",
                     table, sys_id, extra={"table": table})

@@ -26,7 +26,7 @@ from ..report.people import remember_assignees
 from .progress import SyncProgress
 from .progress import wanted as progress_wanted
 from ..actions import KINDS
-from ..actions.loading import runtime_playbook
+from ..actions.loading import runtime_packs
 from ..playbook.pack_schema import is_overridden
 from ..servicenow.client import ServiceNowClient
 from ..state.identity import check_instance, remember_instance
@@ -37,9 +37,10 @@ RETRY_MARKS = ("; retrying in", ": giving up after")
 
 
 def _prepare(settings: Settings):
-    playbook = runtime_playbook(settings)
+    """Every pack the run takes, loaded and checked, before anything else."""
+    playbooks = runtime_packs(settings)
     settings.servicenow.require_credentials()
-    return playbook
+    return playbooks
 
 
 def _warn_if_tls_is_off(settings: Settings) -> None:
@@ -50,19 +51,25 @@ def _warn_if_tls_is_off(settings: Settings) -> None:
 
 
 @contextmanager
-def _naming_schema_key(settings: Settings, playbook):
+def _naming_schema_key(settings: Settings, playbooks):
     """An unknown table stops the run with the schema key to fix (ServiceNow says only its name):
-    the deprecated setting when it is set, else the key of the pack's pack.toml."""
+    the deprecated setting when it is set, else the key of the (first) pack.toml declaring it."""
     try:
         yield
     except InvalidTableError as error:
-        key = schema_key_for_table(playbook.schema, error.table)
-        if key is not None and is_overridden(settings.schema, key.removeprefix("schema.")):
-            error.fix = f"set {key} ({env_name(*key.split('.'))}) to the table's real name"
-        elif playbook.files is not None and _roles_on(playbook, error.table):
-            sections = ", ".join(f"[records.{role}]" for role in _roles_on(playbook, error.table))
-            error.fix = f"set table in {sections} of {playbook.files.pack_file} to the table's real name"
+        error.fix = _fix_for(settings, playbooks, error.table) or error.fix
         raise
+
+
+def _fix_for(settings: Settings, playbooks, table: str) -> str | None:
+    key = schema_key_for_table(playbooks[0].schema, table)
+    if key is not None and is_overridden(settings.schema, key.removeprefix("schema.")):
+        return f"set {key} ({env_name(*key.split('.'))}) to the table's real name"
+    for playbook in playbooks:
+        if playbook.files is not None and _roles_on(playbook, table):
+            sections = ", ".join(f"[records.{role}]" for role in _roles_on(playbook, table))
+            return f"set table in {sections} of {playbook.files.pack_file} to the table's real name"
+    return None
 
 
 def _roles_on(playbook, table: str) -> list[str]:
@@ -77,24 +84,24 @@ def _connections(settings: Settings):
 
 
 def run_once(settings: Settings) -> engine.CycleReport:
-    playbook = _prepare(settings)
+    playbooks = _prepare(settings)
     _warn_if_tls_is_off(settings)
     with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), \
-            SyncProgress(progress_wanted(settings.worker.log_format)) as progress, _naming_schema_key(settings, playbook):
+            SyncProgress(progress_wanted(settings.worker.log_format)) as progress, _naming_schema_key(settings, playbooks):
         check_instance(client, journal, cache, settings)
-        report = engine.run_cycle(client, journal, cache, playbook, settings, progress=progress)
+        report = engine.run_cycle(client, journal, cache, playbooks, settings, progress=progress)
         remember_instance(client, journal)
         _export_metrics(settings, report, journal)
-        remember_assignees(client, cache, playbook.schema)
+        _remember_assignees(client, cache, playbooks)
         return report
 
 
 def plan_once(settings: Settings) -> engine.CycleReport:
-    playbook = _prepare(settings)
+    playbooks = _prepare(settings)
     _warn_if_tls_is_off(settings)
-    with _connections(settings) as (client, journal, cache), _naming_schema_key(settings, playbook):
+    with _connections(settings) as (client, journal, cache), _naming_schema_key(settings, playbooks):
         check_instance(client, journal, cache, settings)
-        return engine.run_cycle(client, journal, cache, playbook, settings, dry_run=True)
+        return engine.run_cycle(client, journal, cache, playbooks, settings, dry_run=True)
 
 
 def run_forever(settings: Settings) -> None:
@@ -105,21 +112,21 @@ def run_forever(settings: Settings) -> None:
     one line when cycles start failing, one when they succeed again (the client's per-try retry
     and give-up lines are DEBUG here, or they would repeat every cycle).
     """
-    playbook = _prepare(settings)
+    playbooks = _prepare(settings)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
     failures = 0
     with exclusive_run(settings.state.dir), _connections(settings) as (client, journal, cache), _retries_at_debug(), \
-            _naming_schema_key(settings, playbook):
+            _naming_schema_key(settings, playbooks):
         while not stop.is_set():
             try:
                 _warn_if_tls_is_off(settings)
                 check_instance(client, journal, cache, settings)
-                report = engine.run_cycle(client, journal, cache, playbook, settings, should_stop=stop.is_set)
+                report = engine.run_cycle(client, journal, cache, playbooks, settings, should_stop=stop.is_set)
                 remember_instance(client, journal)
                 _export_metrics(settings, report, journal)
-                remember_assignees(client, cache, playbook.schema)
+                _remember_assignees(client, cache, playbooks)
                 if failures:
                     log.info("ServiceNow answers again after %d failed cycles", failures)
                 failures = 0
@@ -149,6 +156,14 @@ def _retries_at_debug():
         yield
     finally:
         client_log.removeFilter(quiet)
+
+
+def _remember_assignees(client, cache, playbooks) -> None:
+    schemas = []
+    for playbook in playbooks:
+        if playbook.schema not in schemas:  # packs over the same records ask for their assignees once
+            schemas.append(playbook.schema)
+            remember_assignees(client, cache, playbook.schema)
 
 
 def _export_metrics(settings: Settings, report: engine.CycleReport, journal: Journal) -> None:

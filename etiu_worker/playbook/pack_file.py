@@ -58,6 +58,14 @@ class PackTable(_Strict):
     flag_marker: str = Field("[FLAG]", min_length=1)
     warning_marker: str = Field("[WARNING]", min_length=1)
     note_footer: str = f"— {WORKER_MARK} · rule {{rule}} {REF_ENDING}"
+    # The engagements this pack claims when a worker runs several: conditions over the engagement
+    # context, all of which must hold (none: every engagement the pack builds).
+    match: list[str] = Field(default_factory=list)
+
+    @field_validator("match", mode="before")
+    @classmethod
+    def _one_or_many(cls, match: object) -> object:
+        return [match] if isinstance(match, str) else match
 
     @field_validator("note_footer")
     @classmethod

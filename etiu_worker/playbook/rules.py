@@ -129,6 +129,7 @@ class Playbook:
     files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
     report: Any = field(default=None, compare=False)  # its report data (playbook/report_pack.ReportPack)
     pack: Any = field(default=None, compare=False, repr=False)  # pack.toml as read (pack_file.PackFile)
+    match: tuple[Condition, ...] = field(default=(), compare=False)  # [pack] match, compiled (playbook/pack_match.py)
 
 
 def parse_pack(folder: PackFolder, kinds: Kinds, overrides: SchemaSettings | None = None) -> Playbook:

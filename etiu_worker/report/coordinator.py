@@ -43,14 +43,16 @@ from .coordinator_rows import (
 )
 from ..state.journal import DONE, Journal, JournalEntry
 from ..engagement.model import format_sn_datetime, parse_sn_datetime
-from .engagement_context import build_engagements, tables_read
+from .engagement_context import build_engagements
 from .people import USERS_TABLE, assignee_names
-from ..actions.loading import runtime_playbook
+from ..actions.loading import runtime_packs
+from ..playbook.pack_match import assign
+from ..cycle.pack_reads import pack_scopes
 
 __all__ = [
     "PHASES", "VIEWS", "Cell", "CoordinatorReport", "Deadline", "EngagementRow", "Mark", "NoStateError", "OpenFlag",
     "Span", "apply_worker_writes", "build_rows", "engagement_row", "filter_rows", "normalise_phase", "phase_counts",
-    "read_report", "select", "view_rows",
+    "read_report", "read_reports", "select", "view_rows",
 ]
 
 # Journal fields a write may carry besides its field changes: notes, not record fields.
@@ -109,26 +111,40 @@ class NoStateError(Exception):
 
 
 def read_report(settings: Settings, now: datetime | None = None) -> CoordinatorReport:
-    """The report from the state folder and the playbook; no ServiceNow client, no request."""
+    """The report of the first pack the settings run (see ``read_reports``)."""
+    return read_reports(settings, now)[0]
+
+
+def read_reports(settings: Settings, now: datetime | None = None, playbooks=None) -> tuple[CoordinatorReport, ...]:
+    """One report per pack the settings run (``playbooks``, when already loaded), from the state
+    folder; each shows the engagements its pack claims, as a cycle assigns them. No ServiceNow
+    client, no request."""
     at = now or datetime.now(timezone.utc)
     state_dir = Path(settings.state.dir)
     if not (state_dir / CACHE_NAME).is_file():
         raise NoStateError(f"{state_dir} holds no records yet")
-    playbook = runtime_playbook(settings)
+    playbooks = tuple(playbooks or runtime_packs(settings))
+    chosen = pack_scopes(playbooks)
     with RecordCache.open_read_only(state_dir) as cache, Journal.open_read_only(state_dir) as journal:
-        names = tables_read(playbook)
-        tables = apply_worker_writes(
-            {table: cache.records(table) for table in names},
-            [entry for entry in journal.entries(outcome=DONE) if entry.kind in FIELD_WRITES],
-            {table: cache.watermark(table) for table in names},
-        )
+        writes = [entry for entry in journal.entries(outcome=DONE) if entry.kind in FIELD_WRITES]
+        tables = {name: _cached_tables(cache, chosen[name], writes) for name in chosen}
         memories = journal.all_engagement_states()
         flags = journal.open_flags()
         runs = journal.runs(limit=1)
         people = assignee_names(cache.records(USERS_TABLE))
-    engagements = build_engagements(playbook, tables, settings.worker.default_timezone)
-    rows = build_rows(engagements, memories, flags, playbook, at, people)
-    return CoordinatorReport(tuple(rows), at, runs[0] if runs else None, str(state_dir), playbook.report)
+    built = {p.name: build_engagements(p, tables[p.name], settings.worker.default_timezone) for p in playbooks}
+    owned = assign(playbooks, built, memories, at)
+    return tuple(
+        CoordinatorReport(tuple(build_rows(owned[p.name], memories, flags, p, at, people)), at,
+                          runs[0] if runs else None, str(state_dir), p.report)
+        for p in playbooks
+    )
+
+
+def _cached_tables(cache: RecordCache, scopes, writes) -> dict[str, list[dict]]:
+    """One pack's cached records by table, with the worker's verified writes laid over them."""
+    return apply_worker_writes({scope.table: cache.records(scope.cache_name) for scope in scopes}, writes,
+                               {scope.table: cache.watermark(scope.cache_name) for scope in scopes})
 
 
 def __getattr__(name: str):
