@@ -16,7 +16,8 @@ LAYERS = [
     {"engagement"},
     {"playbook"},
     {"actions"},
-    {"cycle", "report", "sandbox"},
+    {"cycle", "sandbox"},
+    {"report"},
     {"cli", "__main__"},
 ]
 MAX_LINES = 400

@@ -22,7 +22,7 @@ from ..config import Settings, env_name, schema_key_for_table
 from ..errors import AuthenticationError, InvalidTableError, RateLimitedError, ServerError, UnreachableError
 from ..state.journal import Journal
 from ..state.lock import exclusive_run
-from ..report.people import remember_assignees
+from .people import remember_assignees
 from .progress import SyncProgress
 from .progress import wanted as progress_wanted
 from ..actions import KINDS

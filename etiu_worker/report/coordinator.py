@@ -44,7 +44,7 @@ from .coordinator_rows import (
 from ..state.journal import DONE, Journal, JournalEntry
 from ..engagement.model import format_sn_datetime, parse_sn_datetime
 from .engagement_context import build_engagements
-from .people import USERS_TABLE, assignee_names
+from ..cycle.people import USERS_TABLE, assignee_names
 from ..actions.loading import runtime_packs
 from ..playbook.pack_match import assign
 from ..cycle.pack_reads import pack_scopes

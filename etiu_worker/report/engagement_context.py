@@ -16,7 +16,7 @@ from typing import Any
 from ..engagement.model import EngagementBuilder
 from ..playbook.context import build_context, client_name, compute_facts
 from ..cycle.read import scopes
-from .people import reference_value
+from ..cycle.people import reference_value
 
 # The field that names who works on a record: ServiceNow's assignee, a sys_user reference (its
 # sys_id, as the cache holds it) or a user name.
