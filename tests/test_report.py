@@ -158,7 +158,7 @@ def test_each_row_carries_the_roadmap_open_tickets_schedule_flags_and_next_deadl
     assert acme["flags"] == "0"
     assert acme["next deadline"].startswith("kickoff ")
     assert rows["ENG-UMBRELLA"]["next deadline"].startswith("validation due ")
-    assert rows["ENG-UMBRELLA"]["next deadline"].endswith("(overdue)")  # four business days into a two-day validation
+    assert rows["ENG-UMBRELLA"]["next deadline"].endswith("(overdue)")  # five weekdays into a two-day validation
     assert rows["ENG-OSCORP"]["scheduled"] == "no (cancelled)"
     assert rows["ENG-DUNDER"]["open tickets"] == "ETIU02"
 

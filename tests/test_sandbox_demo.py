@@ -135,10 +135,10 @@ def test_validation_started_yesterday_and_prod_is_a_few_days_ahead(phase, today)
     assert today < day(engagement.roadmap()["prod"][:10]) <= business_days(today, 5)
 
 
-def test_overdue_validation_started_four_business_days_ago(phase, today):
+def test_overdue_validation_started_five_business_days_ago(phase, today):
     etiu03 = phase("validation_overdue").ticket("ETIU03")
     assert etiu03["state"] == "2"
-    assert day(etiu03["work_start"][:10]) == business_days(today, -4)
+    assert day(etiu03["work_start"][:10]) == business_days(today, -5)
 
 
 def test_scheduled_and_verified_waits_for_the_worker_to_move_the_tickets(phase):

@@ -66,8 +66,10 @@ ENGAGEMENTS: tuple[Engagement, ...] = (
                _before(CLOSED, WIP, PENDING, PENDING), abbreviation=False, prod_time="19:00"),
     Engagement("validation", "ENG-INITECH", "Initech", "America/Chicago", -7, 3,
                _before(CLOSED, CLOSED, WIP, PENDING), validation_since=1, consultant="jesse.m"),
+    # Five weekdays back: overdue (over 2 business days) even when two of them are holidays and the
+    # UTC day the demo counts from is already the day after the client's.
     Engagement("validation_overdue", "ENG-UMBRELLA", "Umbrella Health", "America/Los_Angeles", -10, 2,
-               _before(CLOSED, CLOSED, WIP, PENDING), validation_since=4, consultant="damien.r"),
+               _before(CLOSED, CLOSED, WIP, PENDING), validation_since=5, consultant="damien.r"),
     Engagement("scheduled_verified", "ENG-STARK", "Stark Logistics", "Australia/Sydney", -9, 3,
                _before(CLOSED, CLOSED, WIP, PENDING), CHANGE_SCHEDULED, "right", validation_since=2,
                prod_time="20:00"),
