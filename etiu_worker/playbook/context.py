@@ -11,7 +11,9 @@ from ..errors import RoadmapError
 from ..engagement.history import History
 from ..engagement.model import Engagement
 from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
+from .durations import TimeFrame
 from .rules import Playbook, Rule
+from .step_context import engagement_steps
 
 def baseline_roadmap(memory: Mapping[str, Any], key: str = "roadmap") -> Roadmap | None:
     """The remembered roadmap (``roadmap``: the last agreed one; ``carrying``: the dates the worker
@@ -73,9 +75,13 @@ LATCHES = "latches"  # the journal memory's key for what the pack's latches reme
 
 def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
     """Every name a condition or template reads; the pack's dates and latches are computed last,
-    as they read the rest (a pack that declares none has no ``dates`` or ``latches``: a rule
-    naming one fails at load as any unknown name does)."""
+    as they read the rest, the steps included (a pack that declares none has no ``steps``,
+    ``dates`` or ``latches``: a rule naming one fails at load as any unknown name does)."""
     context = _records_and_facts(engagement, facts, playbook, now)
+    if playbook.steps.groups:
+        frame = TimeFrame(playbook.calendar, engagement.zone)
+        context["steps"] = engagement_steps(playbook.steps, playbook.declarations, engagement, playbook.env,
+                                            context, frame, now)
     moments = playbook.moments
     if not moments.order:
         return context

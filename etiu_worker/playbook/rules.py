@@ -37,6 +37,9 @@ from .file_messages import line_of as _line_of
 from .pack_file import LEGACY_PLAYBOOK_FILE, NoteMarks, PackFile, PackTable, read_pack_file, read_toml
 from .pack_folders import DEFAULT_PACK, PackFolder, shipped_pack
 from .moments import Moments, compile_moments
+from .step_context import check_step_records
+from .step_model import StepPlan
+from .steps import load_steps
 from .pack_schema import effective_records
 from ..engagement.roles import Declarations
 from .templates import make_environment
@@ -124,6 +127,7 @@ class Playbook:
     schema: SchemaSettings  # the records in the old shape, for the modules that still read it
     declarations: Declarations  # the records: [engagement] and [records.*]
     moments: Moments  # [dates] and [latches.*]
+    steps: StepPlan  # [steps.*]
     marks: NoteMarks  # the flag markers and the note footer of [pack]
     name: str = DEFAULT_PACK  # the pack's [pack] name
     files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
@@ -176,6 +180,7 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         schema=schema,
         declarations=declarations,
         moments=_moments(pack, env, folder.pack_file),
+        steps=_steps(pack, declarations, folder),
         marks=(pack.pack or _shipped_pack_table()).marks,
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
@@ -195,6 +200,18 @@ def _moments(pack: PackFile, env: ImmutableSandboxedEnvironment, where: Path) ->
         return compile_moments(pack.dates, pack.latches, env)
     except RulesError as error:
         raise RulesError(f"{where}: {error}") from None
+
+
+def _steps(pack: PackFile, declarations: Declarations, folder: PackFolder) -> StepPlan:
+    """The pack's steps; an old-layout folder that declares no records runs the shipped pack's,
+    steps too."""
+    where = folder.pack_file
+    if folder.legacy and not pack.records and not pack.steps:
+        where = shipped_pack(DEFAULT_PACK) / "pack.toml"
+        pack = read_pack_file(where, needs_pack_table=True)
+    plan = load_steps(pack.steps, str(where))
+    check_step_records(plan, declarations, str(where))
+    return plan
 
 
 def _read_pack_file(folder: PackFolder) -> PackFile:
