@@ -22,7 +22,7 @@ CHANGE_STATES = "new, assess, authorize, scheduled, implement, review, closed, c
 TICKETS = "best_practices, dev_upgrade, kickoff, support_week, validation"
 CONDITION_NAMES = (
     "calendar, change, client, codes, contacts, ctask, dates, engagement, key, latches, now, params, problems, "
-    "prod_upgrade_local, prod_upgrade_utc, roadmap, rule, schedule, steps, support_week, sync, tickets, today, "
+    "prod_upgrade_local, prod_upgrade_utc, roadmap, rule, steps, support_week, sync, tickets, today, "
     "validation, window, zone"
 )
 RULE_NAMES = (
@@ -88,10 +88,10 @@ BROKEN = {
         "sync has: agreed, carried, conflicts, consistent, stale",
     ),
     "a misspelt name at the top": Broken(
-        "40_validation_reminder.toml", '"not schedule.scheduled",', '"not schedul.scheduled",',
+        "40_validation_reminder.toml", '"roadmap.prod_upgrade is not none",', '"roadmp.prod_upgrade is not none",',
         "{rules}/40_validation_reminder.toml:{line}: rule validation_reminder, when: condition "
-        "'not schedul.scheduled' fails on the sample engagement: 'schedul' is undefined "
-        "(did you mean 'schedule'?); the names are: " + CONDITION_NAMES,
+        "'roadmp.prod_upgrade is not none' fails on the sample engagement: 'roadmp' is undefined "
+        "(did you mean 'roadmap'?); the names are: " + CONDITION_NAMES,
     ),
     "a misspelt name in a branch the sample engagement does not reach": Broken(
         "40_validation_reminder.toml", '"not sync.conflicts",', '"not sync.conflicts or sync.stal",',

@@ -47,7 +47,6 @@ def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[st
         window=window,
         support_week=week,
         validation=f.validation(engagement, playbook.calendar, now),
-        schedule=f.schedule(engagement, dict(memory), window),
         today=today,
         memory=dict(memory),
     )
@@ -70,9 +69,6 @@ def _without_unplaceable_prod_upgrade(sync: f.RoadmapSync, engagement: Engagemen
     return sync
 
 
-LATCHES = "latches"  # the journal memory's key for what the pack's latches remember
-
-
 def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
     """Every name a condition or template reads; the pack's dates and latches are computed last,
     as they read the rest, the steps included (a pack that declares none has no ``steps``,
@@ -85,16 +81,13 @@ def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, no
     moments = playbook.moments
     if not moments.order:
         return context
-    values = moments.evaluate(context, facts.memory.get(LATCHES, {}), now)
+    values = moments.evaluate(context, moments.remembered(facts.memory), now)
     return {**context, "dates": values.dates, "latches": values.latches}
 
 
-def with_latches(memory: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+def with_latches(memory: dict[str, Any], context: Mapping[str, Any], playbook: Playbook) -> dict[str, Any]:
     """``memory`` with what the context's latches remember (unchanged when the pack has none)."""
-    latches = context.get("latches") or {}
-    if not latches:
-        return memory
-    return {**memory, LATCHES: {name: state.to_memory() for name, state in latches.items()}}
+    return playbook.moments.remember(memory, context.get("latches") or {})
 
 
 def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
@@ -115,7 +108,6 @@ def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playboo
         "window": facts.window,
         "support_week": facts.support_week,
         "validation": facts.validation,
-        "schedule": facts.schedule,
         "calendar": playbook.calendar,
         "zone": engagement.zone,
         "now": now,

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..engagement.model import Engagement, format_sn_datetime, parse_sn_datetime
+from ..engagement.model import Engagement
 from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc
 from .roadmap_sync import (  # noqa: F401 - re-exported: the roadmap sync is a fact like the others
     ROADMAP_FIELDS, Carried, Conflict, RoadmapSync, needs_history, reconcile_roadmap,
@@ -147,47 +147,10 @@ def validation(engagement: Engagement, calendar: BusinessCalendar, now: datetime
 
 
 @dataclass(frozen=True)
-class Schedule:
-    """Whether the prod upgrade was scheduled, and whether it has since moved or been cancelled."""
-
-    scheduled: bool
-    scheduled_start: datetime | None = None
-    moved: bool = False
-    cancelled: bool = False
-
-
-def schedule(engagement: Engagement, memory: dict[str, Any], window: Window) -> Schedule:
-    remembered = parse_sn_datetime(memory.get("scheduled_start", ""))
-    ticket = engagement.ticket("validation")
-    ctask = engagement.planned_dates_ctask
-    # Scheduled once the switch is flipped (window verified, CTASK closed), or once ETIU03 was
-    # closed for it, or when an earlier cycle saw it so.
-    scheduled = (
-        remembered is not None
-        or bool(ticket and ticket.state == "closed_complete")
-        or bool(window.verified and ctask and ctask.is_closed)
-    )
-    change = engagement.change
-    if not scheduled or change is None:
-        return Schedule(scheduled=scheduled, scheduled_start=remembered)
-    moved = remembered is not None and change.planned_start != remembered
-    return Schedule(True, remembered, moved, cancelled=change.state == "canceled")
-
-
-def remembered_schedule(memory: dict[str, Any], window: Window, engagement: Engagement) -> dict[str, Any]:
-    """Memory after this cycle: the verified start is kept once the switch CTASK is closed."""
-    ctask = engagement.planned_dates_ctask
-    if memory.get("scheduled_start") or not (window.verified and ctask and ctask.is_closed):
-        return memory
-    return {**memory, "scheduled_start": format_sn_datetime(window.actual_start)}
-
-
-@dataclass(frozen=True)
 class Facts:
     sync: RoadmapSync
     window: Window
     support_week: SupportWeek
     validation: Validation
-    schedule: Schedule
     today: date
     memory: dict[str, Any] = field(default_factory=dict)

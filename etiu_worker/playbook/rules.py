@@ -153,6 +153,7 @@ def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings,
 
 
 def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: Kinds) -> Playbook:
+    pack, where = _with_shipped_moments(folder, pack)
     declarations, schema = effective_records(pack, overrides, folder.pack_file)
     if not folder.templates_dir.is_dir():
         raise RulesError(f"templates folder {folder.templates_dir} does not exist: "
@@ -179,13 +180,24 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         env=env,
         schema=schema,
         declarations=declarations,
-        moments=_moments(pack, env, folder.pack_file),
-        steps=_steps(pack, declarations, folder),
+        moments=_moments(pack, env, where),
+        steps=_steps(pack, declarations, where),
         marks=(pack.pack or _shipped_pack_table()).marks,
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
         pack=pack,
     )
+
+
+def _with_shipped_moments(folder: PackFolder, pack: PackFile) -> tuple[PackFile, Path]:
+    """An old-layout folder that declares no records, steps, dates or latches runs the shipped
+    pack's records, and so its steps, dates and latches too (which the shipped rules read); with
+    where they were read from."""
+    if not (folder.legacy and not (pack.records or pack.steps or pack.dates or pack.latches)):
+        return pack, folder.pack_file
+    where = shipped_pack(DEFAULT_PACK) / "pack.toml"
+    shipped = read_pack_file(where, needs_pack_table=True)
+    return pack.model_copy(update={"steps": shipped.steps, "dates": shipped.dates, "latches": shipped.latches}), where
 
 
 def _shipped_pack_table() -> PackTable:
@@ -202,13 +214,7 @@ def _moments(pack: PackFile, env: ImmutableSandboxedEnvironment, where: Path) ->
         raise RulesError(f"{where}: {error}") from None
 
 
-def _steps(pack: PackFile, declarations: Declarations, folder: PackFolder) -> StepPlan:
-    """The pack's steps; an old-layout folder that declares no records runs the shipped pack's,
-    steps too."""
-    where = folder.pack_file
-    if folder.legacy and not pack.records and not pack.steps:
-        where = shipped_pack(DEFAULT_PACK) / "pack.toml"
-        pack = read_pack_file(where, needs_pack_table=True)
+def _steps(pack: PackFile, declarations: Declarations, where: Path) -> StepPlan:
     plan = load_steps(pack.steps, str(where))
     check_step_records(plan, declarations, str(where))
     return plan
