@@ -216,7 +216,7 @@ APPEND = "\n"  # appended at the end of pack.toml, after [[report.timeline.marke
      "PACK/pack.toml: report.deadlines[0].met: 'phase == live' fails on the sample engagement: 'live' is undefined "
      "(did you mean 'client'?); the names are: calendar, change, client, codes, contacts, ctask, dates, engagement, "
      "key, latches, now, phase, problems, prod_upgrade_local, prod_upgrade_utc, roadmap, stage, support_week, sync, "
-     "tickets, today, validation, window, zone"),
+     "tickets, today, window, zone"),
     ('detail = "go-live"', 'detail = "golive"',
      "PACK/pack.toml: report.views[0].detail: 'golive' is not a column label (did you mean 'go-live'?); the labels "
      "are go-live, cut-off, freeze"),

@@ -23,7 +23,7 @@ TICKETS = "best_practices, dev_upgrade, kickoff, support_week, validation"
 CONDITION_NAMES = (
     "calendar, change, client, codes, contacts, ctask, dates, engagement, key, latches, now, params, problems, "
     "prod_upgrade_local, prod_upgrade_utc, roadmap, rule, steps, support_week, sync, tickets, today, "
-    "validation, window, zone"
+    "window, zone"
 )
 RULE_NAMES = (
     "engagement_sanity, roadmap_in_sync, planned_window_verified, prod_upgrade_scheduled, validation_reminder, "

@@ -9,7 +9,7 @@ from typing import Any, Mapping
 from . import facts as f
 from ..errors import RoadmapError
 from ..engagement.history import History
-from ..engagement.model import Engagement
+from ..engagement.model import ROLES, Engagement
 from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
 from .durations import TimeFrame
 from .rules import Playbook, Rule
@@ -46,7 +46,6 @@ def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[st
         sync=sync,
         window=window,
         support_week=week,
-        validation=f.validation(engagement, playbook.calendar, now),
         today=today,
         memory=dict(memory),
     )
@@ -96,7 +95,7 @@ def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playboo
     return {
         "engagement": engagement,
         "key": engagement.key,
-        "tickets": {role: engagement.ticket(role) for role in ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")},
+        "tickets": {role: engagement.ticket(role) for role in ROLES},
         "change": engagement.change,
         "ctask": engagement.planned_dates_ctask,
         "problems": engagement.problems,
@@ -107,7 +106,6 @@ def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playboo
         "sync": facts.sync,
         "window": facts.window,
         "support_week": facts.support_week,
-        "validation": facts.validation,
         "calendar": playbook.calendar,
         "zone": engagement.zone,
         "now": now,

@@ -2,8 +2,8 @@
 
 Rules read these facts in their conditions and templates: the roadmap every ticket should carry
 (and how people changed it), whether the change request's planned window really holds the agreed
-prod upgrade, the support week, how long client validation has run, whether a scheduled upgrade
-moved. Each fact is a frozen object that can say why it is what it is. The roadmap sync itself
+prod upgrade, and the business days after it. (Steps, named dates and latches are the pack's own
+data: playbook/step_context.py, moments.py.) Each fact is a frozen object that can say why it is what it is. The roadmap sync itself
 lives in roadmap_sync.py (its names are importable from here too).
 """
 
@@ -89,7 +89,7 @@ def _zone_hint(actual: datetime, expected: datetime, zone: ZoneInfo) -> str:
     return ""
 
 
-# --- support week, validation, schedule -----------------------------------------------------
+# --- the days after the prod upgrade ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -129,28 +129,9 @@ def support_week(roadmap: Roadmap, calendar: BusinessCalendar, today: date, days
 
 
 @dataclass(frozen=True)
-class Validation:
-    running: bool
-    started: datetime | None = None
-    business_days: float = 0.0
-
-
-def validation(engagement: Engagement, calendar: BusinessCalendar, now: datetime) -> Validation:
-    ticket = engagement.ticket("validation")
-    if ticket is None or ticket.state != "work_in_progress":
-        return Validation(running=False)
-    started = ticket.work_start
-    if started is None:
-        return Validation(running=True)
-    days = calendar.elapsed_business_days(started, now, engagement.zone)
-    return Validation(True, started, days)
-
-
-@dataclass(frozen=True)
 class Facts:
     sync: RoadmapSync
     window: Window
     support_week: SupportWeek
-    validation: Validation
     today: date
     memory: dict[str, Any] = field(default_factory=dict)

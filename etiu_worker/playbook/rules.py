@@ -41,6 +41,7 @@ from .step_context import check_step_records
 from .step_model import StepPlan
 from .steps import load_steps
 from .pack_schema import effective_records
+from ..engagement.model import ROLES
 from ..engagement.roles import Declarations
 from .templates import make_environment
 from .timechecks import check_time_literals
@@ -330,7 +331,7 @@ def _check_template(env, schema: SchemaSettings, template: str, where: str, key:
     check_time_literals(tree, f"{where}: template {template}")
 
 
-TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
+TICKET_ROLES = ROLES  # the roles of tickets in the engagement model
 TARGETS = TICKET_ROLES + ("change", "ctask", "problems")
 
 
