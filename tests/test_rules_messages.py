@@ -22,7 +22,7 @@ CHANGE_STATES = "new, assess, authorize, scheduled, implement, review, closed, c
 TICKETS = "best_practices, dev_upgrade, kickoff, support_week, validation"
 CONDITION_NAMES = (
     "calendar, change, client, codes, contacts, ctask, dates, engagement, key, latches, now, params, problems, "
-    "prod_upgrade_local, prod_upgrade_utc, roadmap, rule, steps, support_week, sync, tickets, today, "
+    "prod_upgrade_local, prod_upgrade_utc, roadmap, rule, steps, sync, tickets, today, "
     "window, zone"
 )
 RULE_NAMES = (

@@ -41,11 +41,9 @@ def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[st
     sync = _without_unplaceable_prod_upgrade(synced, engagement)
     window = f.check_window(engagement, sync.agreed, playbook.planned_window_hours)
     today = now.astimezone(engagement.zone).date()
-    week = f.support_week(sync.agreed, playbook.calendar, today, playbook.support_week_days, playbook.bp_grace_days)
     return f.Facts(
         sync=sync,
         window=window,
-        support_week=week,
         today=today,
         memory=dict(memory),
     )
@@ -105,7 +103,6 @@ def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playboo
         "client": client_name(engagement),
         "sync": facts.sync,
         "window": facts.window,
-        "support_week": facts.support_week,
         "calendar": playbook.calendar,
         "zone": engagement.zone,
         "now": now,

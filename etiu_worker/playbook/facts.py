@@ -2,7 +2,7 @@
 
 Rules read these facts in their conditions and templates: the roadmap every ticket should carry
 (and how people changed it), whether the change request's planned window really holds the agreed
-prod upgrade, and the business days after it. (Steps, named dates and latches are the pack's own
+prod upgrade. (Steps, named dates and latches are the pack's own
 data: playbook/step_context.py, moments.py.) Each fact is a frozen object that can say why it is what it is. The roadmap sync itself
 lives in roadmap_sync.py (its names are importable from here too).
 """
@@ -19,7 +19,6 @@ from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc
 from .roadmap_sync import (  # noqa: F401 - re-exported: the roadmap sync is a fact like the others
     ROADMAP_FIELDS, Carried, Conflict, RoadmapSync, needs_history, reconcile_roadmap,
 )
-from ..engagement.workdays import BusinessCalendar
 
 
 # --- planned window -------------------------------------------------------------------------
@@ -89,49 +88,9 @@ def _zone_hint(actual: datetime, expected: datetime, zone: ZoneInfo) -> str:
     return ""
 
 
-# --- the days after the prod upgrade ---------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SupportWeek:
-    known: bool
-    days: tuple[date, ...] = ()
-    grace_days: tuple[date, ...] = ()
-    bp: date | None = None
-    bp_position: str = ""  # inside, grace, outside, missing
-    ended: bool = False
-
-    @property
-    def first_day(self) -> date | None:
-        return self.days[0] if self.days else None
-
-    @property
-    def last_day(self) -> date | None:
-        return self.days[-1] if self.days else None
-
-
-def support_week(roadmap: Roadmap, calendar: BusinessCalendar, today: date, days: int, grace: int) -> SupportWeek:
-    if roadmap.prod_upgrade is None:
-        return SupportWeek(known=False, bp=roadmap.bp)
-    upgrade_day = roadmap.prod_upgrade.local.date()
-    week = tuple(calendar.business_days_after(upgrade_day, days))
-    allowed = tuple(calendar.business_days_after(upgrade_day, max(grace, days)))
-    bp = roadmap.bp
-    if bp is None:
-        position = "missing"
-    elif bp in week:
-        position = "inside"
-    elif bp in allowed:
-        position = "grace"
-    else:
-        position = "outside"
-    return SupportWeek(True, week, allowed[len(week):], bp, position, ended=today > week[-1])
-
-
 @dataclass(frozen=True)
 class Facts:
     sync: RoadmapSync
     window: Window
-    support_week: SupportWeek
     today: date
     memory: dict[str, Any] = field(default_factory=dict)
