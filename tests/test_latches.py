@@ -146,7 +146,7 @@ def test_remembered_state_the_worker_did_not_store_is_refused_naming_the_latch(d
 
 @pytest.mark.parametrize(("dates", "latches", "message"), [
     ({}, {"notice": {"whn": "sent", "value": "slot"}},
-     "latches.notice: unknown key 'whn' (did you mean 'when'?); a latch has when, value, reset_when"),
+     "latches.notice: unknown key 'whn' (did you mean 'when'?); a latch has when, value, reset_when, kept_as"),
     ({}, {"notice": {"value": "slot"}}, "latches.notice: when is missing: give the condition that sets it"),
     ({}, {"notice": {"when": "sent"}}, "latches.notice: value is missing: give the expression it remembers"),
     ({}, {"notice": {"when": 3, "value": "slot"}},
@@ -222,3 +222,42 @@ def test_a_pack_written_as_toml_flags_a_slot_moved_since_its_notice(slot, flagge
     later = moments.evaluate(context(slot=slot), sent.memory(), at(22, 9))
 
     assert condition(**context(slot=slot), now=at(22, 9), dates=later.dates, latches=later.latches) is flagged
+
+
+# --- kept_as: a latch kept under its own memory key, as its value alone ----------------------------
+
+KEPT = {"notice": {"when": "notice_sent", "value": "slot", "kept_as": "notice_slot"}}
+
+
+def test_a_latch_kept_as_a_memory_key_reads_a_value_stored_there_before_latches_existed():
+    moments = compile_moments({}, KEPT, ENV)
+    remembered = moments.remembered({"notice_slot": "2026-11-24 23:00:00"})
+
+    state = moments.evaluate(context(slot=at(25, 23)), remembered, at(22, 9)).latches["notice"]
+
+    assert (state.set, state.at, state.value) == (True, None, at(24, 23))
+    assert state.changed
+
+
+def test_a_latch_kept_as_a_memory_key_is_remembered_there_as_servicenow_writes_a_date_time():
+    moments = compile_moments({}, KEPT, ENV)
+    values = moments.evaluate(context(notice_sent=True), {}, at(21, 9))
+
+    memory = moments.remember({"roadmap": "Kickoff: 2026-11-02"}, values.latches)
+
+    assert memory == {"roadmap": "Kickoff: 2026-11-02", "notice_slot": FIRST_SLOT.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")}
+
+
+def test_a_latch_kept_as_a_memory_key_that_is_not_set_leaves_no_key():
+    moments = compile_moments({}, KEPT, ENV)
+    values = moments.evaluate(context(), {}, at(21, 9))
+
+    assert moments.remember({}, values.latches) == {}
+
+
+@pytest.mark.parametrize("key", ["roadmap", "latches", "notice slot", 3])
+def test_a_latch_may_not_be_kept_as_a_key_the_engine_writes_or_one_that_is_no_name(key):
+    with pytest.raises(RulesError) as error:
+        compile_moments({}, {"notice": {"when": "notice_sent", "value": "slot", "kept_as": key}}, ENV)
+
+    assert str(error.value).startswith(f"latches.notice.kept_as: {key!r} is not a memory key a latch may use")

@@ -21,7 +21,7 @@ MOMENTS = """
 cutoff = "prod_upgrade_utc | minus('48h')"
 
 [latches.first_slot]
-when = "schedule.scheduled"
+when = "latches.schedule.set"
 value = "prod_upgrade_utc"
 """
 RULE = """

@@ -215,8 +215,8 @@ APPEND = "\n"  # appended at the end of pack.toml, after [[report.timeline.marke
     (APPEND, '\n[[report.deadlines]]\ndate = "golive"\nlabel = "go-live"\nmet = "phase == live"\n',
      "PACK/pack.toml: report.deadlines[0].met: 'phase == live' fails on the sample engagement: 'live' is undefined "
      "(did you mean 'client'?); the names are: calendar, change, client, codes, contacts, ctask, dates, engagement, "
-     "key, latches, now, phase, problems, prod_upgrade_local, prod_upgrade_utc, roadmap, schedule, stage, support_week, sync, "
-     "tickets, today, validation, window, zone"),
+     "key, latches, now, phase, problems, prod_upgrade_local, prod_upgrade_utc, roadmap, stage, sync, "
+     "tickets, today, window, zone"),
     ('detail = "go-live"', 'detail = "golive"',
      "PACK/pack.toml: report.views[0].detail: 'golive' is not a column label (did you mean 'go-live'?); the labels "
      "are go-live, cut-off, freeze"),

@@ -66,12 +66,12 @@ DEFECTS = [
     ("unknown key in playbook.toml", "playbook.toml", "planned_window_hours = 3", "planned_window_hour = 3", EDITED,
      ["planned_window_hour: is not a known key"]),
     ("condition that does not compile", "50_validation_length.toml",
-     '"validation.business_days > params.max_business_days"', '"validation.business_days > > params.max_business_days"',
-     EDITED, ["rule validation_length, when", "'validation.business_days > > params.max_business_days' does not compile"]),
-    ("misspelt name in a condition", "50_validation_length.toml", '"validation.running",', '"validaton.running",',
+     '"steps.validation.overdue",', '"steps.validation.overdue > > 1",',
+     EDITED, ["rule validation_length, when", "'steps.validation.overdue > > 1' does not compile"]),
+    ("misspelt name in a condition", "50_validation_length.toml", '"steps.validation.overdue",', '"validaton.overdue",',
      EDITED, ["rule validation_length", "fails on the sample engagement", "'validaton' is undefined"]),
-    ("misspelt param in a condition", "50_validation_length.toml", "> params.max_business_days",
-     "> params.max_busines_days", EDITED, ["max_busines_days"]),
+    ("misspelt step in a condition", "50_validation_length.toml", "steps.validation.overdue",
+     "steps.validaton.overdue", EDITED, ["validaton", "did you mean 'validation'?"]),
     ("misspelt name in an action condition", "70_support_week_ends.toml",
      'when = ["tickets.best_practices is not none and tickets.best_practices.is_closed"]',
      'when = ["tickets.best_practice is not none"]', EDITED, ["rule support_week_ends, actions[0].when", "best_practice"]),
@@ -81,8 +81,8 @@ DEFECTS = [
     ("misspelt name in a title template", "30_prod_upgrade_scheduled.toml", 'title = "Support week - {{ client }}"',
      'title = "Support week - {{ clint }}"', action(3),
      ["rule prod_upgrade_scheduled, actions[3] (create_ticket)", "'clint' is undefined"]),
-    ("key template that does not compile", "50_validation_length.toml", 'key = "overdue|{{ validation.started }}"',
-     'key = "overdue|{{ validation.started }"', action(0), ["key template does not compile"]),
+    ("key template that does not compile", "50_validation_length.toml", 'key = "overdue|{{ tickets.validation.work_start }}"',
+     'key = "overdue|{{ tickets.validation.work_start }"', action(0), ["key template does not compile"]),
     # The third set_state of the file: the error names that action's line, not the first's.
     ("state name that does not exist", "30_prod_upgrade_scheduled.toml",
      'state = "open"\ntemplate = "scheduled_support_week_opened.j2"',
@@ -112,10 +112,10 @@ def test_a_defect_in_a_rules_file_is_rejected_naming_where_and_what(playbook_cop
 
 def test_misspelt_name_in_a_template_is_rejected(playbook_copy):
     rules, templates = playbook_copy
-    h.edit(templates / "flag_validation_overdue.j2", "validation.business_days | round", "validation.busines_days | round")
+    h.edit(templates / "flag_validation_overdue.j2", "steps.validation.share *", "steps.validation.shar *")
     message = refused(rules, templates)
     assert "rule validation_length" in message
-    assert "flag_validation_overdue.j2" in message and "busines_days" in message
+    assert "flag_validation_overdue.j2" in message and "shar" in message
 
 
 def test_template_with_a_syntax_error_is_rejected(playbook_copy):
@@ -142,7 +142,7 @@ def test_severity_that_does_not_exist_is_rejected_naming_the_allowed_ones(playbo
 def test_broken_toml_is_rejected_naming_the_file_and_line(playbook_copy):
     rules, templates = playbook_copy
     path = rules / "50_validation_length.toml"
-    line = h.edit(path, "max_business_days = 2", "max_business_days = ")
+    line = h.edit(path, "order = 50", "order = ")
     message = refused(rules, templates)
     assert str(path) in message
     assert "not valid TOML" in message

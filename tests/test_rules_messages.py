@@ -22,8 +22,8 @@ CHANGE_STATES = "new, assess, authorize, scheduled, implement, review, closed, c
 TICKETS = "best_practices, dev_upgrade, kickoff, support_week, validation"
 CONDITION_NAMES = (
     "calendar, change, client, codes, contacts, ctask, dates, engagement, key, latches, now, params, problems, "
-    "prod_upgrade_local, prod_upgrade_utc, roadmap, rule, schedule, support_week, sync, tickets, today, "
-    "validation, window, zone"
+    "prod_upgrade_local, prod_upgrade_utc, roadmap, rule, steps, sync, tickets, today, "
+    "window, zone"
 )
 RULE_NAMES = (
     "engagement_sanity, roadmap_in_sync, planned_window_verified, prod_upgrade_scheduled, validation_reminder, "
@@ -88,10 +88,10 @@ BROKEN = {
         "sync has: agreed, carried, conflicts, consistent, stale",
     ),
     "a misspelt name at the top": Broken(
-        "40_validation_reminder.toml", '"not schedule.scheduled",', '"not schedul.scheduled",',
+        "40_validation_reminder.toml", '"roadmap.prod_upgrade is not none",', '"roadmp.prod_upgrade is not none",',
         "{rules}/40_validation_reminder.toml:{line}: rule validation_reminder, when: condition "
-        "'not schedul.scheduled' fails on the sample engagement: 'schedul' is undefined "
-        "(did you mean 'schedule'?); the names are: " + CONDITION_NAMES,
+        "'roadmp.prod_upgrade is not none' fails on the sample engagement: 'roadmp' is undefined "
+        "(did you mean 'roadmap'?); the names are: " + CONDITION_NAMES,
     ),
     "a misspelt name in a branch the sample engagement does not reach": Broken(
         "40_validation_reminder.toml", '"not sync.conflicts",', '"not sync.conflicts or sync.stal",',
@@ -108,11 +108,11 @@ BROKEN = {
         "updated_on",
         rule_file="20_planned_window.toml",
     ),
-    "a misspelt param": Broken(
-        "50_validation_length.toml", "> params.max_business_days", "> params.max_busines_days",
+    "a misspelt step": Broken(
+        "50_validation_length.toml", '"steps.validation.overdue",', '"steps.validaton.overdue",',
         "{rules}/50_validation_length.toml:{line}: rule validation_length, when: condition "
-        "'validation.business_days > params.max_busines_days' fails on the sample engagement: params has no "
-        "'max_busines_days' (did you mean 'max_business_days'?); params has: max_business_days",
+        "'steps.validaton.overdue' fails on the sample engagement: steps has no 'validaton' (did you mean "
+        "'validation'?); steps has: done, groups, next, projected_finish, validation",
     ),
     "a misspelt filter in a condition": Broken(
         "00_engagement_sanity.toml", "problems | length > 0", "problems | lenght > 0",
@@ -120,16 +120,18 @@ BROKEN = {
         "does not compile: No filter named 'lenght'. Did you mean 'length'?",
     ),
     "a misspelt filter in a template": Broken(
-        "templates/flag_validation_overdue.j2", "validation.business_days | round", "validation.business_days | rond",
+        "templates/flag_validation_overdue.j2", "steps.validation.duration.amount) | round", "steps.validation.duration.amount) | rond",
         "{rules}/50_validation_length.toml:{type_line}: rule validation_length, actions[0] (flag): template "
         "flag_validation_overdue.j2, line {line}: No filter named 'rond'. Did you mean 'round'?",
         rule_file="50_validation_length.toml",
     ),
     "a misspelt name in a template": Broken(
-        "templates/flag_validation_overdue.j2", "validation.business_days | round", "validation.busines_days | round",
+        "templates/flag_validation_overdue.j2", "steps.validation.share *", "steps.validation.shar *",
         "{rules}/50_validation_length.toml:{type_line}: rule validation_length, actions[0] (flag): fails on the "
-        "sample engagement: template flag_validation_overdue.j2: validation has no 'busines_days' "
-        "(did you mean 'business_days'?); validation has: business_days, running, started",
+        "sample engagement: template flag_validation_overdue.j2: steps.validation has no 'shar' "
+        "(did you mean 'share'?); steps.validation has: blocked, blocked_by, canceled, closed, done, done_at, due, "
+        "duration, group, id, key, optional, out_of_order, overdue, owner, paused, projected_finish, ready, "
+        "settled, share, skipped, start, started, started_at, state, title, warn, why",
         rule_file="50_validation_length.toml",
     ),
     "an unknown state in a template": Broken(

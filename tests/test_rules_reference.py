@@ -13,6 +13,7 @@ from etiu_worker.playbook.latches import latch_reference
 from etiu_worker.playbook.names import calendar_reference, names_of
 from etiu_worker.playbook.timefilters import time_reference
 from etiu_worker.playbook.rules import Condition
+from etiu_worker.playbook.step_reference import step_reference
 from etiu_worker.actions.sample import sample_context
 
 README = (h.ROOT / "README.md").read_text(encoding="utf-8")
@@ -64,3 +65,9 @@ def test_the_readme_lists_every_time_filter_and_latch_name_as_the_code_generates
         "paste etiu_worker.playbook.timefilters.time_reference() into the README"
     assert [line for line in lines if line.startswith("- `latches.")] == latch_reference(), \
         "paste etiu_worker.playbook.latches.latch_reference() into the README"
+
+
+def test_the_readme_lists_every_name_a_condition_reads_of_steps_as_the_code_generates_them():
+    listed = [line for line in ADMIN_SECTION.splitlines() if line.startswith("- `steps")]
+
+    assert listed == step_reference(), "paste etiu_worker.playbook.step_reference.step_reference() into the README"

@@ -290,3 +290,14 @@ def test_an_upgrade_in_the_repeated_hour_is_its_first_occurrence_unless_the_labe
     cycle = h.plan(data, at=datetime(2026, 10, 29, 15, 0, tzinfo=timezone.utc))
     assert h.writes(cycle, kind="flag") == [], h.describe(cycle)
     assert len(h.writes(cycle, kind="work_note")) == 1
+
+
+def test_a_state_folder_that_remembered_the_schedule_before_latches_keeps_it():
+    data = h.load("scheduled_upgrade_moved")
+    assert set(data["memory"]["ENG-CYBERDYNE"]) == {"roadmap", "scheduled_start"}  # as the worker wrote it then
+
+    cycle = h.plan(data)
+
+    assert any("SCHEDULED UPGRADE MOVED" in w.note and "2026-11-24 18:00 EST" in w.note for w in cycle.writes)
+    assert cycle.memories["ENG-CYBERDYNE"]["scheduled_start"] == "2026-11-24 23:00:00"
+    assert "latches" not in cycle.memories["ENG-CYBERDYNE"]

@@ -21,7 +21,6 @@ from ..playbook.templates import render_file
 from ..playbook.context import build_context, compute_facts, needs_history, rule_context, with_latches
 from ..errors import EXIT_ACTIONS_FAILED, EXIT_OK
 from ..playbook.evaluate import RuleResult, evaluate_conditions, evaluate_rule
-from ..playbook.facts import remembered_schedule
 from .freshness import fresh_writes, record_index
 from .instance_lookup import unsent_writes
 from ..engagement.history import History, cycle_history
@@ -117,7 +116,7 @@ def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: Cyc
     cycle.writes += plan.writes
     cycle.raised_flags[engagement.key] = plan.raised_flags
     cycle.evaluated_rules[engagement.key] = evaluated
-    cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base)
+    cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base, playbook)
 
 
 def _holds(playbook, conditions, context) -> bool:
@@ -126,7 +125,8 @@ def _holds(playbook, conditions, context) -> bool:
 
 
 def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[str, Any]:
-    """What to remember: the roadmap once every ticket agrees on it, the verified schedule."""
+    """What to remember: the roadmap once every ticket agrees on it (the pack's latches are
+    remembered by ``with_latches``)."""
     updated = dict(memory)
     if engagement.tickets and facts.sync.consistent and not engagement.is_broken:
         updated[AGREED] = remember_roadmap(facts.sync.agreed)
@@ -139,7 +139,7 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
         updated[AGREED] = remember_roadmap(replaced)
     if not engagement.is_broken:
         updated = _remembered_carry(remembered_conflicts(updated, facts.sync), facts.sync)
-    return remembered_schedule(updated, facts.window, engagement)
+    return updated
 
 
 def _remembered_carry(memory: dict[str, Any], sync) -> dict[str, Any]:

@@ -9,10 +9,12 @@ from typing import Any, Mapping
 from . import facts as f
 from ..errors import RoadmapError
 from ..engagement.history import History
-from ..engagement.model import Engagement
+from ..engagement.model import ROLES, Engagement
 from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
 from ..engagement.roadmap_memory import AGREED, CARRYING, remembered_roadmap
+from .durations import TimeFrame
 from .rules import Playbook, Rule
+from .step_context import engagement_steps
 
 def baseline_roadmap(memory: Mapping[str, Any], key: str = AGREED) -> Roadmap | None:
     """The remembered roadmap (``AGREED``: the last agreed one; ``CARRYING``: the dates the worker
@@ -35,13 +37,9 @@ def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[st
     sync = _without_unplaceable_prod_upgrade(synced, engagement)
     window = f.check_window(engagement, sync.agreed, playbook.planned_window_hours)
     today = now.astimezone(engagement.zone).date()
-    week = f.support_week(sync.agreed, playbook.calendar, today, playbook.support_week_days, playbook.bp_grace_days)
     return f.Facts(
         sync=sync,
         window=window,
-        support_week=week,
-        validation=f.validation(engagement, playbook.calendar, now),
-        schedule=f.schedule(engagement, dict(memory), window),
         today=today,
         memory=dict(memory),
     )
@@ -64,27 +62,25 @@ def _without_unplaceable_prod_upgrade(sync: f.RoadmapSync, engagement: Engagemen
     return sync
 
 
-LATCHES = "latches"  # the journal memory's key for what the pack's latches remember
-
-
 def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
     """Every name a condition or template reads; the pack's dates and latches are computed last,
-    as they read the rest (a pack that declares none has no ``dates`` or ``latches``: a rule
-    naming one fails at load as any unknown name does)."""
+    as they read the rest, the steps included (a pack that declares none has no ``steps``,
+    ``dates`` or ``latches``: a rule naming one fails at load as any unknown name does)."""
     context = _records_and_facts(engagement, facts, playbook, now)
+    if playbook.steps.groups:
+        frame = TimeFrame(playbook.calendar, engagement.zone)
+        context["steps"] = engagement_steps(playbook.steps, playbook.declarations, engagement, playbook.env,
+                                            context, frame, now)
     moments = playbook.moments
     if not moments.order:
         return context
-    values = moments.evaluate(context, facts.memory.get(LATCHES, {}), now)
+    values = moments.evaluate(context, moments.remembered(facts.memory), now)
     return {**context, "dates": values.dates, "latches": values.latches}
 
 
-def with_latches(memory: dict[str, Any], context: Mapping[str, Any]) -> dict[str, Any]:
+def with_latches(memory: dict[str, Any], context: Mapping[str, Any], playbook: Playbook) -> dict[str, Any]:
     """``memory`` with what the context's latches remember (unchanged when the pack has none)."""
-    latches = context.get("latches") or {}
-    if not latches:
-        return memory
-    return {**memory, LATCHES: {name: state.to_memory() for name, state in latches.items()}}
+    return playbook.moments.remember(memory, context.get("latches") or {})
 
 
 def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
@@ -93,7 +89,7 @@ def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playboo
     return {
         "engagement": engagement,
         "key": engagement.key,
-        "tickets": {role: engagement.ticket(role) for role in ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")},
+        "tickets": {role: engagement.ticket(role) for role in ROLES},
         "change": engagement.change,
         "ctask": engagement.planned_dates_ctask,
         "problems": engagement.problems,
@@ -103,9 +99,6 @@ def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playboo
         "client": client_name(engagement),
         "sync": facts.sync,
         "window": facts.window,
-        "support_week": facts.support_week,
-        "validation": facts.validation,
-        "schedule": facts.schedule,
         "calendar": playbook.calendar,
         "zone": engagement.zone,
         "now": now,

@@ -2,8 +2,8 @@
 
 Rules read these facts in their conditions and templates: the roadmap every ticket should carry
 (and how people changed it), whether the change request's planned window really holds the agreed
-prod upgrade, the support week, how long client validation has run, whether a scheduled upgrade
-moved. Each fact is a frozen object that can say why it is what it is. The roadmap sync itself
+prod upgrade. (Steps, named dates and latches are the pack's own
+data: playbook/step_context.py, moments.py.) Each fact is a frozen object that can say why it is what it is. The roadmap sync itself
 lives in roadmap_sync.py (its names are importable from here too).
 """
 
@@ -14,12 +14,11 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..engagement.model import Engagement, format_sn_datetime, parse_sn_datetime
+from ..engagement.model import Engagement
 from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc
 from .roadmap_sync import (  # noqa: F401 - re-exported: the roadmap sync is a fact like the others
     ROADMAP_FIELDS, Carried, Conflict, RoadmapSync, needs_history, reconcile_roadmap,
 )
-from ..engagement.workdays import BusinessCalendar
 
 
 # --- planned window -------------------------------------------------------------------------
@@ -89,105 +88,9 @@ def _zone_hint(actual: datetime, expected: datetime, zone: ZoneInfo) -> str:
     return ""
 
 
-# --- support week, validation, schedule -----------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SupportWeek:
-    known: bool
-    days: tuple[date, ...] = ()
-    grace_days: tuple[date, ...] = ()
-    bp: date | None = None
-    bp_position: str = ""  # inside, grace, outside, missing
-    ended: bool = False
-
-    @property
-    def first_day(self) -> date | None:
-        return self.days[0] if self.days else None
-
-    @property
-    def last_day(self) -> date | None:
-        return self.days[-1] if self.days else None
-
-
-def support_week(roadmap: Roadmap, calendar: BusinessCalendar, today: date, days: int, grace: int) -> SupportWeek:
-    if roadmap.prod_upgrade is None:
-        return SupportWeek(known=False, bp=roadmap.bp)
-    upgrade_day = roadmap.prod_upgrade.local.date()
-    week = tuple(calendar.business_days_after(upgrade_day, days))
-    allowed = tuple(calendar.business_days_after(upgrade_day, max(grace, days)))
-    bp = roadmap.bp
-    if bp is None:
-        position = "missing"
-    elif bp in week:
-        position = "inside"
-    elif bp in allowed:
-        position = "grace"
-    else:
-        position = "outside"
-    return SupportWeek(True, week, allowed[len(week):], bp, position, ended=today > week[-1])
-
-
-@dataclass(frozen=True)
-class Validation:
-    running: bool
-    started: datetime | None = None
-    business_days: float = 0.0
-
-
-def validation(engagement: Engagement, calendar: BusinessCalendar, now: datetime) -> Validation:
-    ticket = engagement.ticket("validation")
-    if ticket is None or ticket.state != "work_in_progress":
-        return Validation(running=False)
-    started = ticket.work_start
-    if started is None:
-        return Validation(running=True)
-    days = calendar.elapsed_business_days(started, now, engagement.zone)
-    return Validation(True, started, days)
-
-
-@dataclass(frozen=True)
-class Schedule:
-    """Whether the prod upgrade was scheduled, and whether it has since moved or been cancelled."""
-
-    scheduled: bool
-    scheduled_start: datetime | None = None
-    moved: bool = False
-    cancelled: bool = False
-
-
-def schedule(engagement: Engagement, memory: dict[str, Any], window: Window) -> Schedule:
-    remembered = parse_sn_datetime(memory.get("scheduled_start", ""))
-    ticket = engagement.ticket("validation")
-    ctask = engagement.planned_dates_ctask
-    # Scheduled once the switch is flipped (window verified, CTASK closed), or once ETIU03 was
-    # closed for it, or when an earlier cycle saw it so.
-    scheduled = (
-        remembered is not None
-        or bool(ticket and ticket.state == "closed_complete")
-        or bool(window.verified and ctask and ctask.is_closed)
-    )
-    change = engagement.change
-    if not scheduled or change is None:
-        return Schedule(scheduled=scheduled, scheduled_start=remembered)
-    moved = remembered is not None and change.planned_start != remembered
-    return Schedule(True, remembered, moved, cancelled=change.state == "canceled")
-
-
-def remembered_schedule(memory: dict[str, Any], window: Window, engagement: Engagement) -> dict[str, Any]:
-    """Memory after this cycle: the verified start is kept once the switch CTASK is closed."""
-    ctask = engagement.planned_dates_ctask
-    if memory.get("scheduled_start") or not (window.verified and ctask and ctask.is_closed):
-        return memory
-    return {**memory, "scheduled_start": format_sn_datetime(window.actual_start)}
-
-
 @dataclass(frozen=True)
 class Facts:
     sync: RoadmapSync
     window: Window
-    support_week: SupportWeek
-    validation: Validation
-    schedule: Schedule
     today: date
     memory: dict[str, Any] = field(default_factory=dict)

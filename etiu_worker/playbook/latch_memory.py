@@ -62,3 +62,24 @@ def parse_instant(text: Any, latch: str) -> datetime:
     if moment is None or moment.utcoffset() is None:
         raise ValueError(f"latches.{latch}: remembered time {text!r} is not an ISO date-time with its offset")
     return moment
+
+
+SN_DATETIME = "%Y-%m-%d %H:%M:%S"  # how ServiceNow writes a date-time (UTC)
+
+
+def kept_value(value: Any, latch: str) -> Any:
+    """A latch's value as kept alone under its own memory key: a date-time as ServiceNow writes
+    one (in UTC), anything else as ``encode_value`` stores it."""
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value.astimezone(UTC).strftime(SN_DATETIME)
+    return encode_value(value, latch)
+
+
+def read_kept_value(data: Any, latch: str) -> Any:
+    """The value ``kept_value`` stored (a ServiceNow date-time text is read in UTC)."""
+    if isinstance(data, str):
+        try:
+            return datetime.strptime(data, SN_DATETIME).replace(tzinfo=UTC)
+        except ValueError:
+            raise ValueError(f"latches.{latch}: remembered value {data!r} is not a date-time as ServiceNow writes one") from None
+    return decode_value(data, latch)

@@ -4,7 +4,10 @@
 ``latches.notice.set`` (the condition held once), ``.at`` (when that was first seen), ``.value``
 (the value then), ``.current`` (the value now) and ``.changed``. ``reset_when`` forgets it; while
 ``reset_when`` holds the latch cannot set again. A condition that cannot be evaluated never sets
-nor resets a latch: it keeps what it remembered.
+nor resets a latch: it keeps what it remembered. ``kept_as = "KEY"`` keeps the latch under that
+key of the engagement's memory, as its value alone (a date-time as ServiceNow writes one), as a
+value was remembered before latches: a state folder written then keeps what it remembered (the
+moment it was first seen is then not known: ``at`` is none).
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from .dates import EVALUATION_ERRORS
 from .expressions import Expression, check_reads, compile_expression, failed
 from .latch_memory import UTC, decode_value, encode_value, parse_instant
 
-KEYS = ("when", "value", "reset_when")
+KEYS = ("when", "value", "reset_when", "kept_as")
+RESERVED_MEMORY = ("latches", "roadmap", "carrying", "conflicts")  # the memory keys the engine writes
 MEANINGS = {
     "name": "The latch's name, as declared under `[latches.NAME]`.",
     "set": "True once `when` has held (and stays true, whatever `when` says later, until `reset_when` holds).",
@@ -41,6 +45,7 @@ class Latch:
     when: tuple[Expression, ...]
     value: Expression
     reset_when: tuple[Expression, ...] = ()
+    kept_as: str = ""  # the memory key it is kept under as its value alone, or "" (under latches)
 
     @property
     def reads(self) -> frozenset[str]:
@@ -80,7 +85,8 @@ class LatchState:
             raise ValueError(f"latches.{name}: remembered state {data!r} is not one the worker stored")
         if not data["set"]:
             return cls(name)
-        return cls(name, True, parse_instant(data.get("at"), name), decode_value(data.get("value"), name))
+        at = data.get("at")  # none for a latch kept as its value alone (kept_as)
+        return cls(name, True, None if at is None else parse_instant(at, name), decode_value(data.get("value"), name))
 
 
 def latch_reference() -> list[str]:
@@ -124,7 +130,14 @@ def _compile_latch(name: str, entry: Any, env: Any) -> Latch:
         if key not in entry:
             raise RulesError(f"{where}: {key} is missing: give {meaning}")
     return Latch(name, _conditions(entry["when"], f"{where}.when", env), compile_expression(env, entry["value"], f"{where}.value"),
-                 _conditions(entry.get("reset_when", ()), f"{where}.reset_when", env))
+                 _conditions(entry.get("reset_when", ()), f"{where}.reset_when", env), _kept_as(entry.get("kept_as", ""), where))
+
+
+def _kept_as(key: Any, where: str) -> str:
+    if not isinstance(key, str) or not (key == "" or key.isidentifier()) or key in RESERVED_MEMORY:
+        raise RulesError(f"{where}.kept_as: {key!r} is not a memory key a latch may use: write letters, digits and _, "
+                         f"other than {', '.join(RESERVED_MEMORY)}")
+    return key
 
 
 def _conditions(source: Any, where: str, env: Any) -> tuple[Expression, ...]:

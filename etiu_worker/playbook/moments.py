@@ -13,7 +13,10 @@ from typing import Any, Mapping
 
 from .dates import NamedDates, compile_date_expressions, evaluate_date
 from .expressions import check_reads, dependency_order
+from .latch_memory import kept_value, read_kept_value
 from .latches import Latch, LatchState, compile_latches, evaluate_latch
+
+LATCHES = "latches"  # the engagement memory's key for what the pack's latches remember
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,29 @@ class Moments:
                 latches[name] = evaluate_latch(self.latches[name], _remembered(name, memory), scope, now)
         return MomentValues({name: dates[name] for name in self.dates.names},
                             {name: latches[name] for name in self.latches})
+
+
+    def remembered(self, memory: Mapping[str, Any]) -> dict[str, Any]:
+        """What the latches remembered, from the engagement's memory: ``evaluate``'s ``memory``."""
+        found = dict(memory.get(LATCHES) or {})
+        for name, latch in self.latches.items():
+            if latch.kept_as and memory.get(latch.kept_as) not in (None, ""):
+                value = read_kept_value(memory[latch.kept_as], name)
+                found[name] = LatchState(name, True, None, value).to_memory()
+        return found
+
+    def remember(self, memory: Mapping[str, Any], latches: Mapping[str, LatchState]) -> dict[str, Any]:
+        """``memory`` with what ``latches`` remember (unchanged when the pack has none)."""
+        if not latches:
+            return dict(memory)
+        kept = {latch.kept_as: latch for latch in self.latches.values() if latch.kept_as}
+        updated = {key: value for key, value in memory.items() if key not in kept}
+        for key, latch in kept.items():
+            state = latches.get(latch.name)
+            if state is not None and state.set:
+                updated[key] = kept_value(state.value, latch.name)
+        rest = {name: state.to_memory() for name, state in latches.items() if not self.latches[name].kept_as}
+        return {**updated, LATCHES: rest} if rest or LATCHES in memory else updated
 
 
 def _remembered(name: str, memory: Mapping[str, Any]) -> LatchState | None:

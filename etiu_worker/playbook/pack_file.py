@@ -121,6 +121,7 @@ class PackFile(_Strict):
     checks: ChecksTable = ChecksTable()
     dates: dict[str, Any] = Field(default_factory=dict)  # compiled by playbook/moments.py
     latches: dict[str, Any] = Field(default_factory=dict)
+    steps: dict[str, Any] = Field(default_factory=dict)  # loaded by playbook/steps.py
     schema_: SchemaSettings = Field(SchemaSettings(), alias="schema")
     phases: list[PhaseFile] = Field(default_factory=list)
     report: ReportFile = ReportFile()

@@ -37,7 +37,11 @@ from .file_messages import line_of as _line_of
 from .pack_file import LEGACY_PLAYBOOK_FILE, NoteMarks, PackFile, PackTable, read_pack_file, read_toml
 from .pack_folders import DEFAULT_PACK, PackFolder, shipped_pack
 from .moments import Moments, compile_moments
+from .step_context import check_step_records
+from .step_model import StepPlan
+from .steps import load_steps
 from .pack_schema import effective_records
+from ..engagement.model import ROLES
 from ..engagement.roles import Declarations
 from .templates import make_environment
 from .timechecks import check_time_literals
@@ -124,6 +128,7 @@ class Playbook:
     schema: SchemaSettings  # the records in the old shape, for the modules that still read it
     declarations: Declarations  # the records: [engagement] and [records.*]
     moments: Moments  # [dates] and [latches.*]
+    steps: StepPlan  # [steps.*]
     marks: NoteMarks  # the flag markers and the note footer of [pack]
     name: str = DEFAULT_PACK  # the pack's [pack] name
     files: PackFolder | None = field(default=None, compare=False)  # where it was loaded from
@@ -150,6 +155,7 @@ def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings,
 
 
 def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: Kinds) -> Playbook:
+    pack, where = _with_shipped_moments(folder, pack)
     declarations, schema = effective_records(pack, overrides, folder.pack_file)
     if not folder.templates_dir.is_dir():
         raise RulesError(f"templates folder {folder.templates_dir} does not exist: "
@@ -176,12 +182,24 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         env=env,
         schema=schema,
         declarations=declarations,
-        moments=_moments(pack, env, folder.pack_file),
+        moments=_moments(pack, env, where),
+        steps=_steps(pack, declarations, where),
         marks=(pack.pack or _shipped_pack_table()).marks,
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
         pack=pack,
     )
+
+
+def _with_shipped_moments(folder: PackFolder, pack: PackFile) -> tuple[PackFile, Path]:
+    """An old-layout folder that declares no records, steps, dates or latches runs the shipped
+    pack's records, and so its steps, dates and latches too (which the shipped rules read); with
+    where they were read from."""
+    if not (folder.legacy and not (pack.records or pack.steps or pack.dates or pack.latches)):
+        return pack, folder.pack_file
+    where = shipped_pack(DEFAULT_PACK) / "pack.toml"
+    shipped = read_pack_file(where, needs_pack_table=True)
+    return pack.model_copy(update={"steps": shipped.steps, "dates": shipped.dates, "latches": shipped.latches}), where
 
 
 def _shipped_pack_table() -> PackTable:
@@ -196,6 +214,12 @@ def _moments(pack: PackFile, env: ImmutableSandboxedEnvironment, where: Path) ->
         return compile_moments(pack.dates, pack.latches, env)
     except RulesError as error:
         raise RulesError(f"{where}: {error}") from None
+
+
+def _steps(pack: PackFile, declarations: Declarations, where: Path) -> StepPlan:
+    plan = load_steps(pack.steps, str(where))
+    check_step_records(plan, declarations, str(where))
+    return plan
 
 
 def _read_pack_file(folder: PackFolder) -> PackFile:
@@ -308,7 +332,7 @@ def _check_template(env, schema: SchemaSettings, template: str, where: str, key:
     check_time_literals(tree, f"{where}: template {template}")
 
 
-TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
+TICKET_ROLES = ROLES  # the roles of tickets in the engagement model
 TARGETS = TICKET_ROLES + ("change", "ctask", "problems")
 
 
