@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from typing import Literal, Mapping
 
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
-from .durations import Duration, parse_duration
+from .durations import Duration
 
 NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 STARTS = ("after", "started")

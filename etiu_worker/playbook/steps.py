@@ -28,24 +28,22 @@ caller evaluates. Everything is checked at load (``step_checks``), with the key 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from types import MappingProxyType
-from typing import Any, Literal, Mapping
+from typing import Any, Mapping
 
-from jinja2 import StrictUndefined, TemplateError
-from jinja2.sandbox import ImmutableSandboxedEnvironment
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from jinja2 import TemplateError
+from pydantic import ValidationError
 
 from ..errors import RulesError
 from ..spelling import closest
-from .durations import Duration, parse_duration
+from .durations import parse_duration
 from .step_checks import check_plan, key_path, mirrored_steps, not_one_of
 
-from .step_model import (  # noqa: F401 - the loaded shapes, and their names
-    ITEM_DEFAULTS, MAPPING_NAMES, NAME, RESERVED, STARTS, _FROM_CONTEXT, _JINJA, DurationSpec, GroupFile, MirrorFile, Step, StepFile, StepGroup, StepPlan,
+from .step_model import (
+    _FROM_CONTEXT, _JINJA, ITEM_DEFAULTS, MAPPING_NAMES, NAME, RESERVED, STARTS,
+    DurationSpec, GroupFile, MirrorFile, Step, StepFile, StepGroup, StepPlan,
 )
-
-
 
 def load_steps(table: Mapping[str, Any], source: str = "") -> StepPlan:
     """The ``[steps]`` table of a pack, checked; RulesError names ``source`` and the key path."""
