@@ -22,12 +22,13 @@ from typing import Any, Callable, Iterable
 from etiu_worker.config import Settings
 from etiu_worker.playbook.context import compute_facts
 from etiu_worker.cycle.engine import CyclePlan, plan_cycle
-from etiu_worker.engagement.model import EngagementBuilder, format_sn_datetime
+from etiu_worker.engagement.values import format_sn_datetime
+from etiu_worker.playbook.context import pack_engagements
 from etiu_worker.engagement.roadmap import parse_short_description
 from etiu_worker.engagement.roadmap_data import roadmap_from_data
 from etiu_worker.actions.loading import load_packs
 from etiu_worker.playbook.rules import Playbook
-from etiu_worker.cycle.rule_tester import FixtureResult, _with_ids, fixture_history, run_fixture
+from etiu_worker.cycle.rule_tester import FixtureResult, _with_ids, carrier_rows, fixture_history, fixture_tables, run_fixture
 
 ROOT = Path(__file__).resolve().parent.parent
 SHIPPED_PACK = ROOT / "packs" / "etiu"
@@ -77,17 +78,14 @@ def run(name: str) -> FixtureResult:
 
 
 def engagements(data: dict[str, Any]):
-    builder = EngagementBuilder(playbook().schema, settings().worker.default_timezone)
-    return builder.build(
-        _with_ids(data.get("tickets", []), "ticket"),
-        _with_ids(data.get("change_requests", []), "change"),
-        _with_ids(data.get("change_tasks", []), "ctask"),
-    )
+    tables = fixture_tables(data, playbook(), "fixture")
+    return pack_engagements(playbook(), tables, settings().worker.default_timezone)
 
 
 def history(data: dict[str, Any]):
     """The fixture's [[audit]] rows as the cycle's history (None when it gives none), as the tester reads them."""
-    return fixture_history(data, _with_ids(data.get("tickets", []), "ticket"), playbook().schema.ticket.short_description)
+    carriers, field = carrier_rows(playbook(), fixture_tables(data, playbook(), "fixture"))
+    return fixture_history(data, carriers, field)
 
 
 def at_of(data: dict[str, Any]) -> datetime:

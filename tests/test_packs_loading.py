@@ -74,7 +74,7 @@ def test_by_default_the_shipped_etiu_pack_loads_with_its_eight_rules_and_its_sch
 
 
 def test_rules_path_names_one_pack_folder_whose_pack_toml_is_read(monkeypatch, tmp_path):
-    folder = pack_copy(tmp_path, edits={"planned_window_hours = 3": "planned_window_hours = 4",
+    folder = pack_copy(tmp_path, edits={"hours = 3": "hours = 4",
                                         'table = "u_etiu_ticket"': 'table = "x_acme_etiu"'})
 
     playbook = runtime_playbook(settings_with(monkeypatch, RULES__PATH=str(folder)))

@@ -44,10 +44,10 @@ def golive():
 
 
 def rows_at(playbook, now: datetime, *, flags=(), duplicate: bool = False):
-    tickets, changes, ctasks = sample_records(playbook.schema)
+    tables = sample_records(playbook)
     if duplicate:  # two tickets with one code: records the pack cannot trust
-        tickets = tickets + [{**tickets[1], "sys_id": "9" * 32, "number": "ETIU0001009"}]
-    tables = dict(zip(tables_read(playbook), (tickets, changes, ctasks)))
+        tickets = tables["u_etiu_ticket"]
+        tables["u_etiu_ticket"] = tickets + [{**tickets[1], "sys_id": "9" * 32, "number": "ETIU0001009"}]
     engagements = build_engagements(playbook, tables, "America/New_York")
     return build_rows(engagements, {"ENG-SAMPLE": {"roadmap": ROADMAP}}, list(flags), playbook, now)
 
@@ -214,9 +214,10 @@ APPEND = "\n"  # appended at the end of pack.toml, after [[report.timeline.marke
      "under [dates] or use one that is (the dates are: golive, cutoff, freeze, review)"),
     (APPEND, '\n[[report.deadlines]]\ndate = "golive"\nlabel = "go-live"\nmet = "phase == live"\n',
      "PACK/pack.toml: report.deadlines[0].met: 'phase == live' fails on the sample engagement: 'live' is undefined "
-     "(did you mean 'client'?); the names are: calendar, change, client, codes, contacts, ctask, dates, engagement, "
-     "key, latches, now, phase, problems, prod_upgrade_local, prod_upgrade_utc, roadmap, stage, sync, "
-     "tickets, today, window, zone"),
+     "(did you mean 'client'?); the names are: best_practices, calendar, change, client, codes, contacts, ctask, "
+     "dates, dev_upgrade, engagement, found, key, kickoff, latches, now, phase, planned_dates, problems, "
+     "prod_upgrade_local, prod_upgrade_utc, records, roadmap, stage, support_week, sync, tickets, today, validation, "
+     "window, zone"),
     ('detail = "go-live"', 'detail = "golive"',
      "PACK/pack.toml: report.views[0].detail: 'golive' is not a column label (did you mean 'go-live'?); the labels "
      "are go-live, cut-off, freeze"),

@@ -69,9 +69,9 @@ def test_the_date_a_ticket_went_back_to_counts_from_when_it_went_back():
 def test_once_carried_the_first_sight_date_is_remembered_and_no_more_history_is_needed():
     data = h.load("first_sight_history_decides")
     [engagement] = h.engagements(data)
-    assert needs_history(engagement, {})
+    assert needs_history(engagement, {}, h.playbook())
     first = h.plan(data)
-    assert not needs_history(engagement, first.memories[KEY])  # the dates it replaced are remembered
+    assert not needs_history(engagement, first.memories[KEY], h.playbook())  # the dates it replaced are remembered
     after = h.apply_writes(data, first)
     del after["audit"]  # and the next cycle decides without any history
     second = h.plan(after, already_posted=h.posted([first]))

@@ -63,7 +63,7 @@ DEFECTS = [
      ["rule validation_length", "tagret", "is not a known key"]),
     ("unknown key in the rule itself", "50_validation_length.toml", "order = 50", "priority = 50", EDITED,
      ["rule validation_length", "rule.priority: is not a known key"]),
-    ("unknown key in playbook.toml", "playbook.toml", "planned_window_hours = 3", "planned_window_hour = 3", EDITED,
+    ("unknown key in playbook.toml", "playbook.toml", "hours = 3", "planned_window_hour = 3", EDITED,
      ["planned_window_hour: is not a known key"]),
     ("condition that does not compile", "50_validation_length.toml",
      '"steps.validation.overdue",', '"steps.validation.overdue > > 1",',

@@ -21,9 +21,9 @@ TICKET_STATES = "pending, open, work_in_progress, closed_complete, closed_incomp
 CHANGE_STATES = "new, assess, authorize, scheduled, implement, review, closed, canceled, unknown"
 TICKETS = "best_practices, dev_upgrade, kickoff, support_week, validation"
 CONDITION_NAMES = (
-    "calendar, change, client, codes, contacts, ctask, dates, engagement, key, latches, now, params, problems, "
-    "prod_upgrade_local, prod_upgrade_utc, roadmap, rule, steps, sync, tickets, today, "
-    "window, zone"
+    "best_practices, calendar, change, client, codes, contacts, ctask, dates, dev_upgrade, engagement, found, key, "
+    "kickoff, latches, now, params, planned_dates, problems, prod_upgrade_local, prod_upgrade_utc, records, roadmap, "
+    "rule, steps, support_week, sync, tickets, today, validation, window, zone"
 )
 RULE_NAMES = (
     "engagement_sanity, roadmap_in_sync, planned_window_verified, prod_upgrade_scheduled, validation_reminder, "
@@ -104,8 +104,8 @@ BROKEN = {
         "The planned end of {{ change.nubmer }} is empty",
         "{rules}/20_planned_window.toml:{type_line}: rule planned_window_verified, actions[0] (flag): template "
         "flag_window.j2 reads a name that does not exist: change has no 'nubmer' (did you mean 'number'?); "
-        "change has: number, planned_end, planned_start, raw, state, state_value, sys_id, table, timezone_name, "
-        "updated_on",
+        "change has: code, is_canceled, is_closed, is_done, is_open, is_pending, is_skipped, meaning, number, "
+        "planned_end, planned_start, raw, role, state, state_value, step, sys_id, table, updated_on, values",
         rule_file="20_planned_window.toml",
     ),
     "a misspelt step": Broken(

@@ -6,7 +6,8 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
 
-from ..engagement.model import ChangeRequest, ChangeTask, Engagement, Ticket
+from ..engagement.engagements import Engagement
+from ..engagement.records import Record
 from ..playbook.pack_file import NoteMarks
 from ..playbook.rules import Action, Playbook, Rule
 from ..playbook.templates import render, render_file
@@ -76,12 +77,12 @@ class Plan:
     raised_flags: set[tuple[str, str]] = field(default_factory=set)  # (rule, flag key) still true now
     created_earlier: Mapping[str, str] = field(default_factory=dict)  # role -> sys_id this worker created
 
-    def record(self, target: str) -> Ticket | ChangeRequest | ChangeTask | None:
-        if target == "change":
-            return self.engagement.change
-        if target == "ctask":
-            return self.engagement.planned_dates_ctask
-        return self.engagement.ticket(target)
+    def role(self, target: str) -> str:
+        """The role a target names: itself, or the role another name of ``[context]`` stands for."""
+        return self.playbook.context_names.aliases.get(target, target)
+
+    def record(self, target: str) -> Record | None:
+        return self.engagement.one(self.role(target))
 
     def exists(self, target: str) -> bool:
         return target in self.created or self.record(target) is not None
@@ -94,26 +95,22 @@ class Plan:
 
 
 def target_label(plan: Plan, target: str) -> str:
-    if target == "change":
-        return "change request"
-    if target == "ctask":
-        return "CTASK"
-    return getattr(plan.playbook.schema.codes, target)
+    """How people name the record of a target: its role's code, else its table in words."""
+    declared = plan.playbook.declarations.records[plan.role(target)]
+    if declared.identity is not None and declared.identity.kind == "code":
+        return str(declared.identity.value)
+    return declared.table.replace("_", " ")
 
 
 def state_field(plan: Plan, target: str) -> tuple[str, str]:
-    schema = plan.playbook.schema
-    if target == "change":
-        return schema.change.table, schema.change.state
-    if target == "ctask":
-        return schema.ctask.table, schema.ctask.state
-    return schema.ticket.table, schema.ticket.state
+    """The table of a target's role, and the field its state is stored in."""
+    declared = plan.playbook.declarations.records[plan.role(target)]
+    return declared.table, declared.state_field
 
 
 def state_value(plan: Plan, target: str, name: str) -> str:
-    schema = plan.playbook.schema
-    states = {"change": schema.change_states, "ctask": schema.ctask_states}.get(target, schema.ticket_states)
-    return getattr(states, name)
+    """The stored value of the state ``name`` of a target's role."""
+    return plan.playbook.declarations.records[plan.role(target)].states[name]
 
 
 def note_ref(engagement: str, rule: str, target: str, key: str) -> str:

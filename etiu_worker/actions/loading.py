@@ -16,7 +16,7 @@ from ..errors import RulesError
 from ..playbook.pack_folders import PackFolder
 from ..playbook.packs import chosen_folders
 from ..playbook.report_checks import load_report
-from ..playbook.rules import Playbook, parse_pack, parse_playbook, state_names
+from ..playbook.rules import Playbook, parse_pack, parse_playbook
 from . import KINDS
 from ..playbook.pack_match import compile_match
 from .sample import SAMPLE_NOW, check_against_sample, check_condition, sample_context
@@ -56,7 +56,7 @@ def _checked(playbook: Playbook) -> Playbook:
     context = sample_context(playbook)[1]
     for condition in playbook.match:
         check_condition(playbook, condition, context)
-    report = load_report(playbook.files, playbook.pack, playbook, state_names(playbook.schema), context, SAMPLE_NOW)
+    report = load_report(playbook.files, playbook.pack, playbook, playbook.states, context, SAMPLE_NOW)
     return replace(playbook, report=report)
 
 

@@ -3,6 +3,7 @@ per distinct event."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Mapping
 
 from typing import Literal
@@ -30,10 +31,20 @@ def plan_note(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]
 
 
 def _problem_record(plan: Plan, problem) -> Any:
-    """The record a problem is about, or the change request (or first ticket) when it has none."""
-    records = list(plan.engagement.tickets) + [plan.engagement.change] + list(plan.engagement.ctasks)
-    found = next((r for r in records if r is not None and r.sys_id == problem.sys_id and problem.sys_id), None)
-    return found or plan.engagement.change or (plan.engagement.tickets[0] if plan.engagement.tickets else None)
+    """The record a problem is about, or, when it names none the engagement holds, the record of
+    the role the engagement's zone is read from (else the first record found)."""
+    records = plan.engagement.records
+    found = next((r for r in records if problem.sys_id and r.sys_id == problem.sys_id), None)
+    if found is None and problem.sys_id:
+        found = _raw_record(plan, problem)
+    zone_role = plan.playbook.declarations.engagement.zone.role
+    fallback = plan.engagement.one(zone_role) if zone_role else None
+    return found or fallback or (records[0] if records else None)
+
+
+def _raw_record(plan: Plan, problem) -> Any:
+    """A record no role counts (an unknown code) is still the one its problem is flagged on."""
+    return _Unclaimed(problem.table, problem.sys_id, problem.number) if problem.table else None
 
 
 def _plan_one(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any], record: Any, target: str) -> None:
@@ -70,9 +81,21 @@ def _clock_check(plan: Plan, rule: Rule, action: Action, context: Mapping[str, A
 
 
 def _label(plan: Plan, target: str, record: Any) -> str:
-    if target in ("change", "ctask") or target in plan.playbook.schema.codes.model_dump():
+    if target != "problems":
         return target_label(plan, target)
-    return getattr(record, "code", "") or "change request"
+    if getattr(record, "role", None):
+        return target_label(plan, record.role)
+    return record.table.replace("_", " ")
+
+
+@dataclass(frozen=True)
+class _Unclaimed:
+    """Where to flag a problem about a record that no role of the pack counts."""
+
+    table: str
+    sys_id: str
+    number: str
+    role: str = ""
 
 
 class NoteFields(ActionFields):

@@ -1,8 +1,9 @@
 """A sample engagement that every condition and template is tried against when rules load.
 
-It has every record a rule can name (all five tickets, the change request, the planned-dates
-CTASK) so that a misspelt name fails at load time under StrictUndefined, before any request; and
-each condition and template is read for names in the branches the sample does not reach.
+It has one record in every role the pack declares, each in an open state, with every declared
+field set (the roadmap in the roadmap's text field, a planned window that holds it), so that a
+misspelt name fails at load time under StrictUndefined, before any request; and each condition
+and template is read for names in the branches the sample does not reach.
 """
 
 from __future__ import annotations
@@ -14,41 +15,67 @@ from ..playbook.condition_check import explain_missing, find_missing_name
 from ..playbook.context import build_context, compute_facts, rule_context
 from ..errors import RoadmapError, RulesError, TemplateError
 from ..playbook.evaluate import evaluate_conditions
-from ..engagement.model import EngagementBuilder, Problem
+from ..engagement.grouping import build_engagements
+from ..engagement.records import Problem
 from ..engagement.roadmap import parse_short_description
+from ..playbook.roadmap_check import carriers, with_roadmap_problems
 from .base import Plan, render_inline, render_note
 from ..playbook.templates import render_file
 
 SAMPLE_NOW = datetime(2026, 11, 16, 15, 0, tzinfo=timezone.utc)
-SAMPLE_PROBLEM = Problem("duplicate-code:ETIU02", "2 tickets carry the code ETIU02: ETIU0001002, ETIU0001009", "u_etiu_ticket", "2" * 32, "ETIU0001002")
+SAMPLE_PROBLEM = Problem("duplicate-code:X02", "2 records carry the code X02: R0001002, R0001009", "", "2" * 32, "R0001002")
 ROADMAP = "Kickoff: 2026-11-02 | Dev upgrade: 2026-11-05 | Prod upgrade: 2026-11-24 18:00 EST | BP: 2026-11-26 | Support week: 2026-11-25"
+_STAMP = "2026-11-13 14:00:00"
+_VALUES = {"datetime": _STAMP, "date": "2026-11-13", "local_datetime": "2026-11-13 09:00:00", "reference": "",
+           "number": "1", "boolean": "false", "text": "Sample"}
+_WINDOW = ("2026-11-24 23:00:00", "2026-11-25 02:00:00")  # the roadmap's prod upgrade, 3 hours
 
 
-def sample_records(schema) -> tuple[list[dict], list[dict], list[dict]]:
-    t, c, k = schema.ticket, schema.change, schema.ctask
-    titles = {"kickoff": "Kickoff and guided tour", "dev_upgrade": "Dev upgrade and technical validation",
-              "validation": "Client process validation", "best_practices": "Best practices session",
-              "support_week": "Support week"}
-    tickets = [
-        {"sys_id": f"{index:032x}", "number": f"ETIU000100{index}", t.engagement: "ENG-SAMPLE",
-         t.code: getattr(schema.codes, role), t.state: schema.ticket_states.work_in_progress,
-         t.short_description: f"{title} - Sample Client | {ROADMAP}", t.work_start: "2026-11-13 14:00:00",
-         "sys_updated_on": "2026-11-13 14:00:00"}
-        for index, (role, title) in enumerate(titles.items(), start=1)
-    ]
-    change = {"sys_id": "c" * 32, "number": "CHG0030001", c.engagement: "ENG-SAMPLE",
-              c.planned_start: "2026-11-24 23:00:00", c.planned_end: "2026-11-25 02:00:00",
-              c.state: schema.change_states.scheduled, c.timezone: "America/New_York",
-              "sys_updated_on": "2026-11-13 14:00:00"}
-    ctask = {"sys_id": "d" * 32, "number": "CTASK0010001", k.change_request: "c" * 32,
-             k.short_description: "Please provide the planned start date and end date",
-             k.state: schema.ctask_states.closed, "sys_updated_on": "2026-11-13 14:00:00"}
-    return tickets, [change], [ctask]
+def sample_records(playbook) -> dict[str, list[dict]]:
+    """One raw record per role of the pack, by table, all of the engagement ENG-SAMPLE."""
+    declarations = playbook.declarations
+    rows = {role: _sample_row(playbook, role, index) for index, role in enumerate(declarations.records, start=1)}
+    for role in declarations.records:
+        link = declarations.link_of(role)
+        if link.kind == "key":
+            rows[role][str(link.field)] = "ENG-SAMPLE"
+        elif link.kind == "ref":
+            rows[role][str(link.ref)] = rows[str(link.of)]["sys_id"]
+        else:
+            rows[str(link.of)][str(link.referenced_by)] = rows[role]["sys_id"]
+    zone = declarations.engagement.zone
+    if zone.role and zone.field:
+        rows[zone.role][zone.field] = "America/New_York"
+    tables: dict[str, list[dict]] = {}
+    for role, row in rows.items():
+        tables.setdefault(declarations.records[role].table, []).append(row)
+    return tables
+
+
+def _sample_row(playbook, role: str, index: int) -> dict[str, str]:
+    declared = playbook.declarations.records[role]
+    row = {"sys_id": f"{index:032x}", "number": f"R000100{index}", "sys_updated_on": _STAMP}
+    row |= {item.field: _VALUES[item.type] for item in declared.fields.values()}
+    opened = next((name for name, meaning in reversed(declared.meaning.items()) if meaning == "open"), None)
+    if declared.states:
+        row[declared.state_field] = declared.states[opened or next(iter(declared.states))]
+    identity = declared.identity
+    if identity is not None:
+        row[identity.field] = identity.value or f"Please {identity.contains}" if identity.kind != "step" else "sample"
+    roadmap = playbook.checks.roadmap_sync
+    if roadmap is not None and role in roadmap.roles:
+        title = role.replace("_", " ").capitalize()
+        row[declared.fields[roadmap.field].field] = f"{title} - Sample Client | {ROADMAP}"
+    window = playbook.checks.planned_window
+    if window is not None and role == window.role:
+        row[declared.fields[window.start].field], row[declared.fields[window.end].field] = _WINDOW
+    return row
 
 
 def sample_context(playbook) -> tuple[Any, dict[str, Any]]:
-    builder = EngagementBuilder(playbook.schema, "America/New_York")
-    engagement = builder.build(*sample_records(playbook.schema))[0]
+    check = playbook.checks.roadmap_sync
+    [engagement] = build_engagements(playbook.declarations, sample_records(playbook), "America/New_York")
+    engagement = with_roadmap_problems(engagement, check)
     memory = {"roadmap": ROADMAP}
     facts = compute_facts(engagement, playbook, memory, SAMPLE_NOW)
     return engagement, build_context(engagement, facts, playbook, SAMPLE_NOW)
@@ -58,14 +85,16 @@ def check_against_sample(playbook) -> None:
     """Evaluate every condition and render every template once; raise RulesError on the first failure."""
     engagement, base = sample_context(playbook)
     plan = Plan(engagement, playbook, already_posted=lambda sys_id, ref: False)
-    ticket = engagement.tickets[0]
-    changes = ticket.parsed.roadmap.changes(parse_short_description("Kickoff: 2026-11-03").roadmap)
+    found = carriers(engagement, playbook.checks.roadmap_sync)
+    ticket = found[0].record if found else (engagement.records[0] if engagement.records else None)
+    roadmap = found[0].parsed.roadmap if found and found[0].parsed else parse_short_description(ROADMAP).roadmap
+    changes = roadmap.changes(parse_short_description("Kickoff: 2026-11-03").roadmap)
     for rule in playbook.rules:
         context = rule_context(base, rule)
         for condition in list(rule.when) + [c for action in rule.actions for c in action.when]:
             check_condition(playbook, condition, context)
         for action in rule.actions:
-            extra = {"target": action.targets[0] if action.targets else "validation", "ticket": ticket,
+            extra = {"target": action.targets[0] if action.targets else "", "ticket": ticket,
                      "changes": changes, "problem": SAMPLE_PROBLEM}
             _check_action(playbook, plan, action, {**context, **extra})
 

@@ -1,4 +1,4 @@
-"""``set_state``: move a ticket, the change request or the CTASK to a state, with a note saying why."""
+"""``set_state``: move the record of a role to one of its states, with a note saying why."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ class SetStateFields(ActionFields):
 
 
 def check_set_state(fields: SetStateFields, targets: tuple[str, ...], records: PackRecords, where: str) -> None:
-    states = states_for(targets, records.schema)
+    states = states_for(targets, records)
     require(fields.state in states, where, f"state {fields.state!r} is not one of {', '.join(states)}")
 
 

@@ -1,5 +1,5 @@
-"""``update_roadmap``: write the agreed roadmap into every ticket whose short description does not
-carry it."""
+"""``update_roadmap``: write the agreed roadmap into every record carrying the roadmap
+(``[checks.roadmap_sync]``) whose text does not hold it."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from ..errors import RoadmapError
 from ..engagement.roadmap import format_short_description
 from ..playbook.action_kinds import ActionFields, ActionKind
+from ..playbook.roadmap_check import carriers
 from ..playbook.rules import Action, Rule
 from ..playbook.templates import render_file
 from .base import Plan, Write, compose_note, flag_write, note_ref, render_note
@@ -17,44 +18,50 @@ def plan_update_roadmap(plan: Plan, rule: Rule, action: Action, context: Mapping
     sync = context["sync"]
     if sync.conflicts:
         return  # the conflict is flagged; writing either side could undo a person's change
-    schema = plan.playbook.schema
+    check = plan.playbook.checks.roadmap_sync
+    assert check is not None  # the context has a sync only then
     stale = set(sync.stale)
-    for ticket in plan.engagement.tickets:
-        if ticket.number not in stale or ticket.parsed is None:
+    for carrier in carriers(plan.engagement, check):
+        ticket = carrier.record
+        if ticket.number not in stale or carrier.parsed is None:
             continue
         try:
             text = format_short_description(
-                ticket.parsed.title, sync.agreed, max_length=schema.short_description_max, extras=ticket.parsed.extras
+                carrier.parsed.title, sync.agreed, max_length=check.fit, extras=carrier.parsed.extras
             )
         except RoadmapError as error:
             _plan_overflow_flag(plan, rule, action, context, ticket, error)
             continue
-        if text == ticket.short_description:
+        if text == carrier.text:
             continue
-        changes = ticket.parsed.roadmap.changes(sync.agreed)
+        changes = carrier.parsed.roadmap.changes(sync.agreed)
         ref = note_ref(plan.engagement.key, rule.name, ticket.number, text)
         posted = plan.already_posted(ticket.sys_id, ref)
         body = "" if posted else render_note(plan, action, {**context, "ticket": ticket, "changes": changes})
+        field = plan.playbook.declarations.records[ticket.role].fields[check.field].field
         plan.writes.append(Write(
             rule=rule.name, engagement=plan.engagement.key, kind="update_roadmap", table=ticket.table,
-            sys_id=ticket.sys_id, number=ticket.number, target=ticket.code,
-            fields={schema.ticket.short_description: text},
-            before={schema.ticket.short_description: ticket.short_description},
+            sys_id=ticket.sys_id, number=ticket.number, target=_label(ticket),
+            fields={field: text}, before={field: carrier.text},
             note_field="work_notes", note=compose_note(plan, body, rule, ref) if body else "", note_ref=ref,
         ))
+
+
+def _label(record) -> str:
+    return record.code or record.role
 
 
 def _plan_overflow_flag(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any], ticket, error: RoadmapError) -> None:
     """The dates cannot be written without dropping text a person wrote: ask the person."""
     key = f"overflow:{error.problem}"
-    plan.raised_flags.add((rule.name, f"{ticket.code}:{key}"))
+    plan.raised_flags.add((rule.name, f"{_label(ticket)}:{key}"))
     ref = note_ref(plan.engagement.key, rule.name, ticket.number, key)
     if not action.options.overflow_template or plan.already_posted(ticket.sys_id, ref):
         return
     body = render_file(plan.playbook.env, action.options.overflow_template, {**context, "ticket": ticket, "error": error})
     plan.writes.append(flag_write(
         marks=plan.playbook.marks, rule=rule.name, engagement=plan.engagement.key, table=ticket.table, sys_id=ticket.sys_id,
-        number=ticket.number, target=ticket.code, body=body, ref=ref, flag_key=f"{ticket.code}:{key}",
+        number=ticket.number, target=_label(ticket), body=body, ref=ref, flag_key=f"{_label(ticket)}:{key}",
         kind="overflow",
     ))
 

@@ -18,13 +18,14 @@ from typing import Any, Callable, Sequence
 from ..actions import KINDS, Plan, Write
 from ..actions.base import ClockCheck, flag_write, note_ref
 from ..playbook.templates import render_file
-from ..playbook.context import build_context, compute_facts, needs_history, rule_context, with_latches
+from ..playbook.context import build_context, compute_facts, needs_history, pack_engagements, rule_context, with_latches
+from ..playbook.roadmap_check import carrier_field
 from ..errors import EXIT_ACTIONS_FAILED, EXIT_OK
 from ..playbook.evaluate import RuleResult, evaluate_conditions, evaluate_rule
 from .freshness import fresh_writes, record_index
 from .instance_lookup import unsent_writes
 from ..engagement.history import History, cycle_history
-from ..engagement.model import Engagement, EngagementBuilder
+from ..engagement.engagements import Engagement
 from ..config import Settings
 from .recover import settle_pending
 from ..playbook.pack_match import assign
@@ -128,7 +129,9 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
     """What to remember: the roadmap once every ticket agrees on it (the pack's latches are
     remembered by ``with_latches``)."""
     updated = dict(memory)
-    if engagement.tickets and facts.sync.consistent and not engagement.is_broken:
+    if facts.sync is None:
+        return updated  # a pack without a roadmap remembers only its latches
+    if facts.carriers and facts.sync.consistent and not engagement.is_broken:
         updated[AGREED] = remember_roadmap(facts.sync.agreed)
     elif not memory.get(AGREED) and facts.sync.carried and not facts.sync.conflicts and not engagement.is_broken:
         # First sight, and a person's change is being carried: remember the dates it replaces as
@@ -199,7 +202,7 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
 def _owned(playbooks, chosen, rows, memories, settings: Settings, at: datetime) -> dict[str, list[Engagement]]:
     """Each pack's engagements, built from its tables as read, then assigned by the packs' match."""
     zone = settings.worker.default_timezone
-    built = {p.name: EngagementBuilder(p.schema, zone).build_tables(tables_of(chosen[p.name], rows)) for p in playbooks}
+    built = {p.name: pack_engagements(p, tables_of(chosen[p.name], rows), zone) for p in playbooks}
     return assign(playbooks, built, memories, at)
 
 
@@ -217,10 +220,12 @@ def _merged(parts: list[tuple[Playbook, CyclePlan, list[Engagement]]]) -> CycleP
 
 def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_id, memories, already_posted) -> CyclePlan:
     """Plan from the records (with the history first sight needs), less what the instance already has."""
-    unsure = [engagement for engagement in engagements if needs_history(engagement, memories.get(engagement.key, {}))]
-    history = cycle_history(client, unsure, playbook.schema.ticket.short_description)
+    unsure = [e for e in engagements if needs_history(e, memories.get(e.key, {}), playbook)]
+    check = playbook.checks.roadmap_sync
+    field = carrier_field(check, playbook.declarations)
+    history = cycle_history(client, unsure, check.roles, field) if check and field else {}
     cycle = plan_cycle(playbook, engagements, memories, started, already_posted, history)
-    cycle.writes = unsent_writes(client, journal, cache, playbook.schema, cycle.writes, run_id)
+    cycle.writes = unsent_writes(client, journal, cache, playbook.declarations, cycle.writes, run_id)
     return cycle
 
 
@@ -245,7 +250,7 @@ def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, en
         report.outcomes = send_and_verify(client, journal, report.run_id, cycle.writes, since, now, should_stop)
         follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
         follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
-        follow_ups = unsent_writes(client, journal, cache, playbook.schema, follow_ups, report.run_id)
+        follow_ups = unsent_writes(client, journal, cache, playbook.declarations, follow_ups, report.run_id)
         if follow_ups:
             cycle.writes += follow_ups
             report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now)

@@ -34,9 +34,8 @@ def record_index(engagements: Iterable) -> dict[tuple[str, str], Mapping[str, st
     """Every record of the engagements as read this cycle, by (table, sys_id)."""
     index: dict[tuple[str, str], Mapping[str, str]] = {}
     for engagement in engagements:
-        for record in (*engagement.tickets, engagement.change, *engagement.ctasks):
-            if record is not None:
-                index[(record.table, record.sys_id)] = record.raw
+        for record in engagement.records:
+            index[(record.table, record.sys_id)] = record.raw
     return index
 
 

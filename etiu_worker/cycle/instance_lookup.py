@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from ..actions import Write
-from ..config import SchemaSettings
+from ..engagement.roles import Declarations
 from ..servicenow.query import Query, in_batches
 from .verify import JOURNAL_TABLE
 
@@ -25,12 +25,12 @@ WORKER_MARK = "etiu-worker"
 _REF = re.compile(r"· ref ([0-9a-f]{12})\s*\Z")
 
 
-def unsent_writes(client, journal, cache, schema: SchemaSettings, writes: list[Write], run_id: str) -> list[Write]:
+def unsent_writes(client, journal, cache, declarations: Declarations, writes: list[Write], run_id: str) -> list[Write]:
     """``writes`` less the notes and tickets the instance already has.
 
     The journal learns each note found (none when ``journal`` is None, as in a dry run)."""
     writes = _without_posted_notes(client, journal, writes, run_id)
-    return _without_existing_tickets(client, cache, schema, writes)
+    return _without_existing_tickets(client, cache, declarations, writes)
 
 
 def posted_refs(client, sys_ids: Iterable[str]) -> dict[str, set[str]]:
@@ -78,37 +78,52 @@ def _without_note(write: Write) -> Write | None:
     return replace(write, note="", clock_check=None)
 
 
-def _without_existing_tickets(client, cache, schema: SchemaSettings, writes: list[Write]) -> list[Write]:
-    creates = [write for write in writes if write.is_create and write.table == schema.ticket.table]
-    if not creates:
-        return writes
-    existing = _existing_tickets(client, schema, creates)
-    if existing:
-        cache.store(schema.ticket.table, list(existing.values()))
+Shape = tuple[str, str, str]  # a created record's table, engagement key field and code field
+
+
+def _without_existing_tickets(client, cache, declarations: Declarations, writes: list[Write]) -> list[Write]:
+    creates: dict[Shape, list[Write]] = {}
+    for write in writes:
+        if write.is_create and write.role in declarations.records:
+            creates.setdefault(_shape(declarations, write.role), []).append(write)
+    existing: dict[Shape, dict[tuple[str, str], dict]] = {}
+    for shape, planned in creates.items():
+        existing[shape] = _existing_tickets(client, shape, planned)
+        if existing[shape]:
+            cache.store(shape[0], list(existing[shape].values()))
     kept = []
     for write in writes:
-        if write.is_create and write.table == schema.ticket.table and _identity(schema, write.fields) in existing:
+        shape = _shape(declarations, write.role) if write.is_create and write.role in declarations.records else None
+        found = existing.get(shape, {}).get(_identity(shape, write.fields)) if shape else None
+        if found is not None:
             log.warning("%s for %s already exists on the instance (%s); not created again", write.target,
-                        write.engagement, existing[_identity(schema, write.fields)].get("number", ""),
+                        write.engagement, found.get("number", ""),
                         extra={"engagement": write.engagement, "rule": write.rule})
             continue
         kept.append(write)
     return kept
 
 
-def _existing_tickets(client, schema: SchemaSettings, creates: list[Write]) -> dict[tuple[str, str], dict]:
-    wanted = {_identity(schema, write.fields) for write in creates}
+def _shape(declarations: Declarations, role: str) -> Shape:
+    declared = declarations.records[role]
+    code = declared.identity.field if declared.identity else ""
+    return declared.table, str(declarations.link_of(role).field or ""), code
+
+
+def _existing_tickets(client, shape: Shape, creates: list[Write]) -> dict[tuple[str, str], dict]:
+    table, key_field, code_field = shape
+    wanted = {_identity(shape, write.fields) for write in creates}
     keys = sorted({key for key, _ in wanted})
     codes = sorted({code for _, code in wanted})
     found: dict[tuple[str, str], dict] = {}
     for chunk in in_batches(keys):
-        query = Query.where(schema.ticket.engagement, "IN", chunk).and_where(schema.ticket.code, "IN", codes)
-        for record in client.list(schema.ticket.table, query):
-            identity = _identity(schema, record)
+        query = Query.where(key_field, "IN", chunk).and_where(code_field, "IN", codes)
+        for record in client.list(table, query):
+            identity = _identity(shape, record)
             if identity in wanted:
                 found.setdefault(identity, record)
     return found
 
 
-def _identity(schema: SchemaSettings, fields) -> tuple[str, str]:
-    return (str(fields.get(schema.ticket.engagement, "")), str(fields.get(schema.ticket.code, "")))
+def _identity(shape: Shape, fields) -> tuple[str, str]:
+    return (str(fields.get(shape[1], "")), str(fields.get(shape[2], "")))

@@ -1,6 +1,6 @@
 """The names of the people records are assigned to, read once per person and kept in the record cache.
 
-Tickets and change requests hold their assignee (``assigned_to``) as a sys_user sys_id. After a
+The records that carry the engagement key hold their assignee (``assigned_to``) as a sys_user sys_id. After a
 cycle, the sys_ids the cache has no name for are read from ``sys_user`` (sys_id, name and
 user_name only, 100 per request) and kept in ``records.sqlite3``, so the report shows and matches
 names without a request of its own, and a quiet cycle (no new assignee) sends nothing more than
@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterable, Mapping
 
 from ..state.cache import RecordCache
-from ..config import SchemaSettings
 from ..errors import ForbiddenError, ServiceNowError
 from ..servicenow.query import Query, in_batches
 
@@ -26,10 +25,10 @@ USER_FIELDS = ("sys_id", "name", "user_name")
 _SYS_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def remember_assignees(client, cache: RecordCache, schema: SchemaSettings) -> None:
+def remember_assignees(client, cache: RecordCache, tables: Iterable[str]) -> None:
     """Read the names of assignees the cache does not know yet; a failed read is tried next cycle."""
     known = {row.get("sys_id") for row in cache.records(USERS_TABLE)}
-    wanted = sorted(assignee_ids(cache, schema) - known)
+    wanted = sorted(assignee_ids(cache, tables) - known)
     for batch in in_batches(wanted):
         try:
             found = client.list(USERS_TABLE, Query.where("sys_id", "IN", batch), fields=USER_FIELDS)
@@ -45,10 +44,9 @@ def remember_assignees(client, cache: RecordCache, schema: SchemaSettings) -> No
                                           for sys_id in batch if sys_id not in seen])
 
 
-def assignee_ids(cache: RecordCache, schema: SchemaSettings) -> set[str]:
-    """The sys_ids in the tickets' and change requests' assignee field."""
-    values = (reference_value(row.get(ASSIGNEE_FIELD))
-              for table in (schema.ticket.table, schema.change.table) for row in cache.records(table))
+def assignee_ids(cache: RecordCache, tables: Iterable[str]) -> set[str]:
+    """The sys_ids in the assignee field of the records of ``tables``."""
+    values = (reference_value(row.get(ASSIGNEE_FIELD)) for table in tables for row in cache.records(table))
     return {value for value in values if _SYS_ID.fullmatch(value)}
 
 

@@ -29,7 +29,10 @@ from .engine import plan_cycle
 from ..errors import RulesError
 from ..playbook.evaluate import RuleResult
 from ..engagement.history import changes_from_rows
-from ..engagement.model import EngagementBuilder, format_sn_datetime
+from ..engagement.values import format_sn_datetime
+from ..playbook.context import pack_engagements
+from ..playbook.pack_records import legacy_table
+from ..playbook.roadmap_check import carrier_field
 from ..playbook.names import did_you_mean
 
 
@@ -81,11 +84,10 @@ def run_fixture(path: Path, playbook, settings) -> FixtureResult:
     if not isinstance(at, datetime):
         raise RulesError(f"fixture {path}: set now = 2026-11-20T15:00:00Z (the moment to evaluate at)")
     at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-    builder = EngagementBuilder(playbook.schema, settings.worker.default_timezone)
     tables = fixture_tables(data, playbook, f"fixture {path}")
-    engagements = builder.build_tables(tables)
-    tickets = tables.get(playbook.schema.ticket.table, [])
-    history = fixture_history(data, tickets, playbook.schema.ticket.short_description, f"fixture {path}")
+    engagements = pack_engagements(playbook, tables, settings.worker.default_timezone)
+    carriers, field = carrier_rows(playbook, tables)
+    history = fixture_history(data, carriers, field, f"fixture {path}") if field else None
     cycle = plan_cycle(playbook, engagements, data.get("memory", {}), at, lambda sys_id, ref: False, history)
     result = FixtureResult(path, cycle.results, cycle.writes)
     result.failures = _check_expectations(data.get("expect", {}), cycle.results)
@@ -101,8 +103,12 @@ def fixture_tables(data: dict[str, Any], playbook, where: str) -> dict[str, list
     """The fixture's rows by table: ``[[records.<table>]]`` and the old keys, each a table the pack reads."""
     tables: dict[str, list[dict[str, str]]] = {}
     for key, section, prefix in OLD_ROW_KEYS:
-        table = getattr(playbook.schema, section).table
-        tables.setdefault(table, []).extend(_with_ids(data.get(key, []), prefix))
+        table = legacy_table(playbook.declarations, section)
+        if table is not None:
+            tables.setdefault(table, []).extend(_with_ids(data.get(key, []), prefix))
+        elif data.get(key):
+            raise RulesError(f"{where}: [[{key}]]: the pack has no role these rows belong to; "
+                             f"write them as [[records.<table>]]")
     known = sorted({record.table for record in playbook.declarations.records.values()})
     for table, rows in (data.get("records") or {}).items():
         if table not in known:
@@ -110,6 +116,17 @@ def fixture_tables(data: dict[str, Any], playbook, where: str) -> dict[str, list
                              f"{did_you_mean(table, known)}; its tables are {', '.join(known)}")
         tables.setdefault(table, []).extend(_with_ids(rows, table))
     return tables
+
+
+def carrier_rows(playbook, tables: dict[str, list[dict[str, str]]]) -> tuple[list[dict[str, str]], str | None]:
+    """The rows of the tables the roadmap's records live in, and the field that carries it
+    (None: the pack has no roadmap), which the fixture's ``[[audit]]`` rows are about."""
+    check = playbook.checks.roadmap_sync
+    field = carrier_field(check, playbook.declarations)
+    if check is None or field is None:
+        return [], None
+    names = dict.fromkeys(playbook.declarations.records[role].table for role in check.roles)
+    return [row for table in names for row in tables.get(table, [])], field
 
 
 EXPECT_KEYS = ("matched", "not_matched")

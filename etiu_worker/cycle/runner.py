@@ -23,6 +23,7 @@ from ..errors import AuthenticationError, InvalidTableError, RateLimitedError, S
 from ..state.journal import Journal
 from ..state.lock import exclusive_run
 from .people import remember_assignees
+from ..playbook.pack_records import assignee_tables
 from .progress import SyncProgress
 from .progress import wanted as progress_wanted
 from ..actions import KINDS
@@ -62,7 +63,7 @@ def _naming_schema_key(settings: Settings, playbooks):
 
 
 def _fix_for(settings: Settings, playbooks, table: str) -> str | None:
-    key = schema_key_for_table(playbooks[0].schema, table)
+    key = schema_key_for_table(settings.schema, table)
     if key is not None and is_overridden(settings.schema, key.removeprefix("schema.")):
         return f"set {key} ({env_name(*key.split('.'))}) to the table's real name"
     for playbook in playbooks:
@@ -159,11 +160,12 @@ def _retries_at_debug():
 
 
 def _remember_assignees(client, cache, playbooks) -> None:
-    schemas = []
+    seen: list[tuple[str, ...]] = []
     for playbook in playbooks:
-        if playbook.schema not in schemas:  # packs over the same records ask for their assignees once
-            schemas.append(playbook.schema)
-            remember_assignees(client, cache, playbook.schema)
+        tables = assignee_tables(playbook.declarations)
+        if tables not in seen:  # packs over the same records ask for their assignees once
+            seen.append(tables)
+            remember_assignees(client, cache, tables)
 
 
 def _export_metrics(settings: Settings, report: engine.CycleReport, journal: Journal) -> None:

@@ -22,7 +22,7 @@ from typing import Iterable
 from ..actions import Write
 from ..errors import AuthenticationError, NotFoundError, ServiceNowError, UnreachableError
 from ..state.journal import ActionRecord
-from ..engagement.model import format_sn_datetime, parse_sn_datetime
+from ..engagement.values import format_sn_datetime, parse_sn_datetime
 from ..servicenow.query import Query, in_batches
 
 log = logging.getLogger(__name__)

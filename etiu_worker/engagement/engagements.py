@@ -1,4 +1,4 @@
-"""``GenericEngagement``: one engagement's records by role, its zone, name and problems."""
+"""``Engagement``: one engagement's records by role, its zone, name and problems."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from .records import Problem, Record
 
 
 @dataclass(frozen=True)
-class GenericEngagement:
+class Engagement:
     """The records of one engagement, grouped by the pack's roles.
 
     ``chosen`` holds, for each role, the record that counts (None when there is none, or when a

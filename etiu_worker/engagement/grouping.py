@@ -16,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from .engagements import GenericEngagement
+from .engagements import Engagement
 from .linking import LinkIndex, RawRecord, link_order
 from .records import Problem, Record, read_record
 from .roles import UPDATED_ON, Declarations, Identity, Link, RoleDeclaration
@@ -29,7 +29,7 @@ def build_engagements(
     declarations: Declarations,
     raw_by_table: Mapping[str, Iterable[RawRecord]],
     default_zone: str,
-) -> list[GenericEngagement]:
+) -> list[Engagement]:
     """The engagements in the records, by key; ``default_zone`` when the pack names none."""
     tables = {table: tuple(records) for table, records in raw_by_table.items()}
     builder = _Builder(declarations, tables, default_zone)
@@ -70,14 +70,14 @@ class _Builder:
         indexes = [*self.indexes.values(), *(index for _, index in self.unknown)]
         return sorted({key for index in indexes if index.link.kind == "key" for key in index.by_value})
 
-    def engagement(self, key: str) -> GenericEngagement:
+    def engagement(self, key: str) -> Engagement:
         problems: list[Problem] = []
         raw = self.find(key)
         zone = self.zone(raw, problems)
         found = {role: self.read(role, raw[role], zone, problems) for role in self.order}
         chosen = {role: self.choose(role, found[role], problems) for role in self.order}
         problems += self.unknown_codes(key, raw)
-        return GenericEngagement(key, zone, self.name(key, raw), MappingProxyType(found), MappingProxyType(chosen),
+        return Engagement(key, zone, self.name(key, raw), MappingProxyType(found), MappingProxyType(chosen),
                                  _unique_keys(problems))
 
     def find(self, key: str) -> dict[str, list[RawRecord]]:
@@ -209,7 +209,7 @@ def _repeated_steps(role: str, records: list[Record]) -> list[Problem]:
     ]
 
 
-def _with_claims(declarations: Declarations, engagements: list[GenericEngagement]) -> list[GenericEngagement]:
+def _with_claims(declarations: Declarations, engagements: list[Engagement]) -> list[Engagement]:
     """Each engagement, with a problem for a record that is not shared but that several
     engagements found by reference."""
     claims: dict[tuple[str, str], list[str]] = defaultdict(list)
@@ -221,7 +221,7 @@ def _with_claims(declarations: Declarations, engagements: list[GenericEngagement
     return [replace(engagement, problems=engagement.problems + _claimed(engagement, claims)) for engagement in engagements]
 
 
-def _claimed(engagement: GenericEngagement, claims: Mapping[tuple[str, str], list[str]]) -> tuple[Problem, ...]:
+def _claimed(engagement: Engagement, claims: Mapping[tuple[str, str], list[str]]) -> tuple[Problem, ...]:
     problems = []
     for (role, sys_id), keys in claims.items():
         if len(keys) > 1 and engagement.key in keys:

@@ -16,7 +16,8 @@ from datetime import datetime
 from typing import Iterable, Mapping, Sequence
 
 from ..errors import ForbiddenError
-from .model import Engagement, parse_sn_datetime
+from .engagements import Engagement
+from .values import parse_sn_datetime
 from ..servicenow.query import Query, in_batches
 
 log = logging.getLogger(__name__)
@@ -71,16 +72,25 @@ def changes_from_rows(rows: Iterable[Mapping[str, str]], field: str) -> dict[str
     return changes
 
 
-def cycle_history(client, engagements: Sequence[Engagement], field: str) -> History | None:
-    """The history of ``field`` for every ticket of these engagements, in one batched read.
+def cycle_history(client, engagements: Sequence[Engagement], roles: Sequence[str], field: str) -> History | None:
+    """The history of ``field`` for every record of ``roles`` in these engagements (the records
+    that carry the roadmap), in one batched read per table.
 
     The cycle passes only the engagements that need it (``context.needs_history``); with none, no
     request is sent and the mapping is empty, so a quiet or warm cycle costs nothing more.
     """
-    tickets = [ticket for engagement in engagements for ticket in engagement.tickets]
-    if not tickets:
-        return {}
-    return read_field_history(client, tickets[0].table, [ticket.sys_id for ticket in tickets], field)
+    by_table: dict[str, list[str]] = {}
+    for engagement in engagements:
+        for role in roles:
+            for record in engagement.each(role):
+                by_table.setdefault(record.table, []).append(record.sys_id)
+    history: dict[str, list[FieldChange]] = {}
+    for table, sys_ids in by_table.items():
+        found = read_field_history(client, table, sys_ids, field)
+        if found is None:
+            return None
+        history |= found
+    return history
 
 
 def _audit_query(table: str, field: str, sys_ids: list[str]) -> Query:

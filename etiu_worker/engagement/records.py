@@ -47,6 +47,7 @@ class Record:
     meaning: str  # pending, open, done, skipped, canceled, or "unknown"
     updated_on: datetime | None
     step: str | None  # the step id, for a role identified by a step field
+    code: str | None  # the code, for a role identified by a code
     values: Mapping[str, Any] = field(hash=False)
     raw: Mapping[str, Any] = field(repr=False, compare=False, hash=False)
 
@@ -111,6 +112,7 @@ def read_record(
         meaning=declaration.meaning.get(state, "unknown"),
         updated_on=_typed(raw, UPDATED_ON, "datetime", zone, where, problems),
         step=plain(raw.get(identity.field)) if identity and identity.kind == "step" else None,
+        code=identity.value if identity and identity.kind == "code" else None,
         values=MappingProxyType(values),
         raw=MappingProxyType(dict(raw)),
     )

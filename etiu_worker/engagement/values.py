@@ -51,6 +51,11 @@ def parse_sn_datetime(text: str) -> datetime:
         raise UnreadableValue("a date-time like 2026-11-24 23:00:00") from None
 
 
+def format_sn_datetime(value: datetime) -> str:
+    """An aware datetime as ServiceNow stores a UTC date-time."""
+    return value.astimezone(timezone.utc).strftime(SN_DATETIME)
+
+
 def _datetime(text: str, zone: ZoneInfo) -> datetime:
     return parse_sn_datetime(text)
 

@@ -13,7 +13,6 @@ from typing import Any, Callable, Mapping
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..config import SchemaSettings
 from ..engagement.roles import Declarations
 from ..errors import RulesError
 
@@ -40,10 +39,19 @@ class ActionFields(BaseModel):
 
 @dataclass(frozen=True)
 class PackRecords:
-    """What an action's check reads of its pack: the records as declared, and in the old shape."""
+    """What an action's check reads of its pack: the records as declared, the states each name
+    of a role can hold (``condition_check.StateNames``), what a target may name, the checks
+    declared, and the other names of roles (``[context]``)."""
 
-    schema: SchemaSettings
     declarations: Declarations
+    states: Any
+    targets: tuple[str, ...]
+    checks: frozenset[str]
+    aliases: Mapping[str, str]
+
+    def role_of(self, target: str) -> str:
+        """The role a target names: itself, or the role of another name of it."""
+        return self.aliases.get(target, target)
 
 
 # check(fields, targets, records, where) raises RulesError; plan(plan, rule, action, context) plans writes.

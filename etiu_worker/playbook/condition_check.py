@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from jinja2 import nodes
@@ -20,8 +21,8 @@ from ..errors import RulesError
 from .names import did_you_mean, names_of
 
 COMPARISONS = ("eq", "ne", "in", "notin")
-# The object a ``.state`` is read from decides which schema states it can hold.
-STATE_KINDS = {"tickets": "ticket", "ticket": "ticket", "change": "change", "ctask": "ctask", "ctasks": "ctask"}
+# Top-level names whose members are records by role: ``records.validation.state``.
+BY_ROLE = ("records", "found")
 UNKNOWN_STATE = "unknown"  # the model's name for a state value the schema does not list
 JINJA_OWN = {"loop", "self", "varargs", "kwargs", "caller"}  # names Jinja defines inside loops and macros
 
@@ -32,19 +33,31 @@ def parse_expression(env: ImmutableSandboxedEnvironment, source: str) -> nodes.E
     return parser.parse_expression()
 
 
-def check_state_names(tree: nodes.Node, states: Mapping[str, list[str]], where: str,
-                      subject: Callable[[int], str]) -> None:
-    """Refuse a state compared with a string that is not a state name of its kind of record.
+@dataclass(frozen=True)
+class StateNames:
+    """The state names a record read by a name can hold: by role, by another name of a role, by
+    group (its roles' states), and which group each role is read from, for the message."""
+
+    by_name: Mapping[str, tuple[str, ...]]
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def everything(self) -> list[str]:
+        return sorted({state for states in self.by_name.values() for state in states})
+
+
+def check_state_names(tree: nodes.Node, states: StateNames, where: str, subject: Callable[[int], str]) -> None:
+    """Refuse a state compared with a string that is not a state name of the role it is read from.
 
     ``subject(lineno)`` says what holds the comparison: a condition, or a template's line."""
     for state_side, literal in _state_comparisons(tree):
-        kind = _state_kind(state_side)
-        valid = (list(states[kind]) if kind else sorted({s for v in states.values() for s in v})) + [UNKNOWN_STATE]
-        for name in _strings(literal):
-            if name not in valid:
+        name, root = _state_owner(state_side, states)
+        kind = _label(name, root, states)
+        valid = (list(states.by_name[name]) if name else states.everything()) + [UNKNOWN_STATE]
+        for given in _strings(literal):
+            if given not in valid:
                 raise RulesError(
-                    f"{where}: {subject(state_side.lineno)} compares a {kind or 'record'} state with {name!r}, "
-                    f"which is not a {kind or 'record'} state{did_you_mean(name, valid)}: "
+                    f"{where}: {subject(state_side.lineno)} compares a {kind} state with {given!r}, "
+                    f"which is not a {kind} state{did_you_mean(given, valid)}: "
                     f"use one of {', '.join(valid)}"
                 )
 
@@ -74,16 +87,29 @@ def _is_state(node: nodes.Node) -> bool:
         isinstance(node, nodes.Name) and node.name == "state")
 
 
-def _state_kind(node: nodes.Node) -> str:
-    """ticket, change or ctask for ``tickets.ROLE.state``, ``engagement.change.state``…; the
-    nearest name that says the kind wins; "" when none does (a template's loop variable)."""
+def _state_owner(node: nodes.Node, states: StateNames) -> tuple[str, str]:
+    """(the nearest name whose states ``node`` holds, the top-level name it is read from) for
+    ``tickets.validation.state``, ``change.state``, ``records.change.state``; ("", root) when none
+    says it (a template's loop variable, a step)."""
+    chain: list[str] = []
     owner = node.node if isinstance(node, nodes.Getattr) else None
     while isinstance(owner, (nodes.Getattr, nodes.Getitem, nodes.Name)):
-        name = owner.attr if isinstance(owner, nodes.Getattr) else getattr(owner, "name", "")
-        if name in STATE_KINDS:
-            return STATE_KINDS[name]
+        chain.append(owner.attr if isinstance(owner, nodes.Getattr) else getattr(owner, "name", ""))
         owner = getattr(owner, "node", None)
-    return ""
+    root = chain[-1] if chain else ""
+    if root not in states.by_name and root not in BY_ROLE:
+        return "", root
+    return next((name for name in chain if name in states.by_name), ""), root
+
+
+def _label(name: str, root: str, states: StateNames) -> str:
+    """How a message names the kind of record: the group read from, in the singular (a
+    ``tickets`` state is a ticket state), else the name itself."""
+    if not name:
+        return "record"
+    if root in states.groups and name in states.groups[root]:
+        return root[:-1] if root.endswith("s") else root
+    return name
 
 
 def _strings(node: nodes.Node) -> list[str]:

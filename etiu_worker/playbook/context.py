@@ -4,52 +4,71 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime
+from types import MappingProxyType
 from typing import Any, Mapping
+from weakref import WeakKeyDictionary
 
 from . import facts as f
 from ..errors import RoadmapError
+from ..engagement.engagements import Engagement
+from ..engagement.grouping import build_engagements
 from ..engagement.history import History
-from ..engagement.model import ROLES, Engagement
-from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc, ShortDescription
+from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc
 from ..engagement.roadmap_memory import AGREED, CARRYING, remembered_roadmap
+from .context_names import EngagementView, group_records
 from .durations import TimeFrame
+from .roadmap_check import carriers, client_name, with_roadmap_problems
 from .rules import Playbook, Rule
 from .step_context import engagement_steps
 
+# A check's expressions, compiled once per pack's environment.
+_COMPILED: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
+
+
 def baseline_roadmap(memory: Mapping[str, Any], key: str = AGREED) -> Roadmap | None:
     """The remembered roadmap (``AGREED``: the last agreed one; ``CARRYING``: the dates the worker
-    itself was carrying to the tickets when last it wrote them), stored as data or as old text."""
+    itself was carrying to the carriers when last it wrote them), stored as data or as old text."""
     return remembered_roadmap(memory, key)
 
 
-def needs_history(engagement: Engagement, memory: Mapping[str, Any]) -> bool:
-    """Whether this engagement's facts need its tickets' history: first sight, and a date that
-    differs between tickets (and is not a conflict already remembered). An engagement with records
-    the playbook cannot trust is left alone, so it needs none."""
-    return not engagement.is_broken and f.needs_history(engagement.tickets, baseline_roadmap(memory), memory.get("conflicts"))
+def pack_engagements(playbook: Playbook, tables: Mapping[str, Any], default_zone: str) -> list[Engagement]:
+    """The engagements in raw records by table, grouped as the pack's roles declare, each with the
+    problems of its roadmap (``[checks.roadmap_sync]``) noted before any rule reads it."""
+    built = build_engagements(playbook.declarations, tables, default_zone)
+    return [with_roadmap_problems(engagement, playbook.checks.roadmap_sync) for engagement in built]
+
+
+def needs_history(engagement: Engagement, memory: Mapping[str, Any], playbook: Playbook) -> bool:
+    """Whether this engagement's facts need its carriers' history: first sight, and a date that
+    differs between carriers (and is not a conflict already remembered). An engagement with records
+    the playbook cannot trust is left alone, so it needs none; nor does a pack without a roadmap."""
+    check = playbook.checks.roadmap_sync
+    if check is None or engagement.is_broken:
+        return False
+    return f.needs_history(carriers(engagement, check), baseline_roadmap(memory), memory.get("conflicts"))
 
 
 def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[str, Any], now: datetime,
                   history: History | None = None) -> f.Facts:
-    """The engagement's facts; ``history`` is its tickets' short-description history (None: unknown)."""
-    synced = f.reconcile_roadmap(engagement.tickets, baseline_roadmap(memory), history, memory.get("conflicts"),
-                                 baseline_roadmap(memory, CARRYING))
-    sync = _without_unplaceable_prod_upgrade(synced, engagement)
-    window = f.check_window(engagement, sync.agreed, playbook.planned_window_hours)
-    today = now.astimezone(engagement.zone).date()
-    return f.Facts(
-        sync=sync,
-        window=window,
-        today=today,
-        memory=dict(memory),
-    )
+    """The engagement's facts; ``history`` is its carriers' text history (None: unknown)."""
+    check = playbook.checks.roadmap_sync
+    found = carriers(engagement, check)
+    sync = None
+    if check is not None:
+        synced = f.reconcile_roadmap(found, baseline_roadmap(memory), history, memory.get("conflicts"),
+                                     baseline_roadmap(memory, CARRYING))
+        sync = _without_unplaceable_prod_upgrade(synced, engagement)
+    name = playbook.declarations.engagement.name
+    client = client_name(engagement, found, name.after_last if name else None, name.role if name else None)
+    return f.Facts(sync=sync, today=now.astimezone(engagement.zone).date(), memory=dict(memory),
+                   carriers=found, client=client)
 
 
 def _without_unplaceable_prod_upgrade(sync: f.RoadmapSync, engagement: Engagement) -> f.RoadmapSync:
     """The agreed roadmap, less a prod upgrade with no instant in the client's zone.
 
-    Tickets carrying one are flagged by the model (which sets their roadmap aside), but the
-    agreed value can still be a remembered one, e.g. after the client's zone was changed:
+    Carriers holding one are flagged by the roadmap check (which sets their roadmap aside), but
+    the agreed value can still be a remembered one, e.g. after the client's zone was changed:
     dropping it here keeps every fact computable, so the engagement is flagged, not skipped.
     """
     prod = sync.agreed.prod_upgrade
@@ -67,6 +86,8 @@ def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, no
     as they read the rest, the steps included (a pack that declares none has no ``steps``,
     ``dates`` or ``latches``: a rule naming one fails at load as any unknown name does)."""
     context = _records_and_facts(engagement, facts, playbook, now)
+    if playbook.checks.planned_window is not None:
+        context["window"] = _window(engagement, playbook, context)
     if playbook.steps.groups:
         frame = TimeFrame(playbook.calendar, engagement.zone)
         context["steps"] = engagement_steps(playbook.steps, playbook.declarations, engagement, playbook.env,
@@ -84,39 +105,46 @@ def with_latches(memory: dict[str, Any], context: Mapping[str, Any], playbook: P
 
 
 def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
-    roadmap = facts.sync.agreed
-    prod_utc = prod_upgrade_to_utc(roadmap.prod_upgrade, engagement.zone) if roadmap.prod_upgrade else None
-    return {
-        "engagement": engagement,
+    context = {
+        **group_records(engagement, playbook.context_names),
+        "engagement": EngagementView(engagement, playbook.context_names),
         "key": engagement.key,
-        "tickets": {role: engagement.ticket(role) for role in ROLES},
-        "change": engagement.change,
-        "ctask": engagement.planned_dates_ctask,
+        "records": MappingProxyType(dict(engagement.chosen)),
+        "found": MappingProxyType(dict(engagement.found)),
         "problems": engagement.problems,
-        "roadmap": roadmap,
-        "prod_upgrade_utc": prod_utc,
-        "prod_upgrade_local": prod_utc.astimezone(engagement.zone) if prod_utc else None,
-        "client": client_name(engagement),
-        "sync": facts.sync,
-        "window": facts.window,
+        "client": facts.client,
         "calendar": playbook.calendar,
         "zone": engagement.zone,
         "now": now,
         "today": facts.today,
-        "codes": playbook.schema.codes,
+        "codes": playbook.codes,
         "contacts": playbook.contacts,
     }
+    if facts.sync is not None:
+        roadmap = facts.sync.agreed
+        prod_utc = prod_upgrade_to_utc(roadmap.prod_upgrade, engagement.zone) if roadmap.prod_upgrade else None
+        context |= {"roadmap": roadmap, "sync": facts.sync, "prod_upgrade_utc": prod_utc,
+                    "prod_upgrade_local": prod_utc.astimezone(engagement.zone) if prod_utc else None}
+    return context
+
+
+def _window(engagement: Engagement, playbook: Playbook, context: Mapping[str, Any]) -> f.Window:
+    check = playbook.checks.planned_window
+    assert check is not None  # build_context asks only then
+    record = engagement.one(check.role)
+    if record is None:
+        return f.Window(applies=False)
+    applies = bool(_evaluate(playbook, check.applies, context))
+    expected = _evaluate(playbook, check.expected, context)
+    return f.check_window(record, check.start, check.end, applies, expected, engagement.zone, check.hours)
+
+
+def _evaluate(playbook: Playbook, source: str, context: Mapping[str, Any]) -> Any:
+    compiled = _COMPILED.setdefault(playbook.env, {})
+    if source not in compiled:
+        compiled[source] = playbook.env.compile_expression(source, undefined_to_none=False)
+    return compiled[source](**context)
 
 
 def rule_context(base: Mapping[str, Any], rule: Rule) -> dict[str, Any]:
     return {**base, "params": rule.params, "rule": rule}
-
-
-def client_name(engagement: Engagement) -> str:
-    """The client's name as people wrote it: the part of a ticket title after the last ' - '."""
-    # ETIU01 first: it is written first and its title is the one people read.
-    for ticket in sorted(engagement.tickets, key=lambda t: (t.role != "kickoff", t.number)):
-        parsed: ShortDescription | None = ticket.parsed
-        if parsed and " - " in parsed.title:
-            return parsed.title.rsplit(" - ", 1)[1].strip()
-    return engagement.key

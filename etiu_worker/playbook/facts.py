@@ -1,8 +1,8 @@
 """What the playbook needs to know about an engagement, computed once per cycle. No I/O.
 
-Rules read these facts in their conditions and templates: the roadmap every ticket should carry
-(and how people changed it), whether the change request's planned window really holds the agreed
-prod upgrade. (Steps, named dates and latches are the pack's own
+Rules read these facts in their conditions and templates: the roadmap every carrier should carry
+(and how people changed it, ``[checks.roadmap_sync]``), whether a record's planned window really
+holds the expected instant (``[checks.planned_window]``). (Steps, named dates and latches are the pack's own
 data: playbook/step_context.py, moments.py.) Each fact is a frozen object that can say why it is what it is. The roadmap sync itself
 lives in roadmap_sync.py (its names are importable from here too).
 """
@@ -14,10 +14,9 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ..engagement.model import Engagement
-from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc
+from ..engagement.records import Record
 from .roadmap_sync import (  # noqa: F401 - re-exported: the roadmap sync is a fact like the others
-    ROADMAP_FIELDS, Carried, Conflict, RoadmapSync, needs_history, reconcile_roadmap,
+    ROADMAP_FIELDS, Carried, Carrier, Conflict, RoadmapSync, needs_history, reconcile_roadmap,
 )
 
 
@@ -48,31 +47,26 @@ class Window:
         return self.actual_end.astimezone(self.zone) if self.actual_end and self.zone else None
 
 
-def check_window(engagement: Engagement, roadmap: Roadmap, hours: float) -> Window:
-    change = engagement.change
-    ctask = engagement.planned_dates_ctask
-    if change is None:
+def check_window(record: Record | None, start: str, end: str, applies: bool, expected: datetime | None,
+                 zone: ZoneInfo, hours: float) -> Window:
+    """The window of ``record``'s fields ``start`` and ``end`` (aliases) against the ``expected``
+    start instant (None: the roadmap gives none), once ``applies``."""
+    if record is None:
         return Window(applies=False)
-    base = Window(
-        applies=bool((ctask and ctask.is_closed) or change.planned_start),
-        actual_start=change.planned_start,
-        actual_end=change.planned_end,
-        zone=engagement.zone,
-        hours=hours,
-    )
+    actual_start, actual_end = getattr(record, start), getattr(record, end)
+    base = Window(applies=applies, actual_start=actual_start, actual_end=actual_end, zone=zone, hours=hours)
     if not base.applies:
         return base
-    if roadmap.prod_upgrade is None:
+    if expected is None:
         return replace(base, problem="no_prod_upgrade")
-    expected = prod_upgrade_to_utc(roadmap.prod_upgrade, engagement.zone)
     base = replace(base, expected_start=expected, expected_end=expected + timedelta(hours=hours))
-    if change.planned_start is None:
+    if actual_start is None:
         return replace(base, problem="missing_start")
-    if change.planned_start != expected:
-        return replace(base, problem="start_mismatch", hint=_zone_hint(change.planned_start, expected, engagement.zone))
-    if change.planned_end is None:
+    if actual_start != expected:
+        return replace(base, problem="start_mismatch", hint=_zone_hint(actual_start, expected, zone))
+    if actual_end is None:
         return replace(base, problem="missing_end")
-    if change.planned_end != base.expected_end:
+    if actual_end != base.expected_end:
         return replace(base, problem="end_mismatch")
     return replace(base, verified=True)
 
@@ -90,7 +84,11 @@ def _zone_hint(actual: datetime, expected: datetime, zone: ZoneInfo) -> str:
 
 @dataclass(frozen=True)
 class Facts:
-    sync: RoadmapSync
-    window: Window
+    """What the checks the pack declares found: the roadmap sync (None: not declared) over the
+    records carrying the roadmap, the client's name, the engagement's day."""
+
+    sync: RoadmapSync | None
     today: date
     memory: dict[str, Any] = field(default_factory=dict)
+    carriers: tuple[Carrier, ...] = ()
+    client: str = ""

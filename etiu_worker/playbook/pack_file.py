@@ -96,15 +96,36 @@ class PlaybookNumbers(_Strict):
 
 
 class RoadmapSyncTable(_Strict):
-    """``[checks.roadmap_sync]``: how long a title that carries the roadmap may be."""
+    """``[checks.roadmap_sync]``: the roles whose records carry the roadmap in a text field (its
+    alias ``field``), and how long a title carrying it may be."""
 
     fit: int = Field(160, ge=60, le=4000)
+    roles: list[str] = Field(default_factory=list)
+    field: str = "title"
+
+
+class PlannedWindowTable(_Strict):
+    """``[checks.planned_window]``: the role whose two date-time fields (aliases ``start`` and
+    ``end``) must hold the ``expected`` instant and ``hours`` after it, once ``applies`` holds."""
+
+    role: str = "change"
+    start: str = "planned_start"
+    end: str = "planned_end"
+    hours: float = Field(3, gt=0)
+    applies: str = Field(min_length=1)
+    expected: str = "prod_upgrade_utc"
 
 
 class ChecksTable(_Strict):
-    """``[checks]``: the built-in checks the pack parameterises."""
+    """``[checks]``: the built-in checks the pack declares (a check not declared does not run)."""
 
-    roadmap_sync: RoadmapSyncTable = RoadmapSyncTable()
+    roadmap_sync: RoadmapSyncTable | None = None
+    planned_window: PlannedWindowTable | None = None
+
+    @property
+    def declared(self) -> set[str]:
+        """The names of the checks declared."""
+        return {name for name in type(self).model_fields if getattr(self, name) is not None}
 
 
 class PackFile(_Strict):
@@ -119,6 +140,7 @@ class PackFile(_Strict):
     engagement: dict[str, Any] | None = None
     records: dict[str, Any] | None = None
     checks: ChecksTable = ChecksTable()
+    context: dict[str, Any] = Field(default_factory=dict)  # checked by playbook/context_names.py
     dates: dict[str, Any] = Field(default_factory=dict)  # compiled by playbook/moments.py
     latches: dict[str, Any] = Field(default_factory=dict)
     steps: dict[str, Any] = Field(default_factory=dict)  # loaded by playbook/steps.py

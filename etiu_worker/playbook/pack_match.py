@@ -17,12 +17,13 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError
 
-from ..engagement.model import Engagement, Problem
+from ..engagement.engagements import Engagement
+from ..engagement.records import Problem
 from ..errors import RulesError
 from .condition_check import check_state_names, parse_expression
 from .context import build_context, compute_facts
 from .evaluate import evaluate_conditions
-from .rules import Condition, Playbook, state_names
+from .rules import Condition, Playbook
 from .timechecks import check_time_literals
 
 log = logging.getLogger(__name__)
@@ -43,7 +44,7 @@ def _compiled(playbook: Playbook, source: str, where: str) -> Condition:
         tree = parse_expression(playbook.env, source)
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}") from None
-    check_state_names(tree, state_names(playbook.schema), where, lambda _: f"condition {source!r}")
+    check_state_names(tree, playbook.states, where, lambda _: f"condition {source!r}")
     check_time_literals(tree, f"{where}: condition {source!r}")
     return Condition(source, where, compiled, tree)
 
@@ -93,7 +94,7 @@ def claimed_by(engagement: Engagement, names: Sequence[str]) -> Problem:
     listed = ", ".join(names[:-1]) + f" and {names[-1]}"
     message = (f"engagement {engagement.key} is claimed by packs {listed}: no pack acts on it until the "
                f"[pack] match of all but one of them leaves it out")
-    record = engagement.tickets[0] if engagement.tickets else engagement.change
+    record = engagement.records[0] if engagement.records else None
     where = {"table": _table(record), "sys_id": getattr(record, "sys_id", ""), "number": getattr(record, "number", "")}
     return Problem(f"{CLAIMED_BY_SEVERAL}:{','.join(names)}", message, **where)
 

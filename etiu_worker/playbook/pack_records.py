@@ -136,3 +136,18 @@ def _identity(record: RoleDeclaration) -> dict[str, Any]:
 def _known(model: Any, values: Mapping[str, str]) -> dict[str, str]:
     """Only the names the old shape has: a pack's other states are the declarations' alone."""
     return {name: value for name, value in values.items() if name in model.model_fields}
+
+
+def legacy_table(declarations: Declarations, section: str) -> str | None:
+    """The table the old ``[schema]`` section (ticket, change, ctask) names in the declarations:
+    of the roles identified by a code, of the role named change, of the roles identified by a
+    matched text; None when the pack has no such role."""
+    tables = {"records": {role: {"identity": _identity(record)} for role, record in declarations.records.items()}}
+    found = SECTION_ROLES[section](tables)
+    return declarations.records[found[0]].table if found else None
+
+
+def assignee_tables(declarations: Declarations) -> tuple[str, ...]:
+    """The tables of the roles that carry the engagement key, whose records' assignees the report names."""
+    return tuple(dict.fromkeys(record.table for role, record in declarations.records.items()
+                               if declarations.link_of(role).kind == "key"))

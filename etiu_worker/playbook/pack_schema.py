@@ -37,16 +37,19 @@ def set_keys(model: BaseModel, prefix: tuple[str, ...] = ()) -> dict[tuple[str, 
     return found
 
 
-def effective_records(pack: PackFile, overrides: SchemaSettings, pack_file: Path) -> tuple[Declarations, SchemaSettings]:
-    """The pack's declarations with every old ``[schema]`` key set put over them, and the same in
-    the old shape."""
+def effective_records(pack: PackFile, overrides: SchemaSettings, pack_file: Path
+                      ) -> tuple[Declarations, SchemaSettings, int | None]:
+    """The pack's declarations with every old ``[schema]`` key set put over them, the same in the
+    old shape, and the old ``short_description_max`` when set (the roadmap's ``fit``)."""
     keys = set_keys(overrides)
     if keys:
         _warn_once(keys, pack_file)
     keys = set_keys(pack.schema_) | keys  # the settings win over the pack
     tables = pack.model_dump(include={"engagement", "records"}) if pack.records else _shipped_tables()
     declarations = declarations_with(tables, keys, str(pack_file))
-    return declarations, schema_of(declarations, keys.get(("short_description_max",), pack.checks.roadmap_sync.fit))
+    fit = keys.get(("short_description_max",))
+    declared = pack.checks.roadmap_sync.fit if pack.checks.roadmap_sync else 160
+    return declarations, schema_of(declarations, fit or declared), fit
 
 
 def _shipped_tables() -> dict:

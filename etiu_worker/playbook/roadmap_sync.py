@@ -20,11 +20,33 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import RoadmapError
 from ..engagement.history import FieldChange, History
-from ..engagement.model import Ticket
-from ..engagement.roadmap import Roadmap, parse_short_description
+from ..engagement.records import Record
+from ..engagement.roadmap import Roadmap, ShortDescription, parse_short_description
 
 ROADMAP_FIELDS = ("kickoff", "dev_upgrade", "prod_upgrade", "bp", "support_week")
 Held = Mapping[str, Mapping[str, str]]  # label in conflict -> {ticket sys_id: its value as text}
+
+
+@dataclass(frozen=True)
+class Carrier:
+    """A record that carries the roadmap in its text field, and that text as read (None: it
+    cannot be read, which is a problem of the engagement)."""
+
+    record: Record
+    text: str
+    parsed: ShortDescription | None
+
+    @property
+    def sys_id(self) -> str:
+        return self.record.sys_id
+
+    @property
+    def number(self) -> str:
+        return self.record.number
+
+    @property
+    def updated_on(self) -> datetime | None:
+        return self.record.updated_on
 
 
 @dataclass(frozen=True)
@@ -58,7 +80,7 @@ class RoadmapSync:
         return not self.stale and not self.conflicts
 
 
-def reconcile_roadmap(tickets: tuple[Ticket, ...], baseline: Roadmap | None,
+def reconcile_roadmap(tickets: tuple[Carrier, ...], baseline: Roadmap | None,
                       history: History | None = None, disputed: Held | None = None,
                       carrying: Roadmap | None = None) -> RoadmapSync:
     """The roadmap all tickets should carry, given what they carry now and the last agreed one.
@@ -84,7 +106,7 @@ def reconcile_roadmap(tickets: tuple[Ticket, ...], baseline: Roadmap | None,
     return RoadmapSync(roadmap, tuple(carried), tuple(conflicts), stale)
 
 
-def needs_history(tickets: tuple[Ticket, ...], baseline: Roadmap | None, disputed: Held | None = None) -> bool:
+def needs_history(tickets: tuple[Carrier, ...], baseline: Roadmap | None, disputed: Held | None = None) -> bool:
     """Whether reconciling these tickets would read their history: first sight, and a date that
     differs between them and is not already a remembered conflict."""
     if baseline is not None:
@@ -101,7 +123,7 @@ def remembered_conflicts(memory: Mapping[str, Any], sync: RoadmapSync) -> dict[s
     return {**rest, "conflicts": held} if held else rest
 
 
-def _holders(readable: list[Ticket], name: str) -> list[tuple[Ticket, Any]]:
+def _holders(readable: list[Carrier], name: str) -> list[tuple[Carrier, Any]]:
     holders = [(ticket, getattr(ticket.parsed.roadmap, name)) for ticket in readable]
     return [(ticket, value) for ticket, value in holders if value is not None]
 

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .action_kinds import ActionFields, ActionKind, Kinds, PackRecords
 from .condition_check import check_state_names, parse_expression
+from .context_names import ContextNames, check_declared, codes_of, load_context, state_names, targets_of
 from ..config import SchemaSettings
 from ..errors import RulesError
 from .names import closest, did_you_mean
@@ -34,14 +35,14 @@ from .file_messages import action_line as _action_line
 from .file_messages import describe as _describe
 from .file_messages import unknown_kind as _unknown_kind
 from .file_messages import line_of as _line_of
-from .pack_file import LEGACY_PLAYBOOK_FILE, NoteMarks, PackFile, PackTable, read_pack_file, read_toml
+from .pack_file import LEGACY_PLAYBOOK_FILE, ChecksTable, NoteMarks, PackFile, PackTable, read_pack_file, read_toml
+from .pack_checks import checks_of
 from .pack_folders import DEFAULT_PACK, PackFolder, shipped_pack
 from .moments import Moments, compile_moments
 from .step_context import check_step_records
 from .step_model import StepPlan
 from .steps import load_steps
 from .pack_schema import effective_records
-from ..engagement.model import ROLES
 from ..engagement.roles import Declarations
 from .templates import make_environment
 from .timechecks import check_time_literals
@@ -127,6 +128,8 @@ class Playbook:
     env: ImmutableSandboxedEnvironment
     schema: SchemaSettings  # the records in the old shape, for the modules that still read it
     declarations: Declarations  # the records: [engagement] and [records.*]
+    checks: ChecksTable  # the built-in checks declared: [checks.*]
+    context_names: ContextNames  # [context]: groups and other names of roles
     moments: Moments  # [dates] and [latches.*]
     steps: StepPlan  # [steps.*]
     marks: NoteMarks  # the flag markers and the note footer of [pack]
@@ -135,6 +138,16 @@ class Playbook:
     report: Any = field(default=None, compare=False)  # its report data (playbook/report_pack.ReportPack)
     pack: Any = field(default=None, compare=False, repr=False)  # pack.toml as read (pack_file.PackFile)
     match: tuple[Condition, ...] = field(default=(), compare=False)  # [pack] match, compiled (playbook/pack_match.py)
+
+    @property
+    def codes(self) -> Mapping[str, str]:
+        """Each code-identified role's code, as templates read ``codes.<role>``."""
+        return codes_of(self.declarations)
+
+    @property
+    def states(self) -> Any:
+        """The states each name of a role can hold (``condition_check.StateNames``)."""
+        return state_names(self.declarations, self.context_names)
 
 
 def parse_pack(folder: PackFolder, kinds: Kinds, overrides: SchemaSettings | None = None) -> Playbook:
@@ -155,8 +168,8 @@ def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings,
 
 
 def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: Kinds) -> Playbook:
-    pack, where = _with_shipped_moments(folder, pack)
-    declarations, schema = effective_records(pack, overrides, folder.pack_file)
+    pack, where = _with_shipped_moments(folder, _with_shipped_checks(pack))
+    declarations, schema, fit = effective_records(pack, overrides, folder.pack_file)
     if not folder.templates_dir.is_dir():
         raise RulesError(f"templates folder {folder.templates_dir} does not exist: "
                          + ("set templates.path (ETIU_TEMPLATES__PATH)" if folder.legacy
@@ -165,7 +178,10 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         raise RulesError(f"rules folder {folder.rules_dir} does not exist: the pack {folder.root} needs its "
                          f"rules/ folder, one file per rule (NN_name.toml)")
     env = make_environment(folder.templates_dir)
-    records = PackRecords(schema, declarations)
+    names = load_context(pack.context, declarations, str(folder.pack_file))
+    checks = checks_of(pack, declarations, env, fit, str(folder.pack_file))
+    records = PackRecords(declarations, state_names(declarations, names), targets_of(declarations, names),
+                          frozenset(checks.declared), names.aliases)
     rules = tuple(sorted((_load_rule(path, env, records, kinds) for path in folder.rule_files()),
                          key=lambda rule: (rule.order, rule.name)))
     if not rules:
@@ -175,13 +191,15 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
     return Playbook(
         rules=rules,
         calendar=BusinessCalendar(holidays=frozenset(pack.calendar.holidays), weekend=pack.weekend_days),
-        planned_window_hours=pack.playbook.planned_window_hours,
+        planned_window_hours=checks.planned_window.hours if checks.planned_window else pack.playbook.planned_window_hours,
         support_week_days=pack.playbook.support_week_business_days,
         bp_grace_days=pack.playbook.bp_grace_business_days,
         contacts=MappingProxyType(dict(pack.contacts)),
         env=env,
         schema=schema,
         declarations=declarations,
+        checks=checks,
+        context_names=names,
         moments=_moments(pack, env, where),
         steps=_steps(pack, declarations, where),
         marks=(pack.pack or _shipped_pack_table()).marks,
@@ -189,6 +207,15 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         files=folder,
         pack=pack,
     )
+
+
+def _with_shipped_checks(pack: PackFile) -> PackFile:
+    """A pack that declares no records runs the shipped pack's, and so its checks and
+    ``[context]`` (which name those records) when it declares none."""
+    if pack.records or pack.checks.declared or pack.context:
+        return pack
+    shipped = read_pack_file(shipped_pack(DEFAULT_PACK) / "pack.toml", needs_pack_table=True)
+    return pack.model_copy(update={"checks": shipped.checks, "context": shipped.context})
 
 
 def _with_shipped_moments(folder: PackFolder, pack: PackFile) -> tuple[PackFile, Path]:
@@ -235,14 +262,13 @@ def _read_pack_file(folder: PackFolder) -> PackFile:
 
 
 def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, records: PackRecords, kinds: Kinds) -> Rule:
-    schema = records.schema
     text, data = read_toml(path)
     name = data.get("rule", {}).get("name", "?") if isinstance(data.get("rule"), dict) else "?"
     try:
         body = RuleFile(**data).rule
     except ValidationError as error:
         raise RulesError(_describe(path, text, error, rule=name)) from None
-    conditions = tuple(_condition(env, schema, item, path, text, body.name, "when") for item in body.when)
+    conditions = tuple(_condition(env, records, item, path, text, body.name, "when") for item in body.when)
     actions = tuple(
         _action(env, records, kinds, raw, path, text, body.name, index) for index, raw in enumerate(body.actions)
     )
@@ -250,14 +276,15 @@ def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, records: PackReco
                 MappingProxyType(dict(body.params)), actions, path)
 
 
-def _condition(env, schema: SchemaSettings, source: str, path: Path, text: str, rule: str, key: str) -> Condition:
+def _condition(env, records: PackRecords, source: str, path: Path, text: str, rule: str, key: str) -> Condition:
     where = f"{path}:{_line_of(text, source)}: rule {rule}, {key}"
     try:
         compiled = env.compile_expression(source, undefined_to_none=False)
         tree = parse_expression(env, source)
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}{_closest(env, error)}") from None
-    check_state_names(tree, state_names(schema), where, lambda _: f"condition {source!r}")
+    check_state_names(tree, records.states, where, lambda _: f"condition {source!r}")
+    check_declared(tree, set(records.checks), where, f"condition {source!r}")
     check_time_literals(tree, f"{where}: condition {source!r}")
     return Condition(source, where, compiled, tree)
 
@@ -271,15 +298,8 @@ def _closest(env, error: TemplateSyntaxError) -> str:
     return f" Did you mean {close!r}?" if close else ""
 
 
-def state_names(schema: SchemaSettings) -> dict[str, list[str]]:
-    """The state names of each kind of record, as conditions compare them."""
-    return {"ticket": list(schema.ticket_states.model_dump()), "change": list(schema.change_states.model_dump()),
-            "ctask": list(schema.ctask_states.model_dump())}
-
-
 def _action(env, records: PackRecords, kinds: Kinds, raw: dict[str, Any], path: Path, text: str, rule: str,
             index: int) -> Action:
-    schema = records.schema
     kind = _kind_of(kinds, raw, path, text, rule, index)
     try:
         options = kind.fields(**raw)
@@ -297,12 +317,13 @@ def _action(env, records: PackRecords, kinds: Kinds, raw: dict[str, Any], path: 
                 tree = env.parse(source)
             except TemplateSyntaxError as error:
                 raise RulesError(f"{where}: {label} template does not compile: {error.message}") from None
-            check_state_names(tree, state_names(schema), where, lambda _: f"{label} template {source!r}")
+            check_state_names(tree, records.states, where, lambda _: f"{label} template {source!r}")
+            check_declared(tree, set(records.checks), where, f"{label} template {source!r}")
             check_time_literals(tree, f"{where}: {label} template {source!r}")
     for key, template in options.template_files().items():
         line = _action_line(text, index, f"{key} =")
-        _check_template(env, schema, template, where, f"{key} =", line)
-    when = tuple(_condition(env, schema, item, path, text, rule, f"actions[{index}].when") for item in options.when)
+        _check_template(env, records, template, where, f"{key} =", line)
+    when = tuple(_condition(env, records, item, path, text, rule, f"actions[{index}].when") for item in options.when)
     return Action(kind.name, targets, options, when, where)
 
 
@@ -313,7 +334,7 @@ def _kind_of(kinds: Kinds, raw: dict[str, Any], path: Path, text: str, rule: str
     raise RulesError(_unknown_kind(path, text, rule, index, given, tuple(kinds)))
 
 
-def _check_template(env, schema: SchemaSettings, template: str, where: str, key: str, line: str) -> None:
+def _check_template(env, records: PackRecords, template: str, where: str, key: str, line: str) -> None:
     if not template:
         return
     try:
@@ -328,34 +349,31 @@ def _check_template(env, schema: SchemaSettings, template: str, where: str, key:
             f"{did_you_mean(template, env.list_templates())}: fix `{key}` on line {line} of the rules file, "
             f"or add the template to that folder"
         ) from None
-    check_state_names(tree, state_names(schema), where, lambda at: f"template {template}, line {at},")
+    check_state_names(tree, records.states, where, lambda at: f"template {template}, line {at},")
+    check_declared(tree, set(records.checks), where, f"template {template}")
     check_time_literals(tree, f"{where}: template {template}")
-
-
-TICKET_ROLES = ROLES  # the roles of tickets in the engagement model
-TARGETS = TICKET_ROLES + ("change", "ctask", "problems")
 
 
 def _check_action_fields(kind: ActionKind, options: ActionFields, targets: tuple[str, ...], records: PackRecords,
                          where: str) -> None:
     for target in targets:
-        if target not in TARGETS:
-            raise RulesError(f"{where}: target {target!r} is not one of {', '.join(TARGETS)}")
+        if target not in records.targets:
+            raise RulesError(f"{where}: target {target!r} is not one of {', '.join(records.targets)}")
     if kind.needs_target and not targets:
-        raise RulesError(f"{where}: set target to one of {', '.join(TARGETS)}")
+        raise RulesError(f"{where}: set target to one of {', '.join(records.targets)}")
     if kind.check is not None:
         kind.check(options, targets, records, where)
     if not options.template:
         raise RulesError(f"{where}: set template to a file of the templates folder (the note to post)")
 
 
-def states_for(targets: tuple[str, ...], schema: SchemaSettings) -> list[str]:
-    """The state names an action on ``targets`` may set."""
-    if "change" in targets:
-        return list(schema.change_states.model_dump())
-    if "ctask" in targets:
-        return list(schema.ctask_states.model_dump())
-    return list(schema.ticket_states.model_dump())
+def states_for(targets: tuple[str, ...], records: PackRecords) -> list[str]:
+    """The state names an action on ``targets`` may set: those every target's role declares."""
+    roles = [records.role_of(target) for target in targets if target != "problems"]
+    if not roles:
+        return []
+    common = [state for state in records.declarations.records[roles[0]].states]
+    return [state for state in common if all(state in records.declarations.records[role].states for role in roles)]
 
 
 def _refuse_duplicate_names(rules: tuple[Rule, ...]) -> None:

@@ -2,7 +2,7 @@
 group's role, what its state means by the role's declared meanings, and where its clock starts.
 
 A group written as one step has its role's one record; the steps of a group with items have no
-record yet (the engagement model does not read step ids). A ``start_from`` naming a field,
+record yet (they are not read by step id yet). A ``start_from`` naming a field,
 ``role.field``, is that field of the role's record; ``paused_when`` and a duration's amount are
 evaluated over the rest of the context.
 """
@@ -12,7 +12,6 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Mapping
 
-from ..engagement.role_records import record_of
 from ..engagement.roles import Declarations
 from ..errors import RulesError
 from ..spelling import did_you_mean
@@ -35,7 +34,7 @@ def engagement_steps(plan: StepPlan, declarations: Declarations, engagement: Any
 def _facts(step: Step, plan: StepPlan, declarations: Declarations, engagement: Any, env: Any,
            context: Mapping[str, Any]) -> StepFacts:
     group = plan.groups[step.group]
-    record = record_of(engagement, group.role) if group.single else None
+    record = engagement.one(group.role) if group.single else None
     return StepFacts(
         record=step_record(record, declarations.records[group.role].meaning if record is not None else {}),
         start=start_instant(step.start_from, engagement),
@@ -59,7 +58,7 @@ def start_instant(start_from: str, engagement: Any) -> datetime | None:
     if start_from in STARTS:
         return None
     role, field = start_from.split(".", 1)
-    return getattr(record_of(engagement, role), field, None)
+    return getattr(engagement.one(role), field, None)
 
 
 def _evaluate(env: Any, expression: str, context: Mapping[str, Any]) -> Any:

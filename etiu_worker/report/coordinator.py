@@ -42,7 +42,7 @@ from .coordinator_rows import (
     view_rows,
 )
 from ..state.journal import DONE, Journal, JournalEntry
-from ..engagement.model import format_sn_datetime, parse_sn_datetime
+from ..engagement.values import format_sn_datetime, parse_sn_datetime
 from .engagement_context import build_engagements
 from ..cycle.people import USERS_TABLE, assignee_names
 from ..actions.loading import runtime_packs

@@ -48,10 +48,10 @@ def build_rows(
 def engagement_row(engagement, memory: Mapping[str, Any], flags: Sequence[Flag], playbook, now: datetime,
                    names: Mapping[str, str] | None = None) -> EngagementRow:
     pack: ReportPack = playbook.report
-    ids = assignees_of(engagement)
+    ids = assignees_of(engagement, playbook)
     shown = tuple(dict.fromkeys((names or {}).get(value, value) for value in ids))
     base = EngagementRow(
-        key=engagement.key, client=client_of(engagement), phase=_first_phase(pack), stage=_first_phase(pack),
+        key=engagement.key, client=client_of(engagement, playbook, now), phase=_first_phase(pack), stage=_first_phase(pack),
         cells=(), fields={}, flags=_open_flags(flags, pack.markers), next_deadline=None,
         consultant=shown[0] if shown else "", consultants=shown, today=now.astimezone(engagement.zone).date(),
         zone=engagement.zone.key, problems=problems_of(engagement), consultant_ids=ids,

@@ -9,12 +9,12 @@ are built or what conditions see changes this module alone.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..engagement.model import EngagementBuilder
-from ..playbook.context import build_context, client_name, compute_facts
+from ..playbook.context import build_context, compute_facts, pack_engagements
+from ..playbook.roadmap_check import carriers
 from ..cycle.read import scopes
 from ..cycle.people import reference_value
 
@@ -30,7 +30,7 @@ def tables_read(playbook) -> list[str]:
 
 def build_engagements(playbook, tables: Mapping[str, list[dict]], default_zone: str) -> list:
     """The engagements in the cached records (with the worker's own writes laid over them)."""
-    return EngagementBuilder(playbook.schema, default_zone).build_tables(tables)
+    return pack_engagements(playbook, tables, default_zone)
 
 
 def engagement_context(engagement, playbook, memory: Mapping[str, Any], now: datetime) -> dict[str, Any]:
@@ -40,25 +40,24 @@ def engagement_context(engagement, playbook, memory: Mapping[str, Any], now: dat
     return build_context(engagement, facts, playbook, now)
 
 
-def client_of(engagement) -> str:
-    return client_name(engagement)
+def client_of(engagement, playbook, now: datetime) -> str:
+    """The client's name, as the rules' ``client`` reads it."""
+    return compute_facts(engagement, playbook, {}, now).client
 
 
-def assignees_of(engagement) -> tuple[str, ...]:
-    """Every assignee of the engagement's records, the one on most records first."""
+def assignees_of(engagement, playbook) -> tuple[str, ...]:
+    """Every assignee of the engagement's records, the one on most records carrying the roadmap
+    first (the assignees of the other records that carry the engagement key after them)."""
     counts: Counter[str] = Counter()
-    for record in _records(engagement):
-        counts[reference_value(record.raw.get(ASSIGNEE_FIELD))] += 1
-    change = getattr(engagement, "change", None)
-    if change is not None:
-        counts.setdefault(reference_value(change.raw.get(ASSIGNEE_FIELD)), 0)
+    for carrier in carriers(engagement, playbook.checks.roadmap_sync):
+        counts[reference_value(carrier.record.raw.get(ASSIGNEE_FIELD))] += 1
+    declarations = playbook.declarations
+    for role in (role for role in declarations.records if declarations.link_of(role).kind == "key"):
+        for record in engagement.each(role):
+            counts.setdefault(reference_value(record.raw.get(ASSIGNEE_FIELD)), 0)
     counts.pop("", None)
     return tuple(name for name, _ in sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def problems_of(engagement) -> tuple[str, ...]:
     return tuple(problem.message for problem in engagement.problems)
-
-
-def _records(engagement) -> Sequence[Any]:
-    return engagement.tickets
