@@ -10,7 +10,6 @@ import pytest
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from etiu_worker.engagement import model, records
 from etiu_worker.engagement.grouping import build_engagements
 from etiu_worker.playbook.names import names_of
 from roles_helpers import RELEASE_PACK, STEPS_PACK, declarations
@@ -170,7 +169,3 @@ def test_records_are_frozen_and_compare_by_value():
     assert first == second and hash(first) == hash(second)
     with pytest.raises(AttributeError):
         first.state = "closed"
-
-
-def test_the_engagement_models_share_one_problem_class():
-    assert model.Problem is records.Problem
