@@ -31,7 +31,7 @@ from etiu_worker.cycle import engine, runner
 from etiu_worker.state.cache import RecordCache
 from etiu_worker.config import load_settings
 from etiu_worker.state.journal import Journal
-from etiu_worker.engagement.model import EngagementBuilder
+from etiu_worker.playbook.context import pack_engagements
 from etiu_worker.actions.loading import runtime_playbook
 from etiu_worker.cycle.read import scopes
 
@@ -126,7 +126,7 @@ def plan(settings, repeats: int) -> dict:
     with RecordCache.open(settings.state.dir) as cache, Journal.open(settings.state.dir) as journal:
         records = {table: cache.records(table) for table, _ in scopes(playbook.declarations)}
         started = time.process_time()
-        engagements = EngagementBuilder(playbook.schema, settings.worker.default_timezone).build_tables(records)
+        engagements = pack_engagements(playbook, records, settings.worker.default_timezone)
         build = time.process_time() - started
         memories = journal.all_engagement_states()
         at = engine.now()

@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 
 from etiu_worker.report.changes import format_change
-from etiu_worker.config import SchemaSettings
+from etiu_worker.config import Settings
+from etiu_worker.playbook.packs import configured_names
 
-SCHEMA = SchemaSettings()
+SCHEMA = configured_names(Settings())
 SD = "short_description"
 TITLE = "Client process validation - Acme Corp"
 

@@ -1,6 +1,5 @@
 """The ETIU pack declares its records ([engagement], [records.*]); every key of the old [schema]
-still works for one release, landing on the declarations, and the old shape said back from them
-is what the old settings gave."""
+still works for one release, landing on the declarations."""
 
 from __future__ import annotations
 
@@ -11,7 +10,7 @@ import pytest
 import playbook_helpers as h
 from etiu_worker.actions.loading import load_playbook
 from etiu_worker.config import SchemaSettings
-from etiu_worker.playbook.pack_records import declarations_with, schema_of
+from etiu_worker.playbook.pack_schema import declarations_with
 
 TABLES = tomllib.loads((h.SHIPPED_PACK / "pack.toml").read_text(encoding="utf-8"))
 TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
@@ -19,10 +18,6 @@ TICKET_ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "suppo
 
 def declared(keys: dict[tuple[str, ...], str]):
     return declarations_with(TABLES, keys, "pack.toml")
-
-
-def test_the_shipped_records_say_what_the_old_schema_defaults_said():
-    assert schema_of(declared({}), 160) == SchemaSettings()
 
 
 # (an old [schema] key, a value, where the declarations hold it)
@@ -53,14 +48,6 @@ def test_an_old_schema_key_lands_on_the_declarations(key, value, held):
     assert held(declared({key: value})) == {value}
 
 
-@pytest.mark.parametrize("key, value, held", OLD_KEYS, ids=[".".join(row[0]) for row in OLD_KEYS])
-def test_an_old_schema_key_reads_back_as_the_old_settings_gave_it(key, value, held):
-    section, name = key
-    old = SchemaSettings(**{section: {name: value}})
-
-    assert schema_of(declared({key: value}), 160) == old
-
-
 def test_an_old_layout_pack_without_records_runs_with_the_shipped_records(tmp_path):
     rules, templates = h.copy_playbook(tmp_path)
     text = (rules / "playbook.toml").read_text(encoding="utf-8")
@@ -69,4 +56,3 @@ def test_an_old_layout_pack_without_records_runs_with_the_shipped_records(tmp_pa
     playbook = load_playbook(rules, templates, SchemaSettings())
 
     assert sorted(playbook.declarations.records) == sorted(TICKET_ROLES + ("change", "planned_dates"))
-    assert playbook.schema == SchemaSettings()

@@ -18,7 +18,7 @@ from etiu_worker.config import load_settings
 from etiu_worker.errors import EXIT_INVALID_CONFIG, RulesError
 from etiu_worker.playbook import pack_folders, pack_schema
 from etiu_worker.actions.loading import load_packs, runtime_packs, runtime_playbook
-from etiu_worker.playbook.packs import configured_schema
+from etiu_worker.playbook.packs import configured_names
 from integration_helpers import describe, etiu, sandbox, worker_env  # noqa: F401 - fixture
 
 
@@ -69,7 +69,7 @@ def test_by_default_the_shipped_etiu_pack_loads_with_its_eight_rules_and_its_sch
     assert playbook.name == "etiu"
     assert playbook.files.root == h.SHIPPED_PACK
     assert len(playbook.rules) == 8
-    assert playbook.schema.ticket.table == "u_etiu_ticket" and playbook.schema.codes.validation == "ETIU03"
+    assert playbook.declarations.records["validation"].table == "u_etiu_ticket" and playbook.codes["validation"] == "ETIU03"
     assert warnings_of(caplog) == []
 
 
@@ -80,7 +80,7 @@ def test_rules_path_names_one_pack_folder_whose_pack_toml_is_read(monkeypatch, t
     playbook = runtime_playbook(settings_with(monkeypatch, RULES__PATH=str(folder)))
 
     assert playbook.planned_window_hours == 4
-    assert playbook.schema.ticket.table == "x_acme_etiu"
+    assert playbook.declarations.records["validation"].table == "x_acme_etiu"
     assert playbook.files.templates_dir == folder / "templates"
 
 
@@ -219,8 +219,8 @@ def test_a_schema_setting_overrides_the_pack_with_a_warning_naming_the_pack_toml
     [playbook] = load_packs(settings)
     load_packs(settings)
 
-    assert playbook.schema.ticket.table == "x_acme_etiu"  # the setting wins
-    assert playbook.schema.codes.validation == "VAL03"  # what it does not set comes from the pack
+    assert playbook.declarations.records["validation"].table == "x_acme_etiu"  # the setting wins
+    assert playbook.codes["validation"] == "VAL03"  # what it does not set comes from the pack
     [warning] = warnings_of(caplog)
     assert "schema.ticket.table (ETIU_SCHEMA__TICKET__TABLE)" in warning
     assert f"now belong in [schema] in {folder / 'pack.toml'}" in warning
@@ -232,16 +232,18 @@ def test_a_schema_key_in_the_config_file_overrides_the_pack_too(tmp_path, caplog
 
     [playbook] = load_packs(load_settings(config))
 
-    assert playbook.schema.ctask_states.canceled == "8" and playbook.schema.ctask_states.closed == "3"
+    assert playbook.declarations.records["planned_dates"].states["canceled"] == "8"
+    assert playbook.declarations.records["planned_dates"].states["closed"] == "3"
     assert "schema.ctask_states.canceled (ETIU_SCHEMA__CTASK_STATES__CANCELED)" in warnings_of(caplog)[0]
 
 
 def test_commands_that_read_only_the_state_folder_get_the_pack_schema(monkeypatch, tmp_path):
     folder = pack_copy(tmp_path, edits={'review = "0", closed = "3"': 'review = "0", closed = "30"'})
 
-    schema = configured_schema(settings_with(monkeypatch, RULES__PATH=str(folder)))
+    names = configured_names(settings_with(monkeypatch, RULES__PATH=str(folder)))
 
-    assert schema.change_states.closed == "30" and schema.ctask_states.closed == "3"
+    assert names.state_names("change_request", "state")["30"] == "closed"
+    assert names.state_names("change_task", "state")["3"] == "closed"
 
 
 def test_an_unknown_table_in_a_pack_names_the_key_of_its_pack_toml(tmp_path, sandbox):
@@ -257,6 +259,6 @@ def test_an_unknown_table_in_a_pack_names_the_key_of_its_pack_toml(tmp_path, san
 def test_commands_that_read_only_the_state_folder_still_work_when_the_pack_cannot_be_read(monkeypatch, tmp_path):
     settings = settings_with(monkeypatch, RULES__PATH=str(tmp_path / "nowhere"), SCHEMA__CTASK_STATES__CLOSED="30")
 
-    schema = configured_schema(settings)
+    names = configured_names(settings)
 
-    assert schema == settings.schema and schema.ctask_states.closed == "30"
+    assert names.state_names("change_task", "state")["30"] == "closed"  # the shipped pack's, with the setting

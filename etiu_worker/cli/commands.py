@@ -28,7 +28,7 @@ from .output import SANDBOX_PASSWORD
 from .rules import rules
 from ..config import Settings, load_settings
 from ..logs import setup_logging
-from ..playbook.packs import configured_schema
+from ..playbook.packs import configured_names
 
 EPILOG = """\b
 Examples:
@@ -133,7 +133,7 @@ def plan(context: Context, fmt: str, full: bool) -> None:
     if fmt == "text":
         _print_cycle(report, settings, full=full)
     else:
-        write_cycle(report, fmt, configured_schema(settings))
+        write_cycle(report, fmt, configured_names(settings))
 
 
 cli.add_command(rules)
@@ -237,15 +237,15 @@ def journal(context: Context, engagement, rule, outcome, since, until, limit, re
         return
     with Journal.open_read_only(state_dir) as store:
         if ref is not None:
-            show_entry(store, ref.strip(), configured_schema(settings), fmt)
+            show_entry(store, ref.strip(), configured_names(settings), fmt)
             return
         entries = store.entries(
             engagement=engagement, rule=rule, outcome=outcome, since=_utc(since), until=_utc(until), limit=limit
         )
     if fmt == "text":
-        print_journal(entries, configured_schema(settings))
+        print_journal(entries, configured_names(settings))
     else:
-        write_journal(entries, fmt, configured_schema(settings))
+        write_journal(entries, fmt, configured_names(settings))
 
 
 @cli.command("report")
@@ -359,7 +359,7 @@ def _print_cycle(report, settings: Settings, *, full: bool = False) -> None:
     packs = report.plan.packs
     if len(packs) > 1:
         click.echo("packs: " + ", ".join(f"{name} {len(keys)} engagement{'s' * (len(keys) != 1)}" for name, keys in packs.items()))
-    print_cycle(report, configured_schema(settings), full=full)
+    print_cycle(report, configured_names(settings), full=full)
 
 
 def main(argv: list[str] | None = None) -> None:

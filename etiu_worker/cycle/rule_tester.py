@@ -31,7 +31,7 @@ from ..playbook.evaluate import RuleResult
 from ..engagement.history import changes_from_rows
 from ..engagement.values import format_sn_datetime
 from ..playbook.context import pack_engagements
-from ..playbook.pack_records import legacy_table
+from ..playbook.pack_schema import legacy_table
 from ..playbook.roadmap_check import carrier_field
 from ..playbook.names import did_you_mean
 

@@ -1,7 +1,7 @@
 """Load and check a pack's playbook: its rules files (TOML) and the templates they name.
 
 Everything a file alone can show is checked here: TOML syntax, unknown keys, unknown actions,
-conditions that do not compile, states compared with names the schema does not know, templates
+conditions that do not compile, states compared with names the target's role does not declare, templates
 that do not compile or do not exist. Rendering every condition and template against a sample
 engagement needs the actions, so it happens one layer up (etiu_worker/actions/loading.py, which
 every caller uses). An error names the file, the line where it can be found, the rule and what to
@@ -126,7 +126,6 @@ class Playbook:
     bp_grace_days: int
     contacts: Mapping[str, str]
     env: ImmutableSandboxedEnvironment
-    schema: SchemaSettings  # the records in the old shape, for the modules that still read it
     declarations: Declarations  # the records: [engagement] and [records.*]
     checks: ChecksTable  # the built-in checks declared: [checks.*]
     context_names: ContextNames  # [context]: groups and other names of roles
@@ -169,7 +168,7 @@ def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings,
 
 def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: Kinds) -> Playbook:
     pack, where = _with_shipped_moments(folder, _with_shipped_checks(pack))
-    declarations, schema, fit = effective_records(pack, overrides, folder.pack_file)
+    declarations, fit = effective_records(pack, overrides, folder.pack_file)
     if not folder.templates_dir.is_dir():
         raise RulesError(f"templates folder {folder.templates_dir} does not exist: "
                          + ("set templates.path (ETIU_TEMPLATES__PATH)" if folder.legacy
@@ -196,7 +195,6 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         bp_grace_days=pack.playbook.bp_grace_business_days,
         contacts=MappingProxyType(dict(pack.contacts)),
         env=env,
-        schema=schema,
         declarations=declarations,
         checks=checks,
         context_names=names,

@@ -1,6 +1,7 @@
 """What a write changes, as people read it: ``BP: 2026-12-10 → 2026-12-11``, ``state: Open → Closed Complete``.
 
-Given the schema, a short description is compared roadmap label by label (the title, then each
+Given the pack's field names (``schema``, a ``pack_records.FieldNames``), a text carrying the
+roadmap is compared label by label (the title, then each
 date that differs), and a state field shows the state's name; without it, or when a value cannot
 be read, the field's text is shown before and after, cut at ``width`` characters.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from datetime import timezone
 
-from ..config import SchemaSettings
+from ..playbook.pack_records import FieldNames
 from ..errors import RoadmapError
 from ..state.journal import TRUNCATION_MARK, JournalEntry
 from ..engagement.roadmap import LABELS, parse_short_description
@@ -21,7 +22,7 @@ NOTE_NAMES = {"work_notes": "work note", "comments": "comment"}  # a note is add
 _SMALL_WORDS = frozenset({"in", "of", "on", "and"})
 
 
-def format_entries(entries: Iterable[JournalEntry], schema: SchemaSettings | None = None) -> list[tuple[str, ...]]:
+def format_entries(entries: Iterable[JournalEntry], schema: FieldNames | None = None) -> list[tuple[str, ...]]:
     """Rows for a CLI table, in the order of ``journal.ENTRY_COLUMNS``.
 
     The verification cell also carries the error text, so a failed action says why.
@@ -44,7 +45,7 @@ def format_entries(entries: Iterable[JournalEntry], schema: SchemaSettings | Non
 
 
 def format_change(before: Mapping[str, str], after: Mapping[str, str], width: int = 60, *,
-                  schema: SchemaSettings | None = None, table: str = "") -> str:
+                  schema: FieldNames | None = None, table: str = "") -> str:
     """``field: from → to`` for each field, ``—`` standing for no value."""
     fields = list(after) + [name for name in before if name not in after]
     return "; ".join(
@@ -53,14 +54,14 @@ def format_change(before: Mapping[str, str], after: Mapping[str, str], width: in
 
 
 def _field_change(name: str, old: str | None, new: str | None, width: int,
-                  schema: SchemaSettings | None, table: str) -> list[str]:
+                  schema: FieldNames | None, table: str) -> list[str]:
     if schema is not None and name in NOTE_NAMES:
         return [f"{NOTE_NAMES[name]}: {_cell(new, width)}"]
-    if schema is not None and old and new and name == schema.ticket.short_description:
+    if schema is not None and old and new and (table, name) in schema.roadmap:
         labelled = roadmap_changes(old, new)
         if labelled:
             return labelled
-    names = state_names(schema, table, name) if schema is not None else {}
+    names = {value: state_name(state) for value, state in schema.state_names(table, name).items()} if schema else {}
     if names:
         old, new = names.get(old or "", old), names.get(new or "", new)
     return [f"{name}: {_cell(old, width)} → {_cell(new, width)}"]
@@ -76,15 +77,6 @@ def roadmap_changes(old: str, new: str) -> list[str]:
     for field, (mine, theirs) in before.roadmap.changes(after.roadmap).items():
         parts.append(f"{LABELS[field]}: {_cell(_text(mine), 60)} → {_cell(_text(theirs), 60)}")
     return parts
-
-
-def state_names(schema: SchemaSettings, table: str, field: str) -> dict[str, str]:
-    """``{value: name}`` when ``field`` is the state field of ``table``; {} otherwise."""
-    for record, states in ((schema.ticket, schema.ticket_states), (schema.change, schema.change_states),
-                           (schema.ctask, schema.ctask_states)):
-        if record.table == table and record.state == field:
-            return {value: state_name(name) for name, value in states.model_dump().items()}
-    return {}
 
 
 def state_name(name: str) -> str:

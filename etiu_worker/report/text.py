@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import click
 
 from .changes import format_change, format_entries
-from ..config import SchemaSettings
+from ..playbook.pack_records import FieldNames
 from .output import echo_text, echo_wrapped, labelled, print_rows, write_items
 
 CYCLE_COLUMNS = ("engagement", "record", "number", "rule", "action", "change", "outcome")
@@ -30,7 +30,7 @@ UNCUT = 100_000  # characters: a value shown whole
 # --- a cycle: plan, run --once, demo ----------------------------------------------------------
 
 
-def cycle_items(report, schema: SchemaSettings | None = None) -> list[dict]:
+def cycle_items(report, schema: FieldNames | None = None) -> list[dict]:
     """One item per planned write, with its outcome once sent; ``note`` is the whole note."""
     outcomes = {id(outcome.write): outcome for outcome in report.outcomes}
     items = []
@@ -50,7 +50,7 @@ def cycle_items(report, schema: SchemaSettings | None = None) -> list[dict]:
     return items
 
 
-def print_cycle(report, schema: SchemaSettings | None = None, *, full: bool = False) -> None:
+def print_cycle(report, schema: FieldNames | None = None, *, full: bool = False) -> None:
     plan = report.plan
     verb = "would do" if report.dry_run else "did"
     echo_wrapped(f"run {report.run_id}: {len(plan.engagements)} engagements, {len(plan.writes)} writes planned"
@@ -87,14 +87,14 @@ def print_notes(items: Sequence[dict]) -> None:
         echo_text(item["note"], indent="  ")
 
 
-def write_cycle(report, fmt: str, schema: SchemaSettings | None = None) -> None:
+def write_cycle(report, fmt: str, schema: FieldNames | None = None) -> None:
     write_items(cycle_items(report, schema), fmt, CYCLE_FIELDS)
 
 
 # --- the journal ------------------------------------------------------------------------------
 
 
-def journal_items(entries, schema: SchemaSettings | None = None, *, full: bool = False) -> list[dict]:
+def journal_items(entries, schema: FieldNames | None = None, *, full: bool = False) -> list[dict]:
     """One item per journal entry; ``ref`` is the note's reference, ``note`` the whole note.
 
     With ``full``, ``change`` holds the field changes uncut and leaves the note to ``note``.
@@ -111,7 +111,7 @@ def journal_items(entries, schema: SchemaSettings | None = None, *, full: bool =
     return items
 
 
-def print_journal(entries, schema: SchemaSettings | None = None) -> None:
+def print_journal(entries, schema: FieldNames | None = None) -> None:
     if not entries:
         click.echo("The journal has no entries that match.")
         return
@@ -139,7 +139,7 @@ def print_entry(item: dict) -> None:
         echo_text(item["note"], indent="    ")
 
 
-def write_journal(entries, fmt: str, schema: SchemaSettings | None = None) -> None:
+def write_journal(entries, fmt: str, schema: FieldNames | None = None) -> None:
     write_items(journal_items(entries, schema), fmt, JOURNAL_FIELDS)
 
 
