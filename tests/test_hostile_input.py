@@ -63,10 +63,11 @@ HOSTILE = {
 NO_ROOM_TEXT = "call the client the day before the upgrade " * 4
 # What the flag note on the bad record must say, for the engagements the worker must flag.
 FLAGGED = {
-    "ENG-H-MISSING": ["the unknown ETIU code ''", "is in state ''"],
+    # A record of no role (its code is empty) is flagged for its code; its state is read once it has one.
+    "ENG-H-MISSING": ["has the unknown code '' in u_etiu_code"],
     "ENG-H-UNKNOWN-STATE": ["is in state '99'"],
     "ENG-H-BAD-DATES": ["start_date = 'next tuesday'", "end_date = '2026-13-45 25:61:00'"],
-    "ENG-H-MARS": ["'Mars/Olympus' is not an IANA zone"],
+    "ENG-H-MARS": ["'Mars/Olympus' in change_request.u_client_timezone is not an IANA zone"],
 }
 
 

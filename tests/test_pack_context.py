@@ -111,3 +111,14 @@ def test_a_cancelled_planned_dates_ctask_does_not_flip_the_switch():
     assert "prod_upgrade_scheduled" not in h.matched(cancelled)
     assert h.writes(cancelled, rule="prod_upgrade_scheduled") == []
     assert not any(memory.get("scheduled_start") for memory in cancelled.memories.values())
+
+
+def test_the_old_planned_window_hours_still_sets_the_window_with_a_warning(tmp_path, caplog):
+    folder = pack_with(tmp_path, {"[playbook]\n": "[playbook]\nplanned_window_hours = 4\n"})
+
+    with caplog.at_level("WARNING"):
+        playbook = load_pack(pack_folder(folder))
+
+    assert playbook.checks.planned_window.hours == 4 == playbook.planned_window_hours
+    assert any("[playbook] planned_window_hours is deprecated" in record.getMessage()
+               and "hours in [checks.planned_window]" in record.getMessage() for record in caplog.records)
