@@ -131,7 +131,7 @@ def test_a_match_written_as_one_condition_or_a_list_loads_as_a_list_of_condition
 
 
 def engagement(key: str):
-    return SimpleNamespace(key=key, problems=(), tickets=(), change=None)
+    return SimpleNamespace(key=key, problems=(), records=())
 
 
 def matching(name: str, keys: set[str] | None):

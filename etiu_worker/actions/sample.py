@@ -1,6 +1,7 @@
 """A sample engagement that every condition and template is tried against when rules load.
 
-It has one record in every role the pack declares, each in an open state, with every declared
+It has one record in every role the pack declares, each in a state that reaches many branches
+(``_sample_state``), with every declared
 field set (the roadmap in the roadmap's text field, a planned window that holds it), so that a
 misspelt name fails at load time under StrictUndefined, before any request; and each condition
 and template is read for names in the branches the sample does not reach.
@@ -56,9 +57,8 @@ def _sample_row(playbook, role: str, index: int) -> dict[str, str]:
     declared = playbook.declarations.records[role]
     row = {"sys_id": f"{index:032x}", "number": f"R000100{index}", "sys_updated_on": _STAMP}
     row |= {item.field: _VALUES[item.type] for item in declared.fields.values()}
-    opened = next((name for name, meaning in reversed(declared.meaning.items()) if meaning == "open"), None)
     if declared.states:
-        row[declared.state_field] = declared.states[opened or next(iter(declared.states))]
+        row[declared.state_field] = declared.states[_sample_state(declared)]
     identity = declared.identity
     if identity is not None:
         row[identity.field] = identity.value or f"Please {identity.contains}" if identity.kind != "step" else "sample"
@@ -70,6 +70,16 @@ def _sample_row(playbook, role: str, index: int) -> dict[str, str]:
     if window is not None and role == window.role:
         row[declared.fields[window.start].field], row[declared.fields[window.end].field] = _WINDOW
     return row
+
+
+def _sample_state(declared) -> str:
+    """A state that reaches many branches: a record identified by a code in progress (its last
+    open state), a switch identified by a text flipped (its first done state), any other still
+    ahead (its last pending state); else its first state."""
+    kind = declared.identity.kind if declared.identity else ""
+    wanted = {"code": ("open", -1), "text": ("done", 0)}.get(kind, ("pending", -1))
+    found = [name for name, meaning in declared.meaning.items() if meaning == wanted[0]]
+    return found[wanted[1]] if found else next(iter(declared.states))
 
 
 def sample_context(playbook) -> tuple[Any, dict[str, Any]]:
