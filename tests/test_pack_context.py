@@ -122,3 +122,11 @@ def test_the_old_planned_window_hours_still_sets_the_window_with_a_warning(tmp_p
     assert playbook.checks.planned_window.hours == 4 == playbook.planned_window_hours
     assert any("[playbook] planned_window_hours is deprecated" in record.getMessage()
                and "hours in [checks.planned_window]" in record.getMessage() for record in caplog.records)
+
+
+def test_a_date_reading_the_roadmap_of_a_pack_without_the_roadmap_check_is_refused(tmp_path):
+    folder = pack_with(tmp_path, {'[checks.roadmap_sync]\nroles = ["kickoff", "dev_upgrade", "validation", '
+                                  '"best_practices", "support_week"]\nfield = "title"\nfit = 160\n': ""})
+
+    assert refused(folder) == ("PACK/pack.toml: dates.kickoff: 'roadmap.kickoff' reads 'roadmap', which exists only "
+                               "when pack.toml declares [checks.roadmap_sync]: declare it, or read something else")

@@ -1,7 +1,8 @@
 """Checks of a condition's Jinja syntax tree, made when the rules load.
 
-* A state compared with a name the schema does not know (``change.state == 'cancelled'``)
-  compiles and runs, but can never hold (or always holds): it is refused, naming the states.
+* A state compared with a name the role it is read from does not declare (``change.state ==
+  'cancelled'``) compiles and runs, but can never hold (or always holds): it is refused, naming
+  the role's states.
 * A misspelt name fails on the sample engagement with Jinja's words (``'dict object' has no
   attribute 'dev_upgrad'``); ``explain_missing`` says which names exist at that place instead.
 """

@@ -2,9 +2,10 @@
 
 Rules read these facts in their conditions and templates: the roadmap every carrier should carry
 (and how people changed it, ``[checks.roadmap_sync]``), whether a record's planned window really
-holds the expected instant (``[checks.planned_window]``). (Steps, named dates and latches are the pack's own
-data: playbook/step_context.py, moments.py.) Each fact is a frozen object that can say why it is what it is. The roadmap sync itself
-lives in roadmap_sync.py (its names are importable from here too).
+holds the expected instant (``[checks.planned_window]``). (Steps, named dates and latches are
+the pack's own data: playbook/step_context.py, moments.py.) Each fact is a frozen object that can
+say why it is what it is. The roadmap sync itself lives in roadmap_sync.py (its names are
+importable from here too).
 """
 
 from __future__ import annotations

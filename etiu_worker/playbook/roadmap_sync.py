@@ -1,4 +1,5 @@
-"""Roadmap sync: the roadmap every ticket should carry, and how people changed it. No I/O.
+"""Roadmap sync: the roadmap every record carrying it (every ticket, in the etiu pack) should
+carry, and how people changed it. No I/O.
 
 Three ways to tell which of two differing dates is a person's newer change:
 - with a remembered roadmap (the last one every ticket agreed on), a date that differs from it was

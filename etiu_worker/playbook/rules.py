@@ -181,6 +181,7 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
     checks = checks_of(pack, declarations, env, fit, str(folder.pack_file))
     records = PackRecords(declarations, state_names(declarations, names), targets_of(declarations, names),
                           frozenset(checks.declared), names.aliases)
+    moments = _moments(pack, env, where, checks)  # pack.toml's own mistakes before the rules'
     rules = tuple(sorted((_load_rule(path, env, records, kinds) for path in folder.rule_files()),
                          key=lambda rule: (rule.order, rule.name)))
     if not rules:
@@ -198,7 +199,7 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         declarations=declarations,
         checks=checks,
         context_names=names,
-        moments=_moments(pack, env, where),
+        moments=moments,
         steps=_steps(pack, declarations, where),
         marks=(pack.pack or _shipped_pack_table()).marks,
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
@@ -234,11 +235,16 @@ def _shipped_pack_table() -> PackTable:
     return table
 
 
-def _moments(pack: PackFile, env: ImmutableSandboxedEnvironment, where: Path) -> Moments:
+def _moments(pack: PackFile, env: ImmutableSandboxedEnvironment, where: Path, checks: ChecksTable) -> Moments:
     try:
-        return compile_moments(pack.dates, pack.latches, env)
+        moments = compile_moments(pack.dates, pack.latches, env)
     except RulesError as error:
         raise RulesError(f"{where}: {error}") from None
+    latches = [(latch.when, latch.value, latch.reset_when) for latch in moments.latches.values()]
+    expressions = [*moments.dates.expressions.values(), *(e for w, v, r in latches for e in (*w, v, *r))]
+    for expression in expressions:
+        check_declared(expression.tree, checks.declared, f"{where}: {expression.where}", repr(expression.source))
+    return moments
 
 
 def _steps(pack: PackFile, declarations: Declarations, where: Path) -> StepPlan:
