@@ -130,3 +130,18 @@ def test_a_date_reading_the_roadmap_of_a_pack_without_the_roadmap_check_is_refus
 
     assert refused(folder) == ("PACK/pack.toml: dates.kickoff: 'roadmap.kickoff' reads 'roadmap', which exists only "
                                "when pack.toml declares [checks.roadmap_sync]: declare it, or read something else")
+
+
+GOLIVE = h.ROOT / "tests" / "packs" / "golive"
+
+
+def test_a_report_phase_reading_the_window_of_a_pack_without_the_planned_window_check_is_refused(tmp_path):
+    folder = tmp_path / "golive"
+    shutil.copytree(GOLIVE, folder)
+    text = (folder / "pack.toml").read_text(encoding="utf-8")
+    added = '\n[checks.roadmap_sync]\nroles = ["kickoff"]\n\n[[phases]]\nname = "window"\nwhen = "window.verified"\n'
+    (folder / "pack.toml").write_text(text + added, encoding="utf-8")
+
+    assert refused(folder).endswith("phases[4].when: condition 'window.verified' reads 'window', which exists only "
+                                    "when pack.toml declares [checks.planned_window]: declare it, or read something "
+                                    "else")

@@ -21,6 +21,7 @@ from ..engagement.engagements import Engagement
 from ..engagement.records import Problem
 from ..errors import RulesError
 from .condition_check import check_state_names, parse_expression
+from .context_names import check_declared
 from .context import build_context, compute_facts
 from .evaluate import evaluate_conditions
 from .rules import Condition, Playbook
@@ -45,6 +46,7 @@ def _compiled(playbook: Playbook, source: str, where: str) -> Condition:
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}") from None
     check_state_names(tree, playbook.states, where, lambda _: f"condition {source!r}")
+    check_declared(tree, playbook.checks.declared, where, f"condition {source!r}")
     check_time_literals(tree, f"{where}: condition {source!r}")
     return Condition(source, where, compiled, tree)
 

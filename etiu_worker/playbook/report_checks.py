@@ -13,7 +13,8 @@ from typing import Any, Iterable, Mapping
 from jinja2 import TemplateError as JinjaTemplateError
 
 from ..errors import RulesError
-from .condition_check import check_state_names, explain_missing, find_missing_name
+from .condition_check import StateNames, check_state_names, explain_missing, find_missing_name
+from .context_names import check_declared
 from .dates import failures
 from .expressions import Expression
 from .names import did_you_mean
@@ -31,12 +32,15 @@ def pick_phase(pack: ReportPack, scope: Mapping[str, Any]) -> tuple[str, str]:
     return phase, stage
 
 
-def check_report(pack: ReportPack, path: Any, states: Mapping[str, list[str]], env: Any, context: Mapping[str, Any],
-                 now: datetime) -> None:
-    """RulesError on the first mistake, naming the file and the key path."""
+def check_report(pack: ReportPack, path: Any, states: StateNames, env: Any, context: Mapping[str, Any],
+                 now: datetime, checks: frozenset[str] | None = None) -> None:
+    """RulesError on the first mistake, naming the file and the key path; ``checks`` are the
+    built-in checks the pack declares (None: do not look for their names)."""
     _check_names(pack, f"{path}: ")
     for expression in _conditions(pack):
         check_state_names(expression.tree, states, expression.where, lambda _, e=expression: f"condition {e.source!r}")
+        if checks is not None:
+            check_declared(expression.tree, set(checks), expression.where, f"condition {expression.source!r}")
     _check_on_sample(pack, env, context, now, f"{path}: ")
 
 
@@ -152,7 +156,7 @@ def _try(env: Any, expressions: Iterable[Expression], scope: Mapping[str, Any]) 
 # --- at pack load ----------------------------------------------------------------------------
 
 
-def load_report(folder: Any, pack: Any, playbook: Any, states: Mapping[str, list[str]], context: Mapping[str, Any],
+def load_report(folder: Any, pack: Any, playbook: Any, states: StateNames, context: Mapping[str, Any],
                 now: datetime) -> ReportPack:
     """The pack's report data, compiled and checked against the sample engagement's ``context``
     at ``now``; a folder in the old layout (which holds no report data) takes the shipped pack's,
@@ -168,5 +172,5 @@ def load_report(folder: Any, pack: Any, playbook: Any, states: Mapping[str, list
     markers = (pack.pack.flag_marker, pack.pack.warning_marker) if pack.pack else ()
     latches = tuple(getattr(pack, "latches", None) or ())  # a pack file that declares latches
     report = compile_report(path, pack.phases, pack.report, pack.dates, playbook.env, markers, latches)
-    check_report(report, path, states, playbook.env, context, now)
+    check_report(report, path, states, playbook.env, context, now, frozenset(playbook.checks.declared))
     return report
