@@ -54,7 +54,7 @@ BAD_CONTEXT = {
         "roles are: kickoff, dev_upgrade, validation, best_practices, support_week, change, planned_dates"),
     "a number instead of roles": (
         {CONTEXT: "ctask = 3\n"},
-        "PACK/pack.toml: context.ctask: give a role (\"planned_dates\") or a list of roles ([\"kickoff\", \"validation\"])"),
+        "PACK/pack.toml: context.ctask: give a role (\"planned_dates\") or a list of roles ([\"intake\", \"review\"])"),
     "a role named as a built-in name": (
         {"[records.planned_dates]": "[records.records]", CONTEXT: 'ctask = "records"\n'},
         f"PACK/pack.toml: records.records: 'records' is a name every condition already reads ({BUILT_IN}): give the "

@@ -22,7 +22,7 @@ from ..errors import RulesError
 from .names import did_you_mean, names_of
 
 COMPARISONS = ("eq", "ne", "in", "notin")
-# Top-level names whose members are records by role: ``records.validation.state``.
+# Top-level names whose members are records by role: ``records.change.state``.
 BY_ROLE = ("records", "found")
 UNKNOWN_STATE = "unknown"  # the model's name for a state value the schema does not list
 JINJA_OWN = {"loop", "self", "varargs", "kwargs", "caller"}  # names Jinja defines inside loops and macros
@@ -90,7 +90,7 @@ def _is_state(node: nodes.Node) -> bool:
 
 def _state_owner(node: nodes.Node, states: StateNames) -> tuple[str, str]:
     """(the nearest name whose states ``node`` holds, the top-level name it is read from) for
-    ``tickets.validation.state``, ``change.state``, ``records.change.state``; ("", root) when none
+    ``tickets.<role>.state``, ``change.state``, ``records.change.state``; ("", root) when none
     says it (a template's loop variable, a step)."""
     chain: list[str] = []
     owner = node.node if isinstance(node, nodes.Getattr) else None

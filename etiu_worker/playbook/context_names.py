@@ -2,7 +2,7 @@
 table, and the names of the built-in checks it declares. No I/O.
 
 Every role is a top-level name bound to its record. ``[context]`` gives more names: a list of
-roles is a group (``tickets = ["kickoff", "validation"]`` gives ``tickets.kickoff`` and
+roles is a group (``tickets = ["intake", "review"]`` gives ``tickets.intake`` and
 ``engagement.tickets``, the group's records found), a string another name for one role
 (``ctask = "planned_dates"``). A name that a built-in name or another role already has is
 refused at load, as is a rule reading a check's name when the pack does not declare the check.
@@ -66,7 +66,7 @@ def load_context(table: Mapping[str, Any], declarations: Declarations, where: st
         members = [value] if isinstance(value, str) else value
         if not isinstance(members, list) or not all(isinstance(member, str) for member in members) or not members:
             raise RulesError(f"{where}: {path}: give a role (\"planned_dates\") or a list of roles "
-                             f"([\"kickoff\", \"validation\"])")
+                             f"([\"intake\", \"review\"])")
         for member in members:
             if member not in roles:
                 raise RulesError(f"{where}: {path}: {member!r} is not a declared role"
@@ -148,6 +148,6 @@ def targets_of(declarations: Declarations, names: ContextNames) -> tuple[str, ..
 
 
 def codes_of(declarations: Declarations) -> Mapping[str, str]:
-    """``codes``: each code-identified role's code (``codes.validation``)."""
+    """``codes``: each code-identified role's code (``codes.<role>``)."""
     return MappingProxyType({role: str(record.identity.value) for role, record in declarations.records.items()
                              if record.identity is not None and record.identity.kind == "code"})
