@@ -15,8 +15,9 @@ from etiu_worker.engagement.roadmap_memory import AGREED, CARRYING, remembered_r
 from etiu_worker.state.journal import Journal
 
 from safety_helpers import FIXED_MOMENT, TickingClock, converge, in_process_settings, run_cycle, seeded_sandbox, use_clock
+from roadmap_helpers import etiu_roadmap
 
-FULL = Roadmap(date(2026, 11, 9), date(2026, 11, 12), ProdUpgrade(datetime(2026, 12, 1, 18, 0), "CST"),
+FULL = etiu_roadmap(date(2026, 11, 9), date(2026, 11, 12), ProdUpgrade(datetime(2026, 12, 1, 18, 0), "CST"),
                date(2026, 12, 3), date(2026, 12, 2))
 
 
@@ -39,9 +40,9 @@ def test_a_roadmap_is_stored_as_iso_dates_and_the_prod_upgrades_wall_time_and_zo
 
 @pytest.mark.parametrize("roadmap", [
     FULL,
-    Roadmap(),
+    etiu_roadmap(),
     FULL.replace(prod_upgrade=ProdUpgrade(datetime(2026, 11, 1, 1, 30), None)),
-    Roadmap(prod_upgrade=ProdUpgrade(datetime(2026, 11, 1, 1, 30), "UTC+5:30")),
+    etiu_roadmap(prod_upgrade=ProdUpgrade(datetime(2026, 11, 1, 1, 30), "UTC+5:30")),
 ], ids=["every field", "empty", "no zone label", "offset label only"])
 def test_a_roadmap_reads_back_from_its_data_through_json(roadmap):
     assert roadmap_from_data(json.loads(json.dumps(roadmap_to_data(roadmap)))) == roadmap
@@ -77,7 +78,7 @@ def test_an_empty_remembered_roadmap_is_none_in_either_form(stored):
 
 
 def test_upgrading_rewrites_text_as_data_and_leaves_the_rest_of_the_memory_alone():
-    memory = {AGREED: old_form(FULL), CARRYING: old_form(Roadmap(bp=date(2026, 12, 4))), "scheduled_start": "x"}
+    memory = {AGREED: old_form(FULL), CARRYING: old_form(etiu_roadmap(bp=date(2026, 12, 4))), "scheduled_start": "x"}
     assert upgraded(memory) == {AGREED: roadmap_to_data(FULL), CARRYING: {"bp": "2026-12-04"}, "scheduled_start": "x"}
     assert upgraded(upgraded(memory)) == upgraded(memory)
 

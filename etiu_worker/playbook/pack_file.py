@@ -99,6 +99,7 @@ class RoadmapSyncTable(_Strict):
     """``[checks.roadmap_sync]``: how long a title that carries the roadmap may be."""
 
     fit: int = Field(160, ge=60, le=4000)
+    labels: dict[str, Any] = Field(default_factory=dict)  # checked by etiu_worker/engagement/roadmap_labels.py
 
 
 class ChecksTable(_Strict):
