@@ -15,13 +15,14 @@ from datetime import datetime, timezone
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from ..config import SchemaSettings
+from ..config import CodeSchema, SchemaSettings
 from ..errors import RoadmapError
 from .roadmap import ShortDescription, parse_short_description, prod_upgrade_to_utc
 from .records import Problem  # one class for the problems of any engagement
 
 SN_DATETIME = "%Y-%m-%d %H:%M:%S"
-ROLES = ("kickoff", "dev_upgrade", "validation", "best_practices", "support_week")
+# The ticket roles: one per code the schema settings name, in their order.
+ROLES = tuple(CodeSchema.model_fields)
 
 
 def parse_sn_datetime(value: str) -> datetime | None:
