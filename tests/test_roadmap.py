@@ -23,7 +23,7 @@ from etiu_worker.engagement.roadmap import (
     prod_upgrade_to_utc,
     zone_abbreviation,
 )
-from roadmap_helpers import FIELDS, etiu_roadmap
+from roadmap_helpers import ETIU_LABELS, FIELDS, etiu_roadmap
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
@@ -43,7 +43,7 @@ ACME_ROADMAP = etiu_roadmap(
 
 
 def parse(text: str) -> ShortDescription:
-    return parse_short_description(text)
+    return parse_short_description(text, ETIU_LABELS)
 
 
 def refusal(text: str) -> RoadmapError:

@@ -11,6 +11,7 @@ import pytest
 
 from etiu_worker.engagement.roadmap import ProdUpgrade, parse_short_description, prod_upgrade_to_utc
 from etiu_worker.engagement.workdays import BusinessCalendar
+from roadmap_helpers import ETIU_LABELS
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
@@ -132,7 +133,7 @@ def test_the_christmas_and_new_year_holidays_stretch_the_support_week_over_two_y
 def test_a_prod_upgrade_on_the_saturday_night_of_a_dst_change_is_followed_by_monday_to_friday(
     zone, saturday_night
 ):
-    prod = parse_short_description(f"Acme | Prod upgrade: {saturday_night}").roadmap.prod_upgrade
+    prod = parse_short_description(f"Acme | Prod upgrade: {saturday_night}", ETIU_LABELS).roadmap.prod_upgrade
     planned_start = prod_upgrade_to_utc(prod, zone)  # as the change request stores it
 
     # The worker reads the planned start back from UTC: the day is the client's day.

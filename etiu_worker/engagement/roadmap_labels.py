@@ -148,21 +148,26 @@ def _refuse_shared_spellings(labels: tuple[Label, ...], where: str) -> None:
             key = _spelling_key(spelling)
             if owner.get(key, label.name) != label.name:
                 at = "label" if index == 0 else f"aliases[{index - 1}]"
+                optional = ' ("date" before the colon is always optional)' if key != _words(spelling) else ""
                 raise RulesError(f"{where}: {TABLE_PATH}.{label.name}.{at}: {spelling!r} already starts the field "
-                                 f"{owner[key]}; a spelling may start one field only")
+                                 f"{owner[key]}{optional}; a spelling may start one field only")
             owner[key] = label.name
 
 
 def _spelling_key(spelling: str) -> str:
     """What a spelling matches as: its words in lower case, a trailing "date" optional as in the text."""
-    words = _BETWEEN_WORDS.split(spelling.strip().lower())
+    words = _words(spelling).split(" ")
     return " ".join(words[:-1] if len(words) > 1 and words[-1] == "date" else words)
+
+
+def _words(spelling: str) -> str:
+    return " ".join(_BETWEEN_WORDS.split(spelling.strip().lower()))
 
 
 def _describe(error: ValidationError) -> str:
     errors = error.errors()
     first = next((item for item in errors if item["type"] == "extra_forbidden"), errors[0])
-    key = ".".join(str(part) for part in first["loc"])
+    key = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in first["loc"]).lstrip(".")
     kind = first["type"]
     if kind == "extra_forbidden":
         known = sorted(LabelDeclaration.model_fields)
@@ -170,5 +175,9 @@ def _describe(error: ValidationError) -> str:
     if kind == "missing":
         return f"{key}: is missing"
     if kind == "literal_error":
-        return f"{key}: {first['input']!r} is not a label type; use {', '.join(TYPES)}"
+        return f"{key}: {first['input']!r} is not a label type; use {', '.join(TYPES[:-1])} or {TYPES[-1]}"
+    if kind == "string_type":
+        return f'{key}: is text, what people type before the colon, e.g. "Go live" (got {first["input"]!r})'
+    if kind == "tuple_type":
+        return f'{key}: is a list of spellings, e.g. aliases = ["Go live"] (got {first["input"]!r})'
     return f"{key}: {first['msg']} (got {first['input']!r})"
