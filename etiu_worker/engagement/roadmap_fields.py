@@ -55,6 +55,10 @@ class Roadmap:
         raise AttributeError(f"a roadmap has no field {name!r}{did_you_mean(name, names)}; "
                              f"its fields are {', '.join(names)}")
 
+    def __dir__(self) -> list[str]:
+        # What conditions offer as "did you mean": the declared fields beside the methods.
+        return sorted({*super().__dir__(), *self.labels.names})
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError(f"a Roadmap cannot be changed; use replace({name}=...) for a copy")
 
