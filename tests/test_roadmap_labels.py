@@ -10,6 +10,7 @@ import random
 import re
 import tomllib
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,7 @@ from etiu_worker.engagement.roadmap import (
     Roadmap,
     format_short_description,
     parse_short_description,
+    prod_upgrade_to_utc,
 )
 from etiu_worker.engagement.roadmap_data import roadmap_from_data, roadmap_to_data
 from etiu_worker.engagement.roadmap_labels import load_labels
@@ -154,6 +156,13 @@ def test_a_second_packs_labels_do_not_read_the_etiu_labels_and_errors_name_its_o
         parse_short_description("Acme | Go-live: 2027-01-12", GOLIVE)
     with pytest.raises(RoadmapError, match="the title 'Plan: Go live: soon' contains the roadmap label 'Go live:'"):
         format_short_description("Plan: Go live: soon", Roadmap(GOLIVE, review=date(2027, 2, 1)))
+
+
+def test_a_local_time_the_clocks_skip_is_refused_in_the_words_of_its_own_label():
+    skipped = parse_short_description("Acme | Go-live: 2027-03-28 02:30", GOLIVE).roadmap.go_live
+
+    with pytest.raises(RoadmapError, match="Go-live 2027-03-28 02:30 does not exist in Europe/Paris"):
+        prod_upgrade_to_utc(skipped, ZoneInfo("Europe/Paris"), label=GOLIVE.title_of("go_live"))
 
 
 def test_a_second_packs_roadmap_is_stored_and_remembered_as_data():
