@@ -26,6 +26,7 @@ from etiu_worker.engagement.values import format_sn_datetime
 from etiu_worker.playbook.context import pack_engagements
 from etiu_worker.engagement.roadmap import parse_short_description
 from etiu_worker.engagement.roadmap_data import roadmap_from_data
+from roadmap_helpers import ETIU_LABELS
 from etiu_worker.actions.loading import load_packs
 from etiu_worker.playbook.rules import Playbook
 from etiu_worker.cycle.rule_tester import FixtureResult, _with_ids, carrier_rows, fixture_history, fixture_tables, run_fixture
@@ -153,8 +154,8 @@ def body(write) -> str:
 def roadmap_of(text_or_data):
     """The roadmap in a short description, or in what the memory stores (data)."""
     if isinstance(text_or_data, str):
-        return parse_short_description(text_or_data).roadmap
-    return roadmap_from_data(text_or_data)
+        return parse_short_description(text_or_data, ETIU_LABELS).roadmap
+    return roadmap_from_data(text_or_data, ETIU_LABELS)
 
 
 def agreed_roadmap(data: dict[str, Any], key: str, at: datetime | None = None):

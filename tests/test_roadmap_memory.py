@@ -15,8 +15,9 @@ from etiu_worker.engagement.roadmap_memory import AGREED, CARRYING, remembered_r
 from etiu_worker.state.journal import Journal
 
 from safety_helpers import FIXED_MOMENT, TickingClock, converge, in_process_settings, run_cycle, seeded_sandbox, use_clock
+from roadmap_helpers import ETIU_LABELS, etiu_roadmap
 
-FULL = Roadmap(date(2026, 11, 9), date(2026, 11, 12), ProdUpgrade(datetime(2026, 12, 1, 18, 0), "CST"),
+FULL = etiu_roadmap(date(2026, 11, 9), date(2026, 11, 12), ProdUpgrade(datetime(2026, 12, 1, 18, 0), "CST"),
                date(2026, 12, 3), date(2026, 12, 2))
 
 
@@ -39,12 +40,12 @@ def test_a_roadmap_is_stored_as_iso_dates_and_the_prod_upgrades_wall_time_and_zo
 
 @pytest.mark.parametrize("roadmap", [
     FULL,
-    Roadmap(),
+    etiu_roadmap(),
     FULL.replace(prod_upgrade=ProdUpgrade(datetime(2026, 11, 1, 1, 30), None)),
-    Roadmap(prod_upgrade=ProdUpgrade(datetime(2026, 11, 1, 1, 30), "UTC+5:30")),
+    etiu_roadmap(prod_upgrade=ProdUpgrade(datetime(2026, 11, 1, 1, 30), "UTC+5:30")),
 ], ids=["every field", "empty", "no zone label", "offset label only"])
 def test_a_roadmap_reads_back_from_its_data_through_json(roadmap):
-    assert roadmap_from_data(json.loads(json.dumps(roadmap_to_data(roadmap)))) == roadmap
+    assert roadmap_from_data(json.loads(json.dumps(roadmap_to_data(roadmap))), ETIU_LABELS) == roadmap
 
 
 @pytest.mark.parametrize("data, message", [
@@ -59,7 +60,7 @@ def test_a_roadmap_reads_back_from_its_data_through_json(roadmap):
 ])
 def test_data_that_is_not_a_stored_roadmap_is_refused_naming_the_field(data, message):
     with pytest.raises(ValueError) as error:
-        roadmap_from_data(data)
+        roadmap_from_data(data, ETIU_LABELS)
     assert message in str(error.value)
 
 
@@ -68,18 +69,18 @@ def test_data_that_is_not_a_stored_roadmap_is_refused_naming_the_field(data, mes
 
 @pytest.mark.parametrize("key", [AGREED, CARRYING])
 def test_a_roadmap_remembered_as_text_reads_as_the_same_roadmap_as_its_data(key):
-    assert remembered_roadmap({key: old_form(FULL)}, key) == remembered_roadmap({key: roadmap_to_data(FULL)}, key) == FULL
+    assert remembered_roadmap({key: old_form(FULL)}, key, ETIU_LABELS) == remembered_roadmap({key: roadmap_to_data(FULL)}, key, ETIU_LABELS) == FULL
 
 
 @pytest.mark.parametrize("stored", ["", {}, None])
 def test_an_empty_remembered_roadmap_is_none_in_either_form(stored):
-    assert remembered_roadmap({AGREED: stored}) is None
+    assert remembered_roadmap({AGREED: stored}, AGREED, ETIU_LABELS) is None
 
 
 def test_upgrading_rewrites_text_as_data_and_leaves_the_rest_of_the_memory_alone():
-    memory = {AGREED: old_form(FULL), CARRYING: old_form(Roadmap(bp=date(2026, 12, 4))), "scheduled_start": "x"}
-    assert upgraded(memory) == {AGREED: roadmap_to_data(FULL), CARRYING: {"bp": "2026-12-04"}, "scheduled_start": "x"}
-    assert upgraded(upgraded(memory)) == upgraded(memory)
+    memory = {AGREED: old_form(FULL), CARRYING: old_form(etiu_roadmap(bp=date(2026, 12, 4))), "scheduled_start": "x"}
+    assert upgraded(memory, ETIU_LABELS) == {AGREED: roadmap_to_data(FULL), CARRYING: {"bp": "2026-12-04"}, "scheduled_start": "x"}
+    assert upgraded(upgraded(memory, ETIU_LABELS), ETIU_LABELS) == upgraded(memory, ETIU_LABELS)
 
 
 # --- the engine ---------------------------------------------------------------------------
@@ -113,14 +114,14 @@ def test_a_fixture_plans_the_same_whether_its_memory_holds_text_or_data(name):
 
 def as_new_release(memory: dict) -> dict:
     """The memory with each roadmap held as text parsed as the old release did, stored as data."""
-    return {key: roadmap_to_data(parse_short_description(value).roadmap) if isinstance(value, str) and key in (AGREED, CARRYING)
+    return {key: roadmap_to_data(parse_short_description(value, ETIU_LABELS).roadmap) if isinstance(value, str) and key in (AGREED, CARRYING)
             else value for key, value in memory.items()}
 
 
 def test_a_carry_remembered_as_text_goes_on_as_one_remembered_as_data():
     data = h.load("roadmap_date_carried")
     memory = h.plan(data).memories["ENG-MASSIVE"]
-    with_text = {**memory, CARRYING: old_form(remembered_roadmap(memory, CARRYING))}
+    with_text = {**memory, CARRYING: old_form(remembered_roadmap(memory, CARRYING, ETIU_LABELS))}
     plans = [h.plan({**data, "memory": {"ENG-MASSIVE": remembered}}) for remembered in (with_text, memory)]
     assert h.describe(plans[0]) == h.describe(plans[1])
     assert plans[0].memories == plans[1].memories
@@ -182,5 +183,5 @@ def move_bp_on_one_ticket(sb, at) -> str:
 
 def as_old_release(memory: dict) -> dict:
     """The memory as an earlier release wrote it: each remembered roadmap as text."""
-    return {key: old_form(roadmap_from_data(value)) if key in (AGREED, CARRYING) else value
+    return {key: old_form(roadmap_from_data(value, ETIU_LABELS)) if key in (AGREED, CARRYING) else value
             for key, value in memory.items()}

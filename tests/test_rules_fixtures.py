@@ -12,6 +12,7 @@ import pytest
 
 import playbook_helpers as h
 from etiu_worker.engagement.roadmap import parse_short_description
+from roadmap_helpers import ETIU_LABELS
 
 FIXTURE_NAMES = sorted(path.stem for path in h.FIXTURES.glob("*.toml"))
 
@@ -78,4 +79,4 @@ def test_every_short_description_written_fits_and_reads_back_to_the_agreed_roadm
         if text is None:
             continue
         assert len(text) <= h.SHORT_DESCRIPTION_MAX, text
-        assert parse_short_description(text).roadmap == h.agreed_roadmap(data, write.engagement), text
+        assert parse_short_description(text, ETIU_LABELS).roadmap == h.agreed_roadmap(data, write.engagement), text

@@ -93,6 +93,13 @@ BROKEN = {
         "'roadmp.prod_upgrade is not none' fails on the sample engagement: 'roadmp' is undefined "
         "(did you mean 'roadmap'?); the names are: " + CONDITION_NAMES,
     ),
+    "a misspelt roadmap date": Broken(
+        "40_validation_reminder.toml", '"roadmap.prod_upgrade is not none",', '"roadmap.prod_upgrad is not none",',
+        "{rules}/40_validation_reminder.toml:{line}: rule validation_reminder, when: condition "
+        "'roadmap.prod_upgrad is not none' fails on the sample engagement: roadmap has no 'prod_upgrad' "
+        "(did you mean 'prod_upgrade'?); roadmap has: bp, changes, dev_upgrade, items, kickoff, labels, merged, "
+        "prod_upgrade, replace, support_week, values",
+    ),
     "a misspelt name in a branch the sample engagement does not reach": Broken(
         "40_validation_reminder.toml", '"not sync.conflicts",', '"not sync.conflicts or sync.stal",',
         "{rules}/40_validation_reminder.toml:{line}: rule validation_reminder, when: condition "

@@ -15,9 +15,10 @@ import pytest
 
 import playbook_helpers as h
 from etiu_worker.engagement.roadmap import ProdUpgrade, Roadmap
+from roadmap_helpers import etiu_roadmap
 
 ACME = "scheduled_closes_etiu03_opens_support_week"
-ACME_ROADMAP = Roadmap(
+ACME_ROADMAP = etiu_roadmap(
     kickoff=date(2026, 11, 2), dev_upgrade=date(2026, 11, 5),
     prod_upgrade=ProdUpgrade(datetime(2026, 11, 24, 18, 0), "EST"),
     bp=date(2026, 11, 30), support_week=date(2026, 11, 25),

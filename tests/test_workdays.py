@@ -11,6 +11,7 @@ import pytest
 
 from etiu_worker.engagement.roadmap import ProdUpgrade, parse_short_description, prod_upgrade_to_utc
 from etiu_worker.engagement.workdays import BusinessCalendar
+from roadmap_helpers import ETIU_LABELS
 
 NEW_YORK = ZoneInfo("America/New_York")
 LONDON = ZoneInfo("Europe/London")
@@ -94,7 +95,7 @@ def test_business_days_after_lists_the_next_days_strictly_after():
 
 
 def test_the_support_week_is_the_five_business_days_after_the_prod_upgrade():
-    assert PLAIN.support_week(date(2026, 11, 24)) == days(
+    assert PLAIN.business_days_after(date(2026, 11, 24), 5) == days(
         (2026, 11, 25), (2026, 11, 26), (2026, 11, 27), (2026, 11, 30), (2026, 12, 1)
     )
 
@@ -102,17 +103,17 @@ def test_the_support_week_is_the_five_business_days_after_the_prod_upgrade():
 def test_a_holiday_inside_the_support_week_pushes_it_out_by_a_day():
     calendar = BusinessCalendar(holidays={THANKSGIVING})
 
-    week = calendar.support_week(date(2026, 11, 24))
+    week = calendar.business_days_after(date(2026, 11, 24), 5)
 
     assert THANKSGIVING not in week
     assert week == days((2026, 11, 25), (2026, 11, 27), (2026, 11, 30), (2026, 12, 1), (2026, 12, 2))
 
 
 def test_the_christmas_and_new_year_holidays_stretch_the_support_week_over_two_years():
-    assert YEAR_END.support_week(date(2026, 12, 22)) == days(
+    assert YEAR_END.business_days_after(date(2026, 12, 22), 5) == days(
         (2026, 12, 23), (2026, 12, 24), (2026, 12, 29), (2026, 12, 30), (2026, 12, 31)
     )
-    assert YEAR_END.support_week(date(2026, 12, 23)) == days(
+    assert YEAR_END.business_days_after(date(2026, 12, 23), 5) == days(
         (2026, 12, 24), (2026, 12, 29), (2026, 12, 30), (2026, 12, 31), (2027, 1, 4)
     )
     assert YEAR_END.business_days_between(date(2026, 12, 24), date(2027, 1, 4)) == 4
@@ -132,12 +133,12 @@ def test_the_christmas_and_new_year_holidays_stretch_the_support_week_over_two_y
 def test_a_prod_upgrade_on_the_saturday_night_of_a_dst_change_is_followed_by_monday_to_friday(
     zone, saturday_night
 ):
-    prod = parse_short_description(f"Acme | Prod upgrade: {saturday_night}").roadmap.prod_upgrade
+    prod = parse_short_description(f"Acme | Prod upgrade: {saturday_night}", ETIU_LABELS).roadmap.prod_upgrade
     planned_start = prod_upgrade_to_utc(prod, zone)  # as the change request stores it
 
     # The worker reads the planned start back from UTC: the day is the client's day.
     local_day = planned_start.astimezone(zone).date()
-    week = PLAIN.support_week(local_day)
+    week = PLAIN.business_days_after(local_day, 5)
 
     assert local_day == prod.local.date()
     assert [day.strftime("%a") for day in week] == ["Mon", "Tue", "Wed", "Thu", "Fri"]

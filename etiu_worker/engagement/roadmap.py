@@ -1,20 +1,21 @@
-"""The roadmap an ETIU ticket carries in its short description: parse it, and write it back.
+"""The roadmap a record carries in its short description: parse it, and write it back.
 
-The playbook keeps the engagement's dates in every ticket's short description, and whoever
-changes a date must update it. What the worker writes looks like ``<title> | <label>: <value> |
-...``, for example ``Acme, Inc. | Dev upgrade: 2026-11-05 | Prod upgrade: 2026-11-24 18:00 EST``.
+A pack may keep the engagement's dates in its records' short descriptions, and whoever changes a
+date must update them. What the worker writes looks like ``<title> | <label>: <value> | ...``,
+for example ``Acme, Inc. | Go-live: 2027-01-12 09:00 CET | Hypercare: 2027-01-13 - 2027-01-19``.
 
 Grammar (labels case-insensitive, extra spaces everywhere tolerated):
 
 * Text before the first label is the ticket's title; trailing spaces, ``| ; ,`` and dashes are
   stripped from it. Commas and pipes inside the title are therefore harmless.
-* A label is a known name followed by ``:``, optionally with the word ``date`` before the colon
-  (``Dev upgrade date:``). The known names, their aliases and types are in ``roadmap_fields``.
+* A label is one of the pack's declared spellings followed by ``:``, optionally with the word
+  ``date`` before the colon (``Go-live date:``). The pack declares the fields, their labels,
+  aliases and types (``[checks.roadmap_sync.labels]``, read by ``roadmap_labels``).
 
 * Fields are separated by ``|``, ``;`` or ``,``, come in any order, and may be missing. A
   forgotten separator is tolerated: a known label always starts a new field.
 * Values, by the field's type: a date is ``YYYY-MM-DD`` (``/`` accepted for ``-``). A local
-  datetime (the prod upgrade) is the client's wall-clock time, ``YYYY-MM-DD HH:MM`` (``6:00 PM``
+  datetime is the client's wall-clock time, ``YYYY-MM-DD HH:MM`` (``6:00 PM``
   accepted), optionally followed by a zone label: an abbreviation as the zone spells it (EST,
   BST, AEDT), a generic one (ET, CT, MT, PT, AET) or a UTC offset (``UTC+11``, ``GMT-3``,
   ``UTC+5:30``). A date-or-range is its first day; a range ``2026-11-25 - 2026-12-01`` is
@@ -26,16 +27,17 @@ Grammar (labels case-insensitive, extra spaces everywhere tolerated):
 * Any other text after the first label (``Owner: Aja``) is kept as an *extra*, one per run of
   text between two fields, and written back after the dates.
 
-Writing puts the fields in ``FIELDS`` order, omits unset ones, appends the extras, and fits the
+Writing puts the fields in the labels' order, omits unset ones, appends the extras, and fits the
 whole into ``max_length`` by shortening the title only: a date is never dropped or shortened.
 
-The work is split: ``roadmap_fields`` (the fields, labels and ``Roadmap``), ``roadmap_prod`` (the
-prod upgrade's time and time zones) and ``roadmap_format`` (writing). This module parses, and
+The work is split: ``roadmap_labels`` (the declared labels), ``roadmap_fields`` (the ``Roadmap``),
+``roadmap_prod`` (a local datetime and time zones) and ``roadmap_format`` (writing). This module parses, and
 re-exports their public names: callers import everything from here.
 """
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -44,23 +46,17 @@ from typing import Any, NamedTuple
 
 from ..errors import RoadmapError
 from .roadmap_fields import (
-    _LABEL,
-    _LABEL_PATTERN,
     DEFAULT_MAX_LENGTH,
     ELLIPSIS,
     FIELD_SEPARATOR,
-    FIELDS,
-    LABELS,
-    LOCAL_DATETIME,
-    DATE_OR_RANGE,
     PLACEHOLDERS,
-    TYPES,
     Roadmap,
     _clean_extra,
     _clean_title,
     _quote,
 )
 from .roadmap_format import format_short_description
+from .roadmap_labels import DATE_OR_RANGE, LOCAL_DATETIME, Label, RoadmapLabels, load_labels
 from .roadmap_prod import (
     _OFFSET_ZONE,
     _ZONE_SHAPE,
@@ -70,16 +66,19 @@ from .roadmap_prod import (
     prod_upgrade_to_utc,
     zone_abbreviation,
 )
+from .roadmap_shipped import SHIPPED_LABELS
 
 __all__ = [
     "DEFAULT_MAX_LENGTH", "ELLIPSIS", "FIELD_SEPARATOR", "FIELDS", "GENERIC_ZONE_LABELS", "LABELS", "PLACEHOLDERS",
-    "ProdUpgrade", "Roadmap", "RoadmapError", "ShortDescription", "format_short_description",
-    "parse_short_description", "prod_upgrade_to_utc", "zone_abbreviation",
+    "Label", "ProdUpgrade", "Roadmap", "RoadmapError", "RoadmapLabels", "ShortDescription",
+    "format_short_description", "load_labels", "parse_short_description", "prod_upgrade_to_utc", "zone_abbreviation",
 ]
+
+# TRANSITIONAL: removed when callers pass the pack's labels (the shipped labels' names and labels)
+FIELDS, LABELS = SHIPPED_LABELS.names, SHIPPED_LABELS.titles
 
 _DATE_FORM = "YYYY-MM-DD"
 _WALL_TIME_FORM = "YYYY-MM-DD HH:MM, optionally followed by a zone such as EST or UTC+11"
-_TOKEN = re.compile(r"(?P<separator>[|;,])|" + _LABEL_PATTERN, re.IGNORECASE)
 
 _DATE_SHAPE = r"[0-9]{4}[-/][0-9]{1,2}[-/][0-9]{1,2}"
 _DATE = re.compile(r"(?P<year>[0-9]{4})[-/](?P<month>[0-9]{1,2})[-/](?P<day>[0-9]{1,2})")
@@ -97,6 +96,8 @@ _WALL_TIME = re.compile(
 
 @dataclass(frozen=True)
 class ShortDescription:
+    """A short description read: the title before the first label, the roadmap, the other text."""
+
     title: str
     roadmap: Roadmap
     extras: tuple[str, ...] = ()
@@ -110,48 +111,56 @@ class ShortDescription:
 # --- parsing -------------------------------------------------------------------------------
 
 
-def parse_short_description(text: str) -> ShortDescription:
-    """Split a short description into its title, roadmap and extras, or raise ``RoadmapError``."""
+def parse_short_description(text: str, labels: RoadmapLabels = SHIPPED_LABELS) -> ShortDescription:
+    """Split a short description into its title, roadmap (of ``labels``) and extras, or raise
+    ``RoadmapError``."""
     if not isinstance(text, str):
         raise TypeError(f"a short description is a str, got {type(text).__name__}")
-    first = _LABEL.search(text)
+    first = labels.matcher.search(text)
     if first is None:
-        return ShortDescription(_clean_title(text), Roadmap(), ())
+        return ShortDescription(_clean_title(text), Roadmap(labels), ())
     values: dict[str, Any] = {}
     extras: list[str] = []
-    for part in _parts(text, first.start()):
+    for part in _parts(text, first.start(), labels):
         if isinstance(part, str):
             extras.append(part)
             continue
         value = _parse_value(part.field, text, part.value_start, part.value_end)
         if value is None:
             continue
-        if values.get(part.field) not in (None, value):
-            label = LABELS[part.field]
-            raise RoadmapError(
-                f"{label} is given twice, as {values[part.field]} and {value}",
-                text, part.label_start, f"one {label} value",
-            )
-        values[part.field] = value
-    return ShortDescription(_clean_title(text[: first.start()]), Roadmap(**values), tuple(extras))
+        _refuse_second_value(part, values.get(part.field.name), value, text)
+        values[part.field.name] = value
+    return ShortDescription(_clean_title(text[: first.start()]), Roadmap(labels, **values), tuple(extras))
+
+
+def _refuse_second_value(part: _Labelled, before: Any, value: Any, text: str) -> None:
+    if before not in (None, value):
+        title = part.field.title
+        raise RoadmapError(f"{title} is given twice, as {before} and {value}", text, part.label_start, f"one {title} value")
 
 
 class _Labelled(NamedTuple):
-    field: str
+    field: Label
     label_start: int
     value_start: int
     value_end: int
 
 
-def _parts(text: str, start: int) -> Iterator[_Labelled | str]:
+@functools.lru_cache(maxsize=32)
+def _tokens(labels: RoadmapLabels) -> re.Pattern[str]:
+    return re.compile(r"(?P<separator>[|;,])|" + labels.pattern, re.IGNORECASE)
+
+
+def _parts(text: str, start: int, labels: RoadmapLabels) -> Iterator[_Labelled | str]:
     """Walk the text from the first label: each labelled field, and each run of other text.
 
     A value ends at the first separator or label; other text (an extra) runs on to the next
     label, so that separators inside it (``Owner: Aja, Bob``) are kept as written.
     """
-    field: tuple[str, int, int] | None = None  # the open field: name, label start, value start
+    field: tuple[Label, int, int] | None = None  # the open field: its label, label start, value start
     extra_start: int | None = None
-    for token in _TOKEN.finditer(text, start):
+    by_name = {label.name: label for label in labels.fields}
+    for token in _tokens(labels).finditer(text, start):
         if token.group("separator") is not None:
             if field is not None:
                 yield _Labelled(*field, token.start())
@@ -161,7 +170,7 @@ def _parts(text: str, start: int) -> Iterator[_Labelled | str]:
             yield _Labelled(*field, token.start())
         elif extra_start is not None:
             yield from _extra(text[extra_start : token.start()])
-        field, extra_start = (_field_of(token), token.start(), token.end()), None
+        field, extra_start = (by_name[labels.field_of(token)], token.start(), token.end()), None
     if field is not None:
         yield _Labelled(*field, len(text))
     elif extra_start is not None:
@@ -174,29 +183,25 @@ def _extra(run: str) -> Iterator[str]:
         yield extra
 
 
-def _field_of(label: re.Match[str]) -> str:
-    return next(field for field in FIELDS if label.group(field) is not None)
-
-
-def _parse_value(field: str, text: str, start: int, end: int) -> date | ProdUpgrade | None:
+def _parse_value(field: Label, text: str, start: int, end: int) -> date | ProdUpgrade | None:
     raw = text[start:end]
     value = raw.strip()
     position = start + (len(raw) - len(raw.lstrip()))
     if value.lower() in PLACEHOLDERS:
         return None
-    if TYPES[field] == LOCAL_DATETIME:
-        return _parse_wall_time(field, value, text, position)
-    if TYPES[field] == DATE_OR_RANGE and (week := _DATE_RANGE.fullmatch(value)):
-        return _parse_range_start(field, week, text, position)
-    return _parse_date(field, value, text, position)
+    if field.type == LOCAL_DATETIME:
+        return _parse_wall_time(field.title, value, text, position)
+    if field.type == DATE_OR_RANGE and (week := _DATE_RANGE.fullmatch(value)):
+        return _parse_range_start(field.title, week, text, position)
+    return _parse_date(field.title, value, text, position)
 
 
 def _parse_date(
-    field: str, value: str, text: str, position: int, *, expected: str = "", whole: str = ""
+    label: str, value: str, text: str, position: int, *, expected: str = "", whole: str = ""
 ) -> date:
     """The date in ``value``; an error names ``whole``, the full value, when ``value`` is a part."""
-    expected = expected or f"{LABELS[field]}: {_DATE_FORM} (or TBD)"
-    named = f"{LABELS[field]} {_quote(whole or value)}"
+    expected = expected or f"{label}: {_DATE_FORM} (or TBD)"
+    named = f"{label} {_quote(whole or value)}"
     match = _DATE.fullmatch(value)
     if match is None:
         raise RoadmapError(f"{named} is not a date", text, position, expected)
@@ -206,25 +211,24 @@ def _parse_date(
         raise RoadmapError(f"{named} is not a real date ({exc})", text, position, expected) from None
 
 
-def _parse_range_start(field: str, week: re.Match[str], text: str, position: int) -> date:
-    first = _parse_date(field, week["first"], text, position + week.start("first"))
-    last = _parse_date(field, week["last"], text, position + week.start("last"))
+def _parse_range_start(label: str, week: re.Match[str], text: str, position: int) -> date:
+    first = _parse_date(label, week["first"], text, position + week.start("first"))
+    last = _parse_date(label, week["last"], text, position + week.start("last"))
     if last < first:
         raise RoadmapError(
-            f"{LABELS[field]} {_quote(week.group())} ends before it starts",
-            text, position, f"{LABELS[field]}: {_DATE_FORM}, its first day",
+            f"{label} {_quote(week.group())} ends before it starts",
+            text, position, f"{label}: {_DATE_FORM}, its first day",
         )
     return first
 
 
-def _parse_wall_time(field: str, value: str, text: str, position: int) -> ProdUpgrade:
-    label = LABELS[field]
+def _parse_wall_time(label: str, value: str, text: str, position: int) -> ProdUpgrade:
     expected = f"{label}: {_WALL_TIME_FORM}"
     match = _WALL_TIME.fullmatch(value)
     if match is None:
         problem = "has no time" if _DATE.fullmatch(value) else "is not a date and time"
         raise RoadmapError(f"{label} {_quote(value)} {problem}", text, position, expected)
-    day = _parse_date(field, match["date"], text, position, expected=expected, whole=value)
+    day = _parse_date(label, match["date"], text, position, expected=expected, whole=value)
     hour, minute = _hour_of(match), int(match["minute"])
     if hour is None or not (0 <= hour <= 23 and 0 <= minute <= 59):
         raise RoadmapError(

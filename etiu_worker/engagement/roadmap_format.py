@@ -1,6 +1,6 @@
 """Writing a roadmap back into a short description: fields in order, within the length limit.
 
-Writing puts the fields in ``FIELDS`` order, omits unset ones, appends the extras, and fits the
+Writing puts the fields in the order the roadmap's labels declare them, omits unset ones, appends the extras, and fits the
 whole into ``max_length`` by shortening the title only: a date is never dropped or shortened.
 """
 
@@ -10,17 +10,15 @@ from collections.abc import Iterable
 
 from ..errors import RoadmapError
 from .roadmap_fields import (
-    _LABEL,
     DEFAULT_MAX_LENGTH,
     ELLIPSIS,
     FIELD_SEPARATOR,
-    LABELS,
     Roadmap,
     _clean_extra,
     _clean_title,
     _quote,
 )
-
+from .roadmap_labels import RoadmapLabels
 
 
 def format_short_description(
@@ -30,7 +28,7 @@ def format_short_description(
     max_length: int = DEFAULT_MAX_LENGTH,
     extras: Iterable[str] = (),
 ) -> str:
-    """Write ``<title> | <fields in FIELDS order> | <extras>`` in at most ``max_length`` chars.
+    """Write ``<title> | <fields in label order> | <extras>`` in at most ``max_length`` chars.
 
     An overflowing title is cut (at a word boundary when that keeps at least half of it) and
     ends with "…"; when nothing of it fits it is left out. Dates are never dropped or cut:
@@ -41,12 +39,13 @@ def format_short_description(
     if max_length < 1:
         raise ValueError(f"max_length must be positive, got {max_length}")
     title = _clean_title(title)
-    _refuse_labels(title, "title")
+    labels = roadmap.labels
+    _refuse_labels(title, "title", labels)
     kept_extras = [extra for extra in (_clean_extra(extra) for extra in extras) if extra]
     for extra in kept_extras:
-        _refuse_labels(extra, "extra text")
+        _refuse_labels(extra, "extra text", labels)
     dates = FIELD_SEPARATOR.join(
-        f"{LABELS[name]}: {value}" for name, value in roadmap.items() if value is not None
+        f"{labels.title_of(name)}: {value}" for name, value in roadmap.items() if value is not None
     )
     body = FIELD_SEPARATOR.join(([dates] if dates else []) + kept_extras)
     if len(_joined(title, body)) <= max_length:
@@ -87,8 +86,8 @@ def _overflow(dates: str, body: str, max_length: int) -> RoadmapError:
     )
 
 
-def _refuse_labels(text: str, what: str) -> None:
-    label = _LABEL.search(text)
+def _refuse_labels(text: str, what: str, labels: RoadmapLabels) -> None:
+    label = labels.matcher.search(text)
     if label is not None:
         raise RoadmapError(
             f"the {what} {_quote(text)} contains the roadmap label {label.group()!r}, "

@@ -15,21 +15,24 @@ from typing import Any
 from .roadmap import parse_short_description
 from .roadmap_data import roadmap_from_data, roadmap_to_data
 from .roadmap_fields import Roadmap
+from .roadmap_labels import RoadmapLabels
+from .roadmap_shipped import SHIPPED_LABELS
 
 AGREED = "roadmap"
 CARRYING = "carrying"
 ROADMAP_KEYS = (AGREED, CARRYING)
 
 
-def remembered_roadmap(memory: Mapping[str, Any], key: str = AGREED) -> Roadmap | None:
-    """The roadmap remembered under ``key``, as data or in the old text form; ``None`` when none
-    (an empty roadmap, in either form, is none too)."""
+def remembered_roadmap(memory: Mapping[str, Any], key: str = AGREED,
+                       labels: RoadmapLabels = SHIPPED_LABELS) -> Roadmap | None:
+    """The roadmap (of ``labels``) remembered under ``key``, as data or in the old text form;
+    ``None`` when none (an empty roadmap, in either form, is none too)."""
     stored = memory.get(key)
     if not stored:
         return None
     if isinstance(stored, str):
-        return parse_short_description(stored).roadmap
-    return roadmap_from_data(stored)
+        return parse_short_description(stored, labels).roadmap
+    return roadmap_from_data(stored, labels)
 
 
 def remember_roadmap(roadmap: Roadmap) -> dict[str, Any]:
@@ -37,11 +40,11 @@ def remember_roadmap(roadmap: Roadmap) -> dict[str, Any]:
     return roadmap_to_data(roadmap)
 
 
-def upgraded(memory: Mapping[str, Any]) -> dict[str, Any]:
+def upgraded(memory: Mapping[str, Any], labels: RoadmapLabels = SHIPPED_LABELS) -> dict[str, Any]:
     """``memory`` with every roadmap held in the old text form rewritten as data."""
     updated = dict(memory)
     for key in ROADMAP_KEYS:
         if isinstance(updated.get(key), str):
-            roadmap = remembered_roadmap(updated, key)
-            updated[key] = remember_roadmap(roadmap or Roadmap())
+            roadmap = remembered_roadmap(updated, key, labels)
+            updated[key] = remember_roadmap(roadmap or Roadmap(labels))
     return updated

@@ -13,6 +13,8 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..errors import RoadmapError
+from .roadmap_labels import LOCAL_DATETIME
+from .roadmap_shipped import SHIPPED_LABELS
 
 # Generic names people write for a zone that switches between two abbreviations.
 GENERIC_ZONE_LABELS = {
@@ -62,8 +64,9 @@ class ProdUpgrade:
 
 
 
-def prod_upgrade_to_utc(prod: ProdUpgrade, zone: ZoneInfo) -> datetime:
-    """The aware UTC instant of the prod upgrade, read as wall-clock time in ``zone``.
+def prod_upgrade_to_utc(prod: ProdUpgrade, zone: ZoneInfo, *, label: str | None = None) -> datetime:
+    """The aware UTC instant of the prod upgrade, read as wall-clock time in ``zone``; ``label``
+    names the field in messages (by default the shipped labels' first local datetime).
 
     * An ambiguous time (the repeated hour when clocks fall back) is its first occurrence,
       unless the zone label names the second (``01:30 EST`` on the night EDT ends).
@@ -73,13 +76,14 @@ def prod_upgrade_to_utc(prod: ProdUpgrade, zone: ZoneInfo) -> datetime:
     * A zone label that fits neither reading (``PST`` for America/New_York, ``EST`` in July)
       raises ``RoadmapError``: the client and the ticket disagree on the time zone.
     """
+    label = label or _shipped_wall_time_label()
     readings = _readings(prod.local, zone)
     if not readings:
-        raise _nonexistent(prod, zone)
+        raise _nonexistent(prod, zone, label)
     if prod.zone_label is not None:
         readings = [moment for moment in readings if _label_fits(prod.zone_label, moment)]
         if not readings:
-            raise _label_contradicts(prod, zone)
+            raise _label_contradicts(prod, zone, label)
     return readings[0].astimezone(timezone.utc)
 
 
@@ -97,7 +101,7 @@ def zone_abbreviation(local: datetime, zone: ZoneInfo) -> str:
     else:
         readings = _readings(local, zone)
         if not readings:
-            raise _nonexistent(ProdUpgrade(local.replace(second=0, microsecond=0)), zone)
+            raise _nonexistent(ProdUpgrade(local.replace(second=0, microsecond=0)), zone, _shipped_wall_time_label())
         moment = readings[min(local.fold, len(readings) - 1)]
     name = moment.tzname() or ""
     readings = _readings(moment.replace(tzinfo=None), zone)
@@ -156,25 +160,30 @@ def _is_writable_zone_label(label: str) -> bool:
     return _OFFSET_ZONE.fullmatch(label) is None or _offset_of(label) is not None
 
 
-def _nonexistent(prod: ProdUpgrade, zone: ZoneInfo) -> RoadmapError:
+def _shipped_wall_time_label() -> str:
+    # TRANSITIONAL: removed when callers pass the pack's labels (the label of the field they read)
+    return SHIPPED_LABELS.title_of(SHIPPED_LABELS.names_of_type(LOCAL_DATETIME)[0])
+
+
+def _nonexistent(prod: ProdUpgrade, zone: ZoneInfo, label: str) -> RoadmapError:
     before = prod.local.replace(tzinfo=zone, fold=0)
     # Where the clocks are at that instant: past the gap. (Through UTC, because astimezone to
     # the datetime's own tzinfo returns it unchanged.)
     shown = before.astimezone(timezone.utc).astimezone(zone)
-    field = f"Prod upgrade: {prod}"
+    field = f"{label}: {prod}"
     return RoadmapError(
-        f"Prod upgrade {prod} does not exist in {zone}: the clocks skip that hour as "
+        f"{label} {prod} does not exist in {zone}: the clocks skip that hour as "
         f"{before.tzname()} becomes {prod.local.replace(tzinfo=zone, fold=1).tzname()}",
-        field, len("Prod upgrade: "),
+        field, len(f"{label}: "),
         f"a time that exists in {zone}, such as {shown:%H:%M} {shown.tzname()}",
     )
 
 
-def _label_contradicts(prod: ProdUpgrade, zone: ZoneInfo) -> RoadmapError:
+def _label_contradicts(prod: ProdUpgrade, zone: ZoneInfo, label: str) -> RoadmapError:
     names = " or ".join(sorted({moment.tzname() or "" for moment in _readings(prod.local, zone)}))
-    field = f"Prod upgrade: {prod}"
+    field = f"{label}: {prod}"
     return RoadmapError(
-        f"Prod upgrade {ProdUpgrade(prod.local)} is labelled {prod.zone_label}, "
+        f"{label} {ProdUpgrade(prod.local)} is labelled {prod.zone_label}, "
         f"but {zone} is on {names} then",
         field, field.rindex(prod.zone_label or ""),
         f"{names} or no zone label (the engagement's time zone is {zone})",

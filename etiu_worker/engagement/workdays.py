@@ -23,7 +23,6 @@ from zoneinfo import ZoneInfo
 
 ONE_DAY = timedelta(days=1)
 SATURDAY_AND_SUNDAY = frozenset({5, 6})
-SUPPORT_WEEK_DAYS = 5
 
 
 @dataclass(frozen=True)
@@ -99,14 +98,6 @@ class BusinessCalendar:
                 worked += max(timedelta(), min(last, midnight + ONE_DAY) - max(first, midnight))
             day += ONE_DAY
         return worked / ONE_DAY
-
-    def support_week(self, prod_upgrade_local: date, days: int = SUPPORT_WEEK_DAYS) -> list[date]:
-        """The support week: the ``days`` business days after the prod upgrade's local day.
-
-        A holiday inside it pushes its end out by a day; an upgrade on a Saturday night is
-        followed by Monday to Friday.
-        """
-        return self.business_days_after(prod_upgrade_local, days)
 
 
 def _require_day(day: date, name: str) -> None:

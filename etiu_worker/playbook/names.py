@@ -21,8 +21,6 @@ _SAFE = ImmutableSandboxedEnvironment()
 MEANINGS = {
     "holidays": "The days off of `[calendar] holidays` in pack.toml (a set of dates).",
     "weekend": "The weekdays of `[calendar] weekend`, which are not business days (numbers, Monday is 0).",
-    "support_week": "The `days` business days after the prod upgrade's day (a date, e.g. "
-                    "`prod_upgrade_local.date()`), as a list of dates: a holiday inside it pushes its end out.",
     "is_business_day": "True when `day` (a date) is neither a weekend day nor a holiday.",
     "add_business_days": "The n-th business day after `day` (before it when n < 0); n = 0 is `day` itself "
                          "when it is a business day, else the next business day.",

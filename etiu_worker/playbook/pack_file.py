@@ -102,6 +102,7 @@ class RoadmapSyncTable(_Strict):
     fit: int = Field(160, ge=60, le=4000)
     roles: list[str] = Field(default_factory=list)
     field: str = "title"
+    labels: dict[str, Any] = Field(default_factory=dict)  # checked by etiu_worker/engagement/roadmap_labels.py
 
 
 class PlannedWindowTable(_Strict):
