@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..config import SchemaSettings
 from ..engagement.roles import Declarations
 from ..errors import RulesError
+from .step_model import StepPlan
 
 
 class ActionFields(BaseModel):
@@ -28,6 +29,7 @@ class ActionFields(BaseModel):
     template: str = ""
     key: str = ""
     when: list[str] = Field(default_factory=list)
+    where: str = ""  # with an ``each:<role>`` target: the condition each record must meet
 
     def template_files(self) -> dict[str, str]:
         """Each key naming a template file, with the file: the loader checks that each exists."""
@@ -40,10 +42,12 @@ class ActionFields(BaseModel):
 
 @dataclass(frozen=True)
 class PackRecords:
-    """What an action's check reads of its pack: the records as declared, and in the old shape."""
+    """What an action's check reads of its pack: the records as declared, and in the old shape,
+    and its steps."""
 
     schema: SchemaSettings
     declarations: Declarations
+    steps: StepPlan = StepPlan({}, ())
 
 
 # check(fields, targets, records, where) raises RulesError; plan(plan, rule, action, context) plans writes.
@@ -60,6 +64,7 @@ class ActionKind:
     plan: Planner
     check: Check | None = None
     needs_target: bool = True
+    each: bool = False  # whether it may act on every record of a many-role (``target = "each:<role>"``)
 
 
 def require(condition: bool, where: str, message: str) -> None:

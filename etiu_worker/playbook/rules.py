@@ -26,6 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .action_kinds import ActionFields, ActionKind, Kinds, PackRecords
+from .action_targets import check_each_targets, each_role
 from .condition_check import check_state_names, parse_expression
 from ..config import SchemaSettings
 from ..errors import RulesError
@@ -88,6 +89,7 @@ class Action:
     options: ActionFields
     when: tuple[Condition, ...]
     where: str
+    record_filter: Condition | None = None  # ``where``: which records of an ``each:`` target it acts on
 
     @property
     def template(self) -> str:
@@ -165,7 +167,8 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         raise RulesError(f"rules folder {folder.rules_dir} does not exist: the pack {folder.root} needs its "
                          f"rules/ folder, one file per rule (NN_name.toml)")
     env = make_environment(folder.templates_dir)
-    records = PackRecords(schema, declarations)
+    steps = _steps(pack, declarations, where)
+    records = PackRecords(schema, declarations, steps)
     rules = tuple(sorted((_load_rule(path, env, records, kinds) for path in folder.rule_files()),
                          key=lambda rule: (rule.order, rule.name)))
     if not rules:
@@ -183,7 +186,7 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         schema=schema,
         declarations=declarations,
         moments=_moments(pack, env, where),
-        steps=_steps(pack, declarations, where),
+        steps=steps,
         marks=(pack.pack or _shipped_pack_table()).marks,
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
@@ -303,7 +306,8 @@ def _action(env, records: PackRecords, kinds: Kinds, raw: dict[str, Any], path: 
         line = _action_line(text, index, f"{key} =")
         _check_template(env, schema, template, where, f"{key} =", line)
     when = tuple(_condition(env, schema, item, path, text, rule, f"actions[{index}].when") for item in options.when)
-    return Action(kind.name, targets, options, when, where)
+    record_filter = _condition(env, schema, options.where, path, text, rule, f"actions[{index}].where") if options.where else None
+    return Action(kind.name, targets, options, when, where, record_filter)
 
 
 def _kind_of(kinds: Kinds, raw: dict[str, Any], path: Path, text: str, rule: str, index: int) -> ActionKind:
@@ -338,15 +342,24 @@ TARGETS = TICKET_ROLES + ("change", "ctask", "problems")
 
 def _check_action_fields(kind: ActionKind, options: ActionFields, targets: tuple[str, ...], records: PackRecords,
                          where: str) -> None:
+    known = _known_targets(records.declarations)
     for target in targets:
-        if target not in TARGETS:
-            raise RulesError(f"{where}: target {target!r} is not one of {', '.join(TARGETS)}")
+        # An each: target is checked below; a declared role is a target too.
+        if each_role(target) is None and target not in TARGETS and target not in known:
+            raise RulesError(f"{where}: target {target!r} is not one of {', '.join(known)}{did_you_mean(target, known)}")
     if kind.needs_target and not targets:
-        raise RulesError(f"{where}: set target to one of {', '.join(TARGETS)}")
+        raise RulesError(f"{where}: set target to one of {', '.join(known)}")
+    check_each_targets(kind.name, kind.each, targets, options.where, records.declarations, where)
     if kind.check is not None:
         kind.check(options, targets, records, where)
     if not options.template:
         raise RulesError(f"{where}: set template to a file of the templates folder (the note to post)")
+
+
+def _known_targets(declarations: Declarations) -> list[str]:
+    """The declared roles, then the targets the engagement model names that are not roles."""
+    roles = list(declarations.records)
+    return roles + [target for target in TARGETS if target not in roles and target not in TICKET_ROLES]
 
 
 def states_for(targets: tuple[str, ...], schema: SchemaSettings) -> list[str]:
