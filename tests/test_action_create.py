@@ -130,6 +130,16 @@ def test_a_second_plan_once_the_records_exist_plans_nothing(tmp_path):
     assert second.writes == [] and second.waiting == []
 
 
+def test_a_role_of_one_record_that_has_two_gets_no_third(tmp_path):
+    playbook = g.pack_with(tmp_path, REVIEW)
+    reviews = [{"sys_id": f"{n:032x}", "number": f"REV{n}", "u_engagement": "ENG-1", "u_kind": "REVIEW", "state": "1"}
+               for n in (1, 2)]
+    built = g.engagement(playbook, reviews=reviews)
+
+    assert built.one("review") is None and built.problems  # the duplicate is flagged by the sanity rule
+    assert g.plan_action(playbook, built).writes == []
+
+
 def test_a_step_created_twice_in_one_cycle_is_planned_once(tmp_path):
     playbook = g.pack_with(tmp_path, CHECKLIST + CHECKLIST)
 

@@ -77,16 +77,18 @@ def _filled_by_create(declarations: Declarations, role: str) -> dict[str, str]:
 
 
 def _check_steps(fields: Any, role: str, declared: RoleDeclaration, records: PackRecords, where: str) -> None:
-    by_step = declared.identity is not None and declared.identity.kind == "step"
+    identity = declared.identity
+    by_step = identity is not None and identity.kind == "step"
     if not fields.steps:
         require(not fields.only and fields.order == "forward", where,
                 "only and order choose among the steps of a checklist: give steps, the group to create from")
-        require(not by_step, where, f"{role} records are told apart by their step ({declared.identity.field if by_step else ''}): "
+        require(not by_step, where, f"{role} records are told apart by their step ({identity and identity.field}): "
                                     f"give steps, the [steps.*] group to create them from")
         return
     groups = records.steps.groups
     require(fields.steps in groups, where, f"steps: {fields.steps!r} is not a [steps.*] group"
-                                           f"{did_you_mean(fields.steps, groups)}: use one of {', '.join(groups) or '(none)'}")
+                                           f"{did_you_mean(fields.steps, groups)}: use one of "
+                                           f"{', '.join(groups) or '(none)'}")
     group = groups[fields.steps]
     require(group.role == role, where, f"steps: the steps of {fields.steps} are {group.role} records, not {role}: "
                                        f"set target = \"{group.role}\"")

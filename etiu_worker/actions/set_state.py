@@ -22,7 +22,8 @@ def plan_set_state(plan: Plan, rule: Rule, action: Action, context: Mapping[str,
         ref = note_ref(plan.engagement.key, rule.name, target.slot, f"state:{action.options.state}:{record.state_value}")
         # A state that did not stick is set again next cycle, but its note is not posted twice.
         posted = plan.already_posted(record.sys_id, ref)
-        note = "" if posted else compose_note(plan, render_note(plan, action, {**target.context, "target": target.role}), rule, ref)
+        scope = {**target.context, "target": target.role}
+        note = "" if posted else compose_note(plan, render_note(plan, action, scope), rule, ref)
         plan.writes.append(Write(
             rule=rule.name, engagement=plan.engagement.key, kind="set_state", table=table,
             sys_id=record.sys_id, number=record.number, target=target.label or target_label(plan, target.name),

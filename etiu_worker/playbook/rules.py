@@ -306,7 +306,8 @@ def _action(env, records: PackRecords, kinds: Kinds, raw: dict[str, Any], path: 
         line = _action_line(text, index, f"{key} =")
         _check_template(env, schema, template, where, f"{key} =", line)
     when = tuple(_condition(env, schema, item, path, text, rule, f"actions[{index}].when") for item in options.when)
-    record_filter = _condition(env, schema, options.where, path, text, rule, f"actions[{index}].where") if options.where else None
+    record_filter = (_condition(env, schema, options.where, path, text, rule, f"actions[{index}].where")
+                     if options.where else None)
     return Action(kind.name, targets, options, when, where, record_filter)
 
 
