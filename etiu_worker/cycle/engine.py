@@ -118,6 +118,8 @@ def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: Cyc
     cycle.raised_flags[engagement.key] = plan.raised_flags
     if plan.waiting:
         cycle.waiting[engagement.key] = plan.waiting
+    for rule, record, why in plan.waiting:
+        log.info("%s %s", record, why, extra={"engagement": engagement.key, "rule": rule})
     cycle.evaluated_rules[engagement.key] = evaluated
     cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base, playbook)
 
