@@ -18,8 +18,9 @@ def refused(rules, templates) -> str:
     return str(caught.value)
 
 
-def test_the_kinds_are_the_six_a_rules_file_has_always_taken_and_set_field():
-    assert list(KINDS) == ["set_state", "create_ticket", "update_roadmap", "work_note", "comment", "flag", "set_field"]
+def test_the_kinds_are_the_six_a_rules_file_has_always_taken_then_set_field_and_create():
+    assert list(KINDS) == ["set_state", "create_ticket", "update_roadmap", "work_note", "comment", "flag", "set_field",
+                           "create"]
 
 
 def test_an_unknown_action_names_every_kind_the_worker_has(tmp_path):

@@ -47,7 +47,7 @@ class Write:
     flag_severity: str = ""  # a flag's: "problem" or "warning"
     flag_kind: str = ""  # a flag's: what its key names first (see ``flag_kind``)
     clock_check: ClockCheck | None = None
-    role: str = ""  # for create_ticket: the role of the ticket created
+    role: str = ""  # for a create: the slot of the record created (its role, or role:step), as memory keys it
 
     @property
     def is_create(self) -> bool:
@@ -75,7 +75,8 @@ class Plan:
     states: dict[str, str] = field(default_factory=dict)  # target -> planned state name
     created: set[str] = field(default_factory=set)
     raised_flags: set[tuple[str, str]] = field(default_factory=set)  # (rule, flag key) still true now
-    created_earlier: Mapping[str, str] = field(default_factory=dict)  # role -> sys_id this worker created
+    created_earlier: Mapping[str, str] = field(default_factory=dict)  # role or role:step -> sys_id this worker created
+    waiting: list[tuple[str, str, str]] = field(default_factory=list)  # (rule, record, why it is not created yet)
 
     def role(self, target: str) -> str:
         """The role a target names: itself, or the role another name of ``[context]`` stands for."""

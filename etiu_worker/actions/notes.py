@@ -14,20 +14,20 @@ from ..playbook.action_kinds import ActionFields, ActionKind, PackRecords, requi
 from ..playbook.rules import Action, Rule
 from .base import (ClockCheck, Plan, Write, compose_note, flag_kind, note_ref, render_inline, render_note,
                    target_label)
+from .targets import Target, expand
 
 FIELD_OF_KIND = {"work_note": "work_notes", "comment": "comments", "flag": "work_notes"}
 
 
 def plan_note(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]) -> None:
-    for target in action.targets:
-        if target == "problems":
+    for target in expand(plan, action, context):
+        if target.name == "problems":
             for problem in plan.engagement.problems:
                 _plan_one(plan, rule, action, {**context, "problem": problem}, _problem_record(plan, problem), target)
             continue
-        record = plan.record(target)
-        if record is None:
+        if target.record is None:
             continue  # nothing to write on; a ticket created this cycle gets its notes next cycle
-        _plan_one(plan, rule, action, context, record, target)
+        _plan_one(plan, rule, action, target.context, target.record, target)
 
 
 def _problem_record(plan: Plan, problem) -> Any:
@@ -47,12 +47,13 @@ def _raw_record(plan: Plan, problem) -> Any:
     return _Unclaimed(problem.table, problem.sys_id, problem.number) if problem.table else None
 
 
-def _plan_one(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any], record: Any, target: str) -> None:
+def _plan_one(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any], record: Any, each: Target) -> None:
     if record is None:
         return
+    target = each.role
     key = render_inline(plan, action.key, context, name=f"rule {rule.name}, key") if action.key else ""
-    # A problem's note is keyed by the record it is about, not by a role.
-    slot = record.sys_id if target == "problems" else target
+    # A problem's note is keyed by the record it is about, not by a role; an each: target's by its record.
+    slot = record.sys_id if target == "problems" else each.slot
     ref = note_ref(plan.engagement.key, rule.name, slot, key)
     if action.kind == "flag":
         plan.raised_flags.add((rule.name, f"{slot}:{key}"))
@@ -63,7 +64,7 @@ def _plan_one(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]
         body = f"{plan.playbook.marks.marker(action.options.severity)} {body}"
     plan.writes.append(Write(
         rule=rule.name, engagement=plan.engagement.key, kind=action.kind, table=record.table,
-        sys_id=record.sys_id, number=record.number, target=_label(plan, target, record),
+        sys_id=record.sys_id, number=record.number, target=each.label or _label(plan, target, record),
         note_field=FIELD_OF_KIND[action.kind], note=compose_note(plan, body, rule, ref), note_ref=ref,
         flag_key=f"{slot}:{key}" if action.kind == "flag" else "",
         flag_message=body.splitlines()[0][:300] if action.kind == "flag" else "",
@@ -120,6 +121,6 @@ def check_note(fields: NoteFields, targets: tuple[str, ...], records: PackRecord
             "check_clock_minutes needs clock_flag_template, the flag posted when the clocks differ")
 
 
-WORK_NOTE = ActionKind("work_note", NoteFields, plan_note, check_note)
-COMMENT = ActionKind("comment", NoteFields, plan_note, check_note)
-FLAG = ActionKind("flag", FlagFields, plan_note, check_note)
+WORK_NOTE = ActionKind("work_note", NoteFields, plan_note, check_note, each=True)
+COMMENT = ActionKind("comment", NoteFields, plan_note, check_note, each=True)
+FLAG = ActionKind("flag", FlagFields, plan_note, check_note, each=True)

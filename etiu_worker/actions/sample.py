@@ -105,7 +105,8 @@ def check_against_sample(playbook) -> None:
             check_condition(playbook, condition, context)
         for action in rule.actions:
             extra = {"target": action.targets[0] if action.targets else "", "ticket": ticket,
-                     "changes": changes, "problem": SAMPLE_PROBLEM}
+                     "changes": changes, "problem": SAMPLE_PROBLEM, "record": ticket,
+                     "step": next(iter(playbook.steps.steps.values()), None)}  # each: and create's checklist
             _check_action(playbook, plan, action, {**context, **extra})
 
 

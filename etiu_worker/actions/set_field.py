@@ -9,7 +9,9 @@ from ..engagement.values import plain
 from ..playbook.action_kinds import ActionFields, ActionKind, PackRecords, require
 from ..spelling import did_you_mean
 from ..playbook.rules import Action, Rule
+from ..playbook.action_targets import role_of
 from .base import Plan, Write, compose_note, note_ref, render_inline, render_note, target_label
+from .targets import Target, expand
 
 
 class SetFieldFields(ActionFields):
@@ -24,7 +26,7 @@ class SetFieldFields(ActionFields):
 
 def check_set_field(fields: SetFieldFields, targets: tuple[str, ...], records: PackRecords, where: str) -> None:
     require(bool(fields.value), where, "set_field needs value, a template for the value to write")
-    for target in targets:
+    for target in map(role_of, targets):
         role = records.declarations.records.get(target)
         require(role is not None, where, f"set_field writes a declared role's field; {target!r} is not a [records.*] role")
         writable = list(role.writable)
@@ -34,28 +36,29 @@ def check_set_field(fields: SetFieldFields, targets: tuple[str, ...], records: P
 
 
 def plan_set_field(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any]) -> None:
-    for target in action.targets:
-        record = plan.record(target)
+    for target in expand(plan, action, context):
+        record = target.record
         if record is None:
             continue  # nothing to write on yet
-        name = plan.playbook.declarations.records[target].fields[action.options.field].field
-        value = render_inline(plan, action.options.value, context, name=f"rule {rule.name}, value")
+        name = plan.playbook.declarations.records[target.role].fields[action.options.field].field
+        value = render_inline(plan, action.options.value, target.context, name=f"rule {rule.name}, value")
         before = str(plain(record.raw.get(name)) or "")
         if value != before:
-            plan.writes.append(_write(plan, rule, action, context, record, target, name, value, before))
+            plan.writes.append(_write(plan, rule, action, record, target, name, value, before))
 
 
-def _write(plan: Plan, rule: Rule, action: Action, context: Mapping[str, Any], record: Any, target: str,
-           name: str, value: str, before: str) -> Write:
-    ref = note_ref(plan.engagement.key, rule.name, target, f"field:{name}:{value}")
+def _write(plan: Plan, rule: Rule, action: Action, record: Any, target: Target, name: str, value: str,
+           before: str) -> Write:
+    ref = note_ref(plan.engagement.key, rule.name, target.slot, f"field:{name}:{value}")
     # A value that did not stick is written again next cycle, but its note is not posted twice.
     posted = plan.already_posted(record.sys_id, ref)
-    note = "" if posted else compose_note(plan, render_note(plan, action, {**context, "target": target}), rule, ref)
+    context = {**target.context, "target": target.role}
+    note = "" if posted else compose_note(plan, render_note(plan, action, context), rule, ref)
     return Write(
         rule=rule.name, engagement=plan.engagement.key, kind="set_field", table=record.table,
-        sys_id=record.sys_id, number=record.number, target=target_label(plan, target),
+        sys_id=record.sys_id, number=record.number, target=target.label or target_label(plan, target.name),
         fields={name: value}, before={name: before}, note_field="work_notes", note=note, note_ref=ref,
     )
 
 
-SET_FIELD = ActionKind("set_field", SetFieldFields, plan_set_field, check_set_field)
+SET_FIELD = ActionKind("set_field", SetFieldFields, plan_set_field, check_set_field, each=True)

@@ -55,6 +55,7 @@ class CyclePlan:
     evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # engagement -> why it could not be planned
     packs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # pack -> the engagements it took
+    waiting: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # engagement -> (rule, record, why not created)
 
 
 @dataclass
@@ -116,6 +117,10 @@ def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: Cyc
                     KINDS[action.kind].plan(plan, rule, action, context)
     cycle.writes += plan.writes
     cycle.raised_flags[engagement.key] = plan.raised_flags
+    if plan.waiting:
+        cycle.waiting[engagement.key] = plan.waiting
+    for rule, record, why in plan.waiting:
+        log.info("%s %s", record, why, extra={"engagement": engagement.key, "rule": rule})
     cycle.evaluated_rules[engagement.key] = evaluated
     cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base, playbook)
 
@@ -213,7 +218,7 @@ def _merged(parts: list[tuple[Playbook, CyclePlan, list[Engagement]]]) -> CycleP
     for _, part, _ in parts:
         whole.results += part.results
         whole.writes += part.writes
-        for name in ("memories", "raised_flags", "evaluated_rules", "skipped"):
+        for name in ("memories", "raised_flags", "evaluated_rules", "skipped", "waiting"):
             getattr(whole, name).update(getattr(part, name))
     return whole
 
@@ -350,7 +355,7 @@ def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
             journal.resolve_flags(key, rule, {flag for name, flag in raised if name == rule})
     for outcome in outcomes:
         write = outcome.write
-        if write.kind == "create_ticket" and outcome.sys_id and write.engagement in cycle.memories:
+        if write.kind in ("create_ticket", "create") and outcome.sys_id and write.engagement in cycle.memories:
             # Remembered so that a ticket whose engagement key did not save is repaired, not created
             # twice; forgotten once a person deleted it, so that it can be created again.
             memory = cycle.memories[write.engagement]

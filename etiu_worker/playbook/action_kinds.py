@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..engagement.roles import Declarations
 from ..errors import RulesError
+from .step_model import StepPlan
 
 
 class ActionFields(BaseModel):
@@ -27,6 +28,7 @@ class ActionFields(BaseModel):
     template: str = ""
     key: str = ""
     when: list[str] = Field(default_factory=list)
+    where: str = ""  # with an ``each:<role>`` target: the condition each record must meet
 
     def template_files(self) -> dict[str, str]:
         """Each key naming a template file, with the file: the loader checks that each exists."""
@@ -41,13 +43,14 @@ class ActionFields(BaseModel):
 class PackRecords:
     """What an action's check reads of its pack: the records as declared, the states each name
     of a role can hold (``condition_check.StateNames``), what a target may name, the checks
-    declared, and the other names of roles (``[context]``)."""
+    declared, the other names of roles (``[context]``), and its steps."""
 
     declarations: Declarations
     states: Any
     targets: tuple[str, ...]
     checks: frozenset[str]
     aliases: Mapping[str, str]
+    steps: StepPlan = StepPlan({}, ())
 
     def role_of(self, target: str) -> str:
         """The role a target names: itself, or the role of another name of it."""
@@ -68,6 +71,7 @@ class ActionKind:
     plan: Planner
     check: Check | None = None
     needs_target: bool = True
+    each: bool = False  # whether it may act on every record of a many-role (``target = "each:<role>"``)
 
 
 def require(condition: bool, where: str, message: str) -> None:

@@ -26,6 +26,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from .action_kinds import ActionFields, ActionKind, Kinds, PackRecords
+from .action_targets import check_each_targets, each_role
 from .condition_check import check_state_names, parse_expression
 from .context_names import ContextNames, check_declared, codes_of, load_context, state_names, targets_of
 from ..config import SchemaSettings
@@ -89,6 +90,7 @@ class Action:
     options: ActionFields
     when: tuple[Condition, ...]
     where: str
+    record_filter: Condition | None = None  # ``where``: which records of an ``each:`` target it acts on
 
     @property
     def template(self) -> str:
@@ -179,8 +181,9 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
     env = make_environment(folder.templates_dir)
     names = load_context(pack.context, declarations, str(folder.pack_file))
     checks = checks_of(pack, declarations, env, fit, str(folder.pack_file))
+    steps = _steps(pack, declarations, where)
     records = PackRecords(declarations, state_names(declarations, names), targets_of(declarations, names),
-                          frozenset(checks.declared), names.aliases)
+                          frozenset(checks.declared), names.aliases, steps)
     moments = _moments(pack, env, where, checks)  # pack.toml's own mistakes before the rules'
     rules = tuple(sorted((_load_rule(path, env, records, kinds) for path in folder.rule_files()),
                          key=lambda rule: (rule.order, rule.name)))
@@ -200,7 +203,7 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         checks=checks,
         context_names=names,
         moments=moments,
-        steps=_steps(pack, declarations, where),
+        steps=steps,
         marks=(pack.pack or _shipped_pack_table()).marks,
         name=pack.pack.name if pack.pack else DEFAULT_PACK,
         files=folder,
@@ -328,7 +331,9 @@ def _action(env, records: PackRecords, kinds: Kinds, raw: dict[str, Any], path: 
         line = _action_line(text, index, f"{key} =")
         _check_template(env, records, template, where, f"{key} =", line)
     when = tuple(_condition(env, records, item, path, text, rule, f"actions[{index}].when") for item in options.when)
-    return Action(kind.name, targets, options, when, where)
+    record_filter = (_condition(env, records, options.where, path, text, rule, f"actions[{index}].where")
+                     if options.where else None)
+    return Action(kind.name, targets, options, when, where, record_filter)
 
 
 def _kind_of(kinds: Kinds, raw: dict[str, Any], path: Path, text: str, rule: str, index: int) -> ActionKind:
@@ -361,10 +366,13 @@ def _check_template(env, records: PackRecords, template: str, where: str, key: s
 def _check_action_fields(kind: ActionKind, options: ActionFields, targets: tuple[str, ...], records: PackRecords,
                          where: str) -> None:
     for target in targets:
-        if target not in records.targets:
-            raise RulesError(f"{where}: target {target!r} is not one of {', '.join(records.targets)}")
+        # An each: target is checked below.
+        if each_role(target) is None and target not in records.targets:
+            raise RulesError(f"{where}: target {target!r} is not one of {', '.join(records.targets)}"
+                             f"{did_you_mean(target, records.targets)}")
     if kind.needs_target and not targets:
         raise RulesError(f"{where}: set target to one of {', '.join(records.targets)}")
+    check_each_targets(kind.name, kind.each, targets, options.where, records.declarations, where)
     if kind.check is not None:
         kind.check(options, targets, records, where)
     if not options.template:
