@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from etiu_worker.actions import KINDS, Plan
-from etiu_worker.engagement.engagements import GenericEngagement
+from etiu_worker.engagement.engagements import Engagement
 from etiu_worker.engagement.grouping import build_engagements
 from etiu_worker.playbook.pack_folders import pack_folder
 from etiu_worker.playbook.rules import Playbook, parse_pack
@@ -132,14 +132,14 @@ def task(step: str, state: str = "-5", *, number: int = 0, **values: str) -> dic
             "state": state, "short_description": step, "sys_updated_on": "2026-11-13 14:00:00", **values}
 
 
-def engagement(playbook: Playbook, *, changes=None, tasks=(), rollback=(), reviews=()) -> GenericEngagement:
+def engagement(playbook: Playbook, *, changes=None, tasks=(), rollback=(), reviews=()) -> Engagement:
     raw = {"change_request": [change()] if changes is None else changes, "change_task": list(tasks),
            "u_rollback_task": list(rollback), "u_review": list(reviews)}
     [built] = build_engagements(playbook.declarations, raw, "UTC")
     return built
 
 
-def plan_action(playbook: Playbook, built: GenericEngagement, *, created_earlier=None, posted=None,
+def plan_action(playbook: Playbook, built: Engagement, *, created_earlier=None, posted=None,
                 context: dict[str, Any] | None = None) -> Plan:
     """Every action of the pack's one rule planned on ``built``, as the engine plans a matched rule."""
     already: Callable[[str, str], bool] = posted or (lambda sys_id, ref: False)

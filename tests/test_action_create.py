@@ -233,7 +233,7 @@ def action(**keys: str) -> str:
 # (what is wrong, the action, what the message says after "actions[0] (create): ")
 REFUSED = [
     ("an unknown role", action(target='"taks"'),
-     "target 'taks' is not one of change, tasks, rollback, review, handover, release, ctask, problems (did you mean 'tasks'?)"),
+     "target 'taks' is not one of change, tasks, rollback, review, handover, release, problems (did you mean 'tasks'?)"),
     ("a target that is no role", action(target='"problems"'),
      "create makes records of a declared role; 'problems' is not a [records.*] role: use one of change, tasks, "
      "rollback, review, handover, release"),
