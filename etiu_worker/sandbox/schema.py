@@ -60,26 +60,27 @@ TABLES: dict[str, TableSpec] = {
         number_prefix="ETIU", number_start=1001, audited=True,
     ),
     "change_request": TableSpec(
-        # close_code, parent and the u_ fields past u_client_timezone: what the packs other than
-        # the ETIU one read (the service a change belongs to, its environment, its upgrade owner).
+        # close_code, parent, opened_at, work_start/end and the u_ fields past u_client_timezone: what
+        # the packs other than the ETIU one read (the service a change is for, its environment (a
+        # case's change per environment), its upgrade owner, the agreed local start, the QA period).
         fields=("number", "correlation_id", "short_description", "start_date", "end_date", "state",
                 "u_client_timezone", "work_notes", "comments", "assigned_to", "close_code", "parent",
-                "u_upgrade_service", "u_environment", "u_upgrade_owner", "u_launch_local", "u_qa_period_bd",
-                "u_rollback_decided"),
+                "u_upgrade_service", "u_environment", "u_upgrade_owner", "u_agreed_local", "u_qa_period_bd",
+                "u_rollback_decided", "opened_at", "work_start", "work_end"),
         references={"assigned_to": "sys_user", "u_upgrade_owner": "sys_user", "parent": "sn_customerservice_case"},
         journals=frozenset({"work_notes", "comments"}),
-        date_times=frozenset({"start_date", "end_date"}),
+        date_times=frozenset({"start_date", "end_date", "opened_at", "work_start", "work_end"}),
         states=CHANGE_STATES,
         defaults={"state": "-5"},
         number_prefix="CHG", number_start=30001, audited=True,
     ),
     "change_task": TableSpec(
         # u_step: the step a task stands for in a pack's checklist (a custom field, as packs declare).
-        # u_rollback_of: the step a rollback task undoes; u_customer_case: the customer's case a
-        # task of a shared change is for; approval: a customer's sign-off of a hand-over task.
+        # u_customer_case: the customer's case a task of a shared change is for; approval: a
+        # customer's sign-off of a hand-over task; close_code: successful or unsuccessful.
         fields=("number", "change_request", "short_description", "state", "u_step", "order", "assigned_to",
                 "planned_start_date", "planned_end_date", "work_notes", "comments", "work_start", "work_end",
-                "u_rollback_of", "u_customer_case", "approval"),
+                "u_customer_case", "approval", "close_code"),
         references={"change_request": "change_request", "assigned_to": "sys_user",
                     "u_customer_case": "sn_customerservice_case"},
         journals=frozenset({"work_notes", "comments"}),
