@@ -62,7 +62,7 @@ STORIES = {
     ("pisaas-monthly", "slot_missed"): ({"upgrade": [(None, "open")], "release": [(None, "scheduled")]}, []),
     ("pisaas-monthly", "awaiting_acceptance"): ({"upgrade": [(None, "pending")], "release": [(None, "assess")]}, []),
     ("aurea-crm-cloud", "initiation"): ({"tasks": [("respond", "open")], "dev_change": []}, []),
-    ("aurea-crm-cloud", "development_warned"): ({
+    ("aurea-crm-cloud", "development_over_limit"): ({
         "tasks": BEFORE, "dev_change": [(None, "implement")], "uat_change": [(None, "new")], "prod_change": [(None, "new")],
         "dev_tasks": [("backup", "closed"), ("upgrade", "closed"), ("reapply", "closed"), ("sanity", "in_progress")],
         "uat_tasks": [("backup", "closed")], "prod_tasks": [("backup", "closed")], "handover": []}, []),

@@ -68,11 +68,12 @@ def _backed_up(day: int) -> dict[str, Task]:
 
 ENGAGEMENTS: tuple[CrmEngagement, ...] = (
     CrmEngagement("initiation", "Oscorp", "America/Chicago", -1, {"respond": (TASK_OPEN, -1, None)}, case_state=CASE_NEW),
-    # Ten of the Development phase's 12 business days used (over 80%), the sanity test under way.
-    CrmEngagement("development_warned", "Hooli", "America/Los_Angeles", -25, _closed(*BEFORE, until=-12), (
-        Environment("dev", IMPLEMENT, -10, {**_backed_up(-11), **_closed("upgrade", "reapply", until=-8),
+    # The Development phase began 17 weekdays ago: past its 12 business days even when four of
+    # them are holidays; the sanity test is still under way.
+    CrmEngagement("development_over_limit", "Hooli", "America/Los_Angeles", -30, _closed(*BEFORE, until=-19), (
+        Environment("dev", IMPLEMENT, -17, {**_backed_up(-18), **_closed("upgrade", "reapply", until=-8),
                                             "sanity": (IN_PROGRESS, -7, None)}),
-        Environment("uat", tasks=_backed_up(-11)), Environment("prod", tasks=_backed_up(-11)))),
+        Environment("uat", tasks=_backed_up(-18)), Environment("prod", tasks=_backed_up(-18)))),
     # Dev handed over four business days ago and not signed off yet: UAT waits.
     CrmEngagement("signoff_pending", "Pied Piper", "America/New_York", -30, _closed(*BEFORE, until=-20), (
         Environment("dev", REVIEW, -18, {**_backed_up(-19), **_closed("upgrade", "reapply", "sanity", "fix", "handover",
@@ -83,7 +84,7 @@ ENGAGEMENTS: tuple[CrmEngagement, ...] = (
     CrmEngagement("prod_scheduled_early", "Dunder Mifflin", "Europe/London", -40, _closed(*BEFORE, until=-32), (
         Environment("dev", CHANGE_CLOSED, -30, {**_backed_up(-31), **_closed("upgrade", "reapply", "sanity", "fix",
                                                                                "handover", until=-15)}, signoff="approved"),
-        Environment("uat", IMPLEMENT, -6, {**_backed_up(-31), **_closed("upgrade", "reapply", "transfer", until=-3),
+        Environment("uat", IMPLEMENT, -7, {**_backed_up(-31), **_closed("upgrade", "reapply", "transfer", until=-3),
                                            "sanity": (IN_PROGRESS, -2, None)}),
         Environment("prod", SCHEDULED, tasks=_backed_up(-31), agreed=(5, "20:00")))),
     # A change for an environment the pack does not know: the engagement needs a person.
