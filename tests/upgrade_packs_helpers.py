@@ -141,3 +141,67 @@ def _value(pack: LoadedPack, expression: str, context: dict[str, Any]) -> Any:
 
 def at_utc(day: date, hour: int, minute: int = 0) -> datetime:
     return datetime(day.year, day.month, day.day, hour, minute, tzinfo=ZoneInfo("UTC"))
+
+
+# --- The draft rules (packs/<name>/rules), tried as the engine will read them -------------------
+
+
+@dataclass(frozen=True)
+class Planned:
+    """One action a draft rule would take on one engagement: its rule, kind, target, the step of
+    the record an ``each:<role>`` target binds to ``item``, its key, value and note."""
+
+    rule: str
+    kind: str
+    target: str
+    step: str
+    key: str
+    value: str
+    note: str
+
+
+def draft_rules(pack: LoadedPack) -> list[dict[str, Any]]:
+    """The pack's rule files, in order, as written."""
+    files = sorted((pack.path.parent / "rules").glob("*.toml"))
+    return [tomllib.loads(path.read_text(encoding="utf-8"))["rule"] for path in files]
+
+
+def plan_drafts(pack: LoadedPack, engagement: GenericEngagement, now: datetime) -> list[Planned]:
+    """What the draft rules would do at ``now``, from nothing remembered; a broken engagement
+    only gets the rules that run on one (``on_broken_engagement``)."""
+    env = make_environment(pack.path.parent / "templates")
+    result = evaluate(pack, engagement, now)
+    scope = {**result.context, "contacts": pack.file.contacts}
+    planned = []
+    for rule in draft_rules(pack):
+        if engagement.problems and not rule.get("on_broken_engagement"):
+            continue
+        context = {**scope, "params": rule.get("params", {})}
+        if _holds(env, rule.get("when", []), context):
+            planned += [item for action in rule.get("actions", []) for item in _plan(env, rule, action, engagement, context)]
+    return planned
+
+
+def _plan(env: Any, rule: dict[str, Any], action: dict[str, Any], engagement: GenericEngagement,
+          context: dict[str, Any]) -> list[Planned]:
+    target = action.get("target", "")
+    each = isinstance(target, str) and target.startswith("each:")
+    bound = [{"item": record} for record in engagement.each(target[5:])] if each else [{}]
+    if target == "problems":
+        bound = [{"problem": problem} for problem in engagement.problems]
+    planned = []
+    for extra in bound:
+        scope = {**context, **extra, **({} if each or not isinstance(target, str) else {"target": target})}
+        if not _holds(env, action.get("when", []), scope):
+            continue
+        render = lambda source: env.from_string(source).render(scope)  # noqa: E731 - three fields alike
+        note = env.get_template(action["template"]).render(scope) if action.get("template") else ""
+        step = getattr(extra.get("item"), "step", "") or ""
+        planned.append(Planned(rule["name"], action["type"], str(target), step, render(action.get("key", "")),
+                               render(action.get("value", "")), note))
+    return planned
+
+
+def _holds(env: Any, conditions: Any, context: dict[str, Any]) -> bool:
+    sources = [conditions] if isinstance(conditions, str) else conditions
+    return all(env.compile_expression(source, undefined_to_none=False)(**context) for source in sources)
