@@ -146,8 +146,8 @@ BAD_PACKS = {
         "{tmp}/etiu/pack.toml: records.kickoff.tabel: is not a known key (did you mean 'table'?)"),
     "a shipped pack name misspelt": (
         lambda tmp_path: {"RULES__PACKS": '["etiuu"]'},
-        "there is no shipped pack 'etiuu' (did you mean 'etiu'?): the shipped packs are etiu; a pack folder of "
-        "your own is a path such as ./etiuu"),
+        "there is no shipped pack 'etiuu' (did you mean 'etiu'?): the shipped packs are aurea-crm-cloud, "
+        "aurea-cx-managed, etiu, pisaas-monthly, vip-upgrade; a pack folder of your own is a path such as ./etiuu"),
     "rules.path and rules.packs both set": (
         lambda tmp_path: {"RULES__PATH": str(h.SHIPPED_PACK), "RULES__PACKS": '["etiu"]'},
         "rules.path and rules.packs are both set"),

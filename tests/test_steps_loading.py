@@ -72,6 +72,29 @@ def test_a_mirror_takes_the_named_items_in_reverse_with_their_titles_rendered():
         ("rollback.L3", "Revert L3", "owner", "launch.L3"), ("rollback.L1", "Revert L1", "owner", "launch.L1")]
 
 
+def test_a_mirror_names_its_items_from_the_mirrored_ones_so_rollback_tasks_share_the_step_field():
+    plan = load_steps({"launch": LAUNCH,
+                       "rollback": {"mirror": {"of": "launch", "items": ["L2", "L3"], "reverse": True,
+                                               "id": "R{{ step.id[1:] }}"}}})
+
+    rollback = plan.groups["rollback"].steps
+    assert [(step.key, step.id, step.mirrors) for step in rollback] == [
+        ("rollback.R3", "R3", "launch.L3"), ("rollback.R2", "R2", "launch.L2")]
+
+
+@pytest.mark.parametrize(("template", "message"), [
+    ("R-{{ step.id }}", "steps.rollback.mirror.id: 'R-{{ step.id }}' gives 'R-L1' for L1, which is not an id: "
+                        "give each item letters, digits and _ (starting with a letter)"),
+    ("R", "steps.rollback.id: 'R' is also the id of items[0]; ids must be unique in a group"),
+    ("R{{ step.idd }}", "steps.rollback.mirror.id: 'R{{ step.idd }}' cannot be read: 'etiu_worker.playbook.step_model."
+                        "Step object' has no attribute 'idd'; it can use step.id, step.title and step.owner"),
+])
+def test_a_mirror_id_that_is_no_id_or_names_two_items_alike_is_refused(template, message):
+    with pytest.raises(RulesError) as error:
+        load_steps({"launch": LAUNCH, "rollback": {"mirror": {"of": "launch", "id": template}}})
+    assert str(error.value) == message
+
+
 def test_an_error_names_the_pack_file_it_was_found_in():
     with pytest.raises(RulesError, match=r"^packs/vip/pack.toml: steps.review.duration: '2' is not a duration"):
         load_steps({"review": {"duration": "2"}}, source="packs/vip/pack.toml")

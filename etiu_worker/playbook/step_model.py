@@ -40,12 +40,15 @@ class StepFile(_Strict):
 
 
 class MirrorFile(_Strict):
-    """``mirror = {of, items, reverse, only}``: another group's items, e.g. for a rollback."""
+    """``mirror = {of, items, reverse, only, id}``: another group's items, e.g. for a rollback;
+    ``id`` is a template over ``step`` naming each item (``"R{{ step.id[1:] }}"``), so that a
+    rollback's records can carry their own step ids beside the launch's, in one step field."""
 
     of: str
     items: list[str] = Field(default_factory=list)
     reverse: bool = False
     only: Literal["done"] | None = None
+    id: str = ""
 
 
 class GroupFile(_Strict):

@@ -13,7 +13,9 @@ id. Three ways to write a group:
   another group (all, or those named), in reverse order when asked, each after the one before;
   with ``only = "done"`` only those whose record is done when the states are derived (a rollback
   undoes what was done, last first). ``title`` is a template over ``step``, the mirrored item
-  (``"Revert: {{ step.title }}"``); an item keeps its mirrored item's id and owner.
+  (``"Revert: {{ step.title }}"``); an item keeps its mirrored item's owner, and its id unless
+  ``mirror.id`` names it from the mirrored item (``id = "R{{ step.id[1:] }}"``: L4's is R4), as
+  its records must when they share a step field with the mirrored group's.
 
 A step refers to another by its id inside its group, by ``group.id`` across groups, or by a
 one-step group's name. A duration is written with its unit (``2bd``); its amount may come from
@@ -182,11 +184,24 @@ def _mirror_group(name: str, file: GroupFile, drafts: Mapping[str, StepGroup],
 
 
 def _mirror_step(name: str, source: Step, file: GroupFile, where: str) -> Step:
+    assert file.mirror is not None
     written = {key: getattr(file, key) for key in file.model_fields_set if key in StepFile.model_fields}
     written["title"] = _title(file.title, source, f"{where}.title") if file.title else source.title
     written.setdefault("owner", source.owner)
     written["after"] = list(file.after)
-    return replace(_step(name, source.id, written, where), mirrors=source.key)
+    return replace(_step(name, _mirror_id(file.mirror.id, source, f"{where}.mirror.id"), written, where),
+                   mirrors=source.key)
+
+
+def _mirror_id(template: str, source: Step, where: str) -> str:
+    """The id of a mirror's item: the mirrored item's, or ``mirror.id`` rendered over it."""
+    if not template:
+        return source.id
+    id_ = _title(template, source, where).strip()
+    if not re.match(NAME, id_):
+        raise RulesError(f"{where}: {template!r} gives {id_!r} for {source.id}, which is not an id: "
+                         "give each item letters, digits and _ (starting with a letter)")
+    return id_
 
 
 def _title(template: str, source: Step, where: str) -> str:

@@ -25,11 +25,11 @@ What a test may set or read on a ``Sandbox`` besides the store and the faults:
 - ``timezone`` (constructor): the API user's zone. Display values are shown in it, and plain
   ``YYYY-MM-DD HH:MM:SS`` operands on date-time fields in encoded queries are read in it, as on a
   real instance (``sys_updated_on>=2026-10-14 15:00:00`` is 15:00 local); UTC by default.
-- Tables: the declared ones (``schema.py``: the ETIU ticket, change_request, change_task,
-  sys_journal_field, sys_user, sys_audit, sys_properties) and any table a record was put in
-  through ``store.insert``. Any other table answers 400 ``Invalid table <name>`` to every method.
-- ``sys_audit``: every update of u_etiu_ticket, change_request or change_task (Table API or
-  ``store.update``) appends one row per changed non-journal field (tablename, documentkey,
+- Tables: the declared ones (``schema.py``: the ETIU ticket, change_request, change_task, the
+  customer service case and case task, sys_journal_field, sys_user, sys_audit, sys_properties)
+  and any table a record was put in through ``store.insert``. Any other table answers 400 ``Invalid table <name>`` to every method.
+- ``sys_audit``: every update of u_etiu_ticket, change_request, change_task, a case or a case
+  task (Table API or ``store.update``) appends one row per changed non-journal field (tablename, documentkey,
   fieldname, oldvalue, newvalue, user, reason "", record_checkpoint = the record's sys_mod_count
   after the change, sys_created_on = the record's update stamp). Inserts are not audited unless
   ``audit_inserts`` is True (ServiceNow's glide.sys.audit_inserts, false by default).

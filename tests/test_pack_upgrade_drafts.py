@@ -1,0 +1,118 @@
+"""The upgrade packs' draft rules (packs/<name>/rules, unvalidated until the engine reads generic
+engagements), tried on the sandbox demo engagements with a stand-in for the planner: every rule
+names templates that exist, every condition, key and note computes on every demo engagement, and
+the stories get the actions the seeds ask for (the 13:00 cut-off, the gates, the rollback)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from etiu_worker.sandbox.demo_packs import seed_packs
+from etiu_worker.sandbox.store import Store
+from upgrade_packs_helpers import UPGRADE_PACKS, at_utc, draft_rules, engagements, load, plan_drafts
+
+TODAY = date(2026, 12, 9)  # a Wednesday
+NOW = at_utc(TODAY, 8)
+
+
+@pytest.fixture(scope="module")
+def instance():
+    store = Store()
+    seeded = seed_packs(store, TODAY)
+    return store, {(pack, item.story): item.key for pack, items in seeded.items() for item in items}
+
+
+def planned(instance, pack: str, story: str, now=NOW):
+    store, keys = instance
+    loaded = load(pack)
+    return plan_drafts(loaded, engagements(loaded.declarations, store)[keys[(pack, story)]], now)
+
+
+@pytest.mark.parametrize("pack", UPGRADE_PACKS)
+def test_every_draft_rule_is_named_once_in_its_order_and_its_templates_exist(pack):
+    loaded = load(pack)
+    rules = draft_rules(loaded)
+    templates = {path.name for path in (loaded.path.parent / "templates").glob("*.j2")}
+    named = {action["template"] for rule in rules for action in rule["actions"] if action.get("template")}
+
+    assert len({rule["name"] for rule in rules}) == len(rules) and rules[0]["name"] == "engagement_sanity"
+    assert [rule["order"] for rule in rules] == sorted({rule["order"] for rule in rules})
+    assert sorted(named - templates) == [] and sorted(templates - named) == []
+
+
+@pytest.mark.parametrize("hours", [0, 30, 80])
+@pytest.mark.parametrize("pack", UPGRADE_PACKS)
+def test_every_draft_condition_key_and_note_computes_on_every_demo_engagement(instance, pack, hours):
+    store, keys = instance
+    for (name, story), key in keys.items():
+        if name == pack:
+            assert isinstance(planned(instance, pack, story, NOW + timedelta(hours=hours)), list)
+
+
+def actions(instance, pack, story, now=NOW):
+    return [(item.rule, item.kind, item.target, item.step, item.value) for item in planned(instance, pack, story, now)]
+
+
+def test_an_opt_out_in_time_cancels_the_task_and_moves_the_customer_to_next_month(instance):
+    assert actions(instance, "pisaas-monthly", "opted_out_in_time") == [
+        ("opt_out_cutoff", "set_state", "upgrade", "", ""),
+        ("opt_out_cutoff", "set_field", "case", "", "2027-01-01"),
+    ]
+
+
+def test_an_opt_out_a_minute_after_13_00_is_flagged_and_nothing_is_cancelled(instance):
+    assert actions(instance, "pisaas-monthly", "opted_out_late") == [("late_opt_out", "flag", "['case', 'upgrade']", "", "")]
+
+
+def test_the_notice_goes_out_72_hours_before_the_slot_and_no_answer_by_13_00_opens_the_task(instance):
+    notice = planned(instance, "pisaas-monthly", "notice_due", at_utc(TODAY, 9))
+
+    assert [(item.rule, item.kind) for item in notice] == [("customer_notice", "comment")]
+    assert "opt out, please tell us by 13:00 on that day (2026-12-12 13:00 GMT)" in notice[0].note
+    on_the_day = planned(instance, "pisaas-monthly", "notice_due", at_utc(date(2026, 12, 12), 13))
+    assert ("opt_out_cutoff", "set_state") in [(item.rule, item.kind) for item in on_the_day]
+
+
+def test_a_slot_over_with_its_task_open_is_flagged_to_replan(instance):
+    assert actions(instance, "pisaas-monthly", "slot_missed") == [("slot_outcome", "flag", "['case', 'upgrade']", "", "")]
+
+
+def test_a_launch_step_given_to_someone_else_goes_to_the_upgrade_owner(instance):
+    store, keys = instance
+    owner = store.query("sys_user", "user_name=dana.k")[0]["sys_id"]
+
+    assert ("upgrade_owner", "set_field", "each:tasks", "L4", owner) in actions(instance, "vip-upgrade", "launch_day")
+
+
+def test_a_decided_rollback_opens_each_step_only_once_the_one_before_it_is_closed():
+    store = Store()
+    (story,) = [item for item in seed_packs(store, TODAY, packs=("vip-upgrade",))["vip-upgrade"] if item.story == "rollback"]
+    instance = (store, {("vip-upgrade", "rollback"): story.key})
+
+    assert actions(instance, "vip-upgrade", "rollback") == [("rollback", "create_checklist", "", "", "")]
+    change = store.query("change_request", f"number={story.key}")[0]
+    r3 = store.query("change_task", f"change_request={change['sys_id']}^u_step=R3")[0]
+    store.update("change_task", r3["sys_id"], {"state": "3", "sys_updated_on": "2026-12-08 06:00:00"})
+    assert ("rollback", "set_state", "each:tasks", "R2", "") in actions(instance, "vip-upgrade", "rollback")
+
+
+def test_the_prod_change_scheduled_before_uats_sanity_test_is_flagged_and_uat_past_80_percent_warned(instance):
+    found = actions(instance, "aurea-crm-cloud", "prod_scheduled_early")
+
+    assert ("prod_gate", "flag", "prod_change", "", "") in found
+    assert ("phase_limits", "flag", "uat_change", "", "") in found
+
+
+def test_a_hand_over_waiting_for_sign_off_reminds_the_customer_and_a_broken_engagement_only_gets_flagged(instance):
+    assert ("signoff_gate", "comment", "case", "", "") in actions(instance, "aurea-crm-cloud", "signoff_pending")
+    assert [item[:2] for item in actions(instance, "aurea-crm-cloud", "unknown_environment")] == [("engagement_sanity", "flag")]
+
+
+def test_the_customer_holding_the_environment_is_reminded_and_an_incomplete_intake_listed(instance):
+    reminder = planned(instance, "aurea-cx-managed", "environment_pending")
+    intake = planned(instance, "aurea-cx-managed", "intake_incomplete")
+
+    assert [(item.rule, item.kind) for item in reminder] == [("customer_environment", "comment")]
+    assert "the reason for the deadline; the acknowledgement that access" in intake[0].note
