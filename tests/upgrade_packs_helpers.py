@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from etiu_worker.engagement.engagements import GenericEngagement
+from etiu_worker.engagement.engagements import Engagement
 from etiu_worker.engagement.grouping import build_engagements, tables_to_read
 from etiu_worker.engagement.role_loading import load_roles
 from etiu_worker.engagement.roles import Declarations
@@ -67,7 +67,7 @@ def load(name: str) -> LoadedPack:
                                      latches=tuple(data.get("latches", {}))), env)
 
 
-def engagements(declarations: Declarations, store: Store) -> dict[str, GenericEngagement]:
+def engagements(declarations: Declarations, store: Store) -> dict[str, Engagement]:
     """A pack's engagements in the store, read table by table as the worker reads them, by key."""
     tables = {table: store.query(table) for table in tables_to_read(declarations)}
     return {engagement.key: engagement for engagement in build_engagements(declarations, tables, "UTC")}
@@ -96,7 +96,7 @@ class Evaluated:
         return self.moments.latches
 
 
-def evaluate(pack: LoadedPack, engagement: GenericEngagement, now: datetime,
+def evaluate(pack: LoadedPack, engagement: Engagement, now: datetime,
              memory: dict[str, Any] | None = None) -> Evaluated:
     """The engagement's steps, dates, latches and phase at ``now``, from nothing remembered."""
     context = base_context(pack, engagement, now)
@@ -108,14 +108,14 @@ def evaluate(pack: LoadedPack, engagement: GenericEngagement, now: datetime,
     return Evaluated(scope, steps, moments, phase)
 
 
-def base_context(pack: LoadedPack, engagement: GenericEngagement, now: datetime) -> dict[str, Any]:
+def base_context(pack: LoadedPack, engagement: Engagement, now: datetime) -> dict[str, Any]:
     roles = {role: engagement.one(role) for role in pack.declarations.records}
     return {**roles, "records": roles, "found": dict(engagement.found), "now": now,
             "today": now.astimezone(engagement.zone).date(), "zone": engagement.zone, "calendar": pack.calendar,
             "client": engagement.name, "key": engagement.key, "engagement": engagement}
 
 
-def derive(pack: LoadedPack, engagement: GenericEngagement, context: dict[str, Any], now: datetime) -> StepsState:
+def derive(pack: LoadedPack, engagement: Engagement, context: dict[str, Any], now: datetime) -> StepsState:
     facts = {}
     for step in pack.plan.steps.values():
         group = pack.plan.groups[step.group]
@@ -166,7 +166,7 @@ def draft_rules(pack: LoadedPack) -> list[dict[str, Any]]:
     return [tomllib.loads(path.read_text(encoding="utf-8"))["rule"] for path in files]
 
 
-def plan_drafts(pack: LoadedPack, engagement: GenericEngagement, now: datetime) -> list[Planned]:
+def plan_drafts(pack: LoadedPack, engagement: Engagement, now: datetime) -> list[Planned]:
     """What the draft rules would do at ``now``, from nothing remembered; a broken engagement
     only gets the rules that run on one (``on_broken_engagement``)."""
     env = make_environment(pack.path.parent / "templates")
@@ -182,7 +182,7 @@ def plan_drafts(pack: LoadedPack, engagement: GenericEngagement, now: datetime) 
     return planned
 
 
-def _plan(env: Any, rule: dict[str, Any], action: dict[str, Any], engagement: GenericEngagement,
+def _plan(env: Any, rule: dict[str, Any], action: dict[str, Any], engagement: Engagement,
           context: dict[str, Any]) -> list[Planned]:
     target = action.get("target", "")
     each = isinstance(target, str) and target.startswith("each:")
