@@ -12,6 +12,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+from ..playbook.action_targets import each_role
 from ..playbook.condition_check import explain_missing, find_missing_name
 from ..playbook.context import build_context, compute_facts, rule_context
 from ..errors import RoadmapError, RulesError, TemplateError
@@ -61,7 +62,7 @@ def _sample_row(playbook, role: str, index: int) -> dict[str, str]:
         row[declared.state_field] = declared.states[_sample_state(declared)]
     identity = declared.identity
     if identity is not None:
-        row[identity.field] = identity.value or f"Please {identity.contains}" if identity.kind != "step" else "sample"
+        row[identity.field] = identity.value or f"Please {identity.contains}" if identity.kind != "step" else _step_id(playbook, role)
     roadmap = playbook.checks.roadmap_sync
     if roadmap is not None and role in roadmap.roles:
         title = role.replace("_", " ").capitalize()
@@ -70,6 +71,13 @@ def _sample_row(playbook, role: str, index: int) -> dict[str, str]:
     if window is not None and role == window.role:
         row[declared.fields[window.start].field], row[declared.fields[window.end].field] = _WINDOW
     return row
+
+
+def _step_id(playbook, role: str) -> str:
+    """The id of the first step whose records are of ``role``, so that ``steps.G.items[record.step]``
+    reads a step on the sample."""
+    return next((group.steps[0].id for group in playbook.steps.groups.values() if group.role == role and group.steps),
+                "sample")
 
 
 def _sample_state(declared) -> str:
@@ -105,9 +113,18 @@ def check_against_sample(playbook) -> None:
             check_condition(playbook, condition, context)
         for action in rule.actions:
             extra = {"target": action.targets[0] if action.targets else "", "ticket": ticket,
-                     "changes": changes, "problem": SAMPLE_PROBLEM, "record": ticket,
+                     "changes": changes, "problem": SAMPLE_PROBLEM, "record": _record_of(engagement, action, ticket),
                      "step": next(iter(playbook.steps.steps.values()), None)}  # each: and create's checklist
+            if action.record_filter is not None:
+                check_condition(playbook, action.record_filter, {**context, **extra})
             _check_action(playbook, plan, action, {**context, **extra})
+
+
+def _record_of(engagement, action, fallback):
+    """The record an ``each:<role>`` action is rendered with on the sample: one of that role."""
+    role = next((each_role(target) for target in action.targets if each_role(target)), None)
+    records = engagement.each(role) if role else ()
+    return records[0] if records else fallback
 
 
 def check_condition(playbook, condition, context: dict[str, Any]) -> None:

@@ -51,6 +51,7 @@ GROUP_MEANINGS = {
     "out_of_order": "One of its steps was done out of order.",
     "projected_finish": "The latest projected finish of its steps.",
     "why": "`done`, `next: L3`, or what each open step waits for.",
+    "missing": "Its steps that have no record yet, in order: what a `create` of the group would make.",
 }
 ENGAGEMENT_MEANINGS = {
     "groups": "Every group by name, one-step groups as groups: `steps.groups.review.items.review`.",

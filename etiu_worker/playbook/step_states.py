@@ -138,6 +138,7 @@ class GroupState:
     out_of_order: bool
     projected_finish: datetime | None
     why: str
+    missing: tuple[StepState, ...] = ()  # its steps with no record yet: what a create of the group makes
 
 
 @dataclass(frozen=True)

@@ -196,6 +196,7 @@ def _group(group: StepGroup, states: Mapping[str, StepState]) -> GroupState:
         done=all(state.settled for state in values), overdue=any(state.overdue for state in values),
         warn=any(state.warn for state in values), out_of_order=any(state.out_of_order for state in values),
         projected_finish=_latest(state.projected_finish for state in values), why=_group_why(values, ready),
+        missing=tuple(state for state in values if state.state == "missing"),
     )
 
 
