@@ -201,14 +201,6 @@ class CtaskSchema(_Section):
     planned_dates_match: str = "provide the planned start date and end date"
 
 
-class CodeSchema(_Section):
-    kickoff: str = "ETIU01"
-    dev_upgrade: str = "ETIU02"
-    validation: str = "ETIU03"
-    best_practices: str = "ETIU04"
-    support_week: str = "SUPPORT_WEEK"
-
-
 class TicketStates(_Section):
     pending: str = "-5"
     open: str = "1"
@@ -244,7 +236,8 @@ class SchemaSettings(_Section):
     ticket: TicketSchema = TicketSchema()
     change: ChangeSchema = ChangeSchema()
     ctask: CtaskSchema = CtaskSchema()
-    codes: CodeSchema = CodeSchema()
+    # A role's code by the role's name (ETIU_SCHEMA__CODES__<ROLE>): the pack's roles say which exist.
+    codes: dict[str, str] = Field(default_factory=dict)
     ticket_states: TicketStates = TicketStates()
     change_states: ChangeStates = ChangeStates()
     ctask_states: CtaskStates = CtaskStates()

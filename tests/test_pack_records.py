@@ -9,7 +9,8 @@ import pytest
 
 import playbook_helpers as h
 from etiu_worker.actions.loading import load_playbook
-from etiu_worker.config import SchemaSettings
+from etiu_worker.config import SchemaSettings, Settings
+from etiu_worker.errors import RulesError
 from etiu_worker.playbook.pack_schema import declarations_with
 
 TABLES = tomllib.loads((h.SHIPPED_PACK / "pack.toml").read_text(encoding="utf-8"))
@@ -56,3 +57,18 @@ def test_an_old_layout_pack_without_records_runs_with_the_shipped_records(tmp_pa
     playbook = load_playbook(rules, templates, SchemaSettings())
 
     assert sorted(playbook.declarations.records) == sorted(TICKET_ROLES + ("change", "planned_dates"))
+
+
+def test_an_old_code_setting_for_a_role_the_pack_lacks_is_refused_naming_the_role():
+    with pytest.raises(RulesError) as refused:
+        declared({("codes", "validaton"): "VAL03"})
+
+    assert str(refused.value) == (
+        "pack.toml: schema.codes.validaton: 'validaton' is not a role of the pack (did you mean 'validation'?); "
+        "the roles are: kickoff, dev_upgrade, validation, best_practices, support_week, change, planned_dates")
+
+
+def test_the_environment_sets_a_roles_code_by_the_roles_name(monkeypatch):
+    monkeypatch.setenv("ETIU_SCHEMA__CODES__VALIDATION", "VAL03")
+
+    assert Settings().schema.codes == {"validation": "VAL03"}

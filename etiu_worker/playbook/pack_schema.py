@@ -21,6 +21,8 @@ from pydantic import BaseModel
 
 from ..config import SchemaSettings, env_name
 from ..engagement.role_loading import load_roles
+from ..errors import RulesError
+from ..spelling import did_you_mean
 from ..engagement.roles import Declarations, RoleDeclaration
 from .pack_file import PackFile, read_toml
 from .pack_folders import DEFAULT_PACK, shipped_pack
@@ -44,6 +46,8 @@ def set_keys(model: BaseModel, prefix: tuple[str, ...] = ()) -> dict[tuple[str, 
         value = getattr(model, name)
         if isinstance(value, BaseModel):
             found |= set_keys(value, prefix + (name,))
+        elif isinstance(value, dict):  # codes: one key per role
+            found |= {prefix + (name, str(key)): item for key, item in sorted(value.items())}
         else:
             found[prefix + (name,)] = value
     return found
@@ -92,6 +96,10 @@ def declarations_with(tables: Mapping[str, Any], keys: Mapping[tuple[str, ...], 
     """The declared roles with every old ``[schema]`` key of ``keys`` (path -> value) put over them."""
     edited: Tables = copy.deepcopy({name: dict(tables.get(name) or {}) for name in ("engagement", "records")})
     for path, value in keys.items():
+        if path[0] == "codes" and path[-1] not in edited["records"]:
+            roles = list(edited["records"])
+            raise RulesError(f"{where}: schema.codes.{path[-1]}: {path[-1]!r} is not a role of the pack"
+                             f"{did_you_mean(path[-1], roles)}; the roles are: {', '.join(roles)}")
         _put(edited, path, value)
     return load_roles(edited, where)
 
