@@ -178,7 +178,7 @@ def test_open_flags_are_listed_with_their_messages_under_the_table(synced):
 
     assert result.returncode == 0, describe(result)
     flags = result.stdout.split("Open flags:", 1)[1]
-    assert "ENG-DUNDER" in flags and "2 records carry the code ETIU02" in flags
+    assert "ENG-DUNDER" in flags and "2 tickets carry the code ETIU02" in flags
     assert "ENG-OSCORP" in flags and "SCHEDULED UPGRADE CANCELLED" in flags
 
 
@@ -350,7 +350,7 @@ def test_a_flag_is_marked_on_the_timeline_at_the_date_it_concerns(page):
 
     assert '<g class="flag">' in dunder
     assert "records need a person" in dunder
-    assert "2 records carry the code ETIU02" in dunder  # the message, on hover and under the timeline
+    assert "2 tickets carry the code ETIU02" in dunder  # the message, on hover and under the timeline
 
 
 def test_record_text_is_escaped_on_the_page():

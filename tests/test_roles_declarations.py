@@ -139,7 +139,7 @@ BAD = {
     "a misspelt role key": (
         ("task", "tabel", '"change_task"'),
         "pack.toml: records.task.tabel: is not a known key (did you mean 'table'?); the keys here are fields, "
-        "identity, link, many, meaning, state_field, states, table, writable",
+        "identity, link, many, meaning, noun, state_field, states, table, writable",
     ),
 }
 

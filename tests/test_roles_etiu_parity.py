@@ -133,5 +133,5 @@ def test_a_duplicate_code_says_which_state_closes_the_extra_records():
     tickets, changes, _ = SCENARIOS["a duplicate code"]
     (engagement,) = build_engagements(declarations(ETIU_PACK), {"u_etiu_ticket": tickets, "change_request": changes}, ZONE)
     assert [(p.message, p.number) for p in engagement.problems] == [
-        ("2 records carry the code ETIU03: TKT12, TKT9; keep one and close the others as closed_skipped", "TKT12")]
+        ("2 records carry the code ETIU03: TKT12, TKT9; keep one and close the others as Closed Skipped", "TKT12")]
     assert engagement.one("validation") is None

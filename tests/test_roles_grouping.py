@@ -131,8 +131,8 @@ UNREADABLE = {
         ("unknown-state:CHG-E1:-4", "CHG-E1 is in state '-4', which the playbook does not know")),
     "an unknown zone": (
         {"u_client_timezone": "Chicago"},
-        ("timezone:Chicago", "the time zone 'Chicago' in change_request.u_client_timezone is not an IANA zone "
-                             "such as America/New_York")),
+        ("timezone:Chicago", "the client time zone 'Chicago' is not an IANA zone such as America/New_York "
+                             "(read from change_request.u_client_timezone)")),
 }
 
 

@@ -39,7 +39,7 @@ def test_duplicate_codes_are_flagged_once_on_one_of_the_duplicates():
     assert (flag.target, flag.number) == ("ETIU02", "ETIU0200002")
     note = h.body(flag)
     assert note.startswith(h.FLAG + " Engagement ENG-DUNDER needs a person")
-    assert "2 records carry the code ETIU02: ETIU0200002, ETIU0200009" in note
+    assert "2 tickets carry the code ETIU02: ETIU0200002, ETIU0200009" in note
     assert "leaves the rest of this engagement alone" in note
 
 
@@ -81,7 +81,7 @@ def test_an_unknown_client_time_zone_is_flagged_on_the_change_request():
     cycle = h.plan("sanity_unknown_timezone")
     flag = h.one(cycle, kind="flag")
     assert (flag.target, flag.number) == ("change request", "CHG0031024")
-    assert "the time zone 'Eastern Time' in change_request.u_client_timezone is not an IANA zone such as America/New_York" in flag.note
+    assert "the client time zone 'Eastern Time' is not an IANA zone such as America/New_York" in flag.note
     assert_left_alone(cycle, "ENG-TYRELL")
 
 

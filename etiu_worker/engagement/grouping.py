@@ -111,8 +111,8 @@ class _Builder:
         except (ZoneInfoNotFoundError, ValueError):
             table = self.declarations.records[str(declared.role)].table
             where = _where(table, record) if record else {}
-            problems.append(Problem(f"timezone:{name}", f"the time zone {name!r} in {table}.{declared.field} is not "
-                                    "an IANA zone such as America/New_York", **where))
+            problems.append(Problem(f"timezone:{name}", f"the client time zone {name!r} is not an IANA zone such as "
+                                    f"America/New_York (read from {table}.{declared.field})", **where))
             return ZoneInfo(self.default_zone)
 
     def name(self, key: str, raw: Mapping[str, list[RawRecord]]) -> str:
@@ -191,8 +191,8 @@ def _duplicates(role: str, declaration: RoleDeclaration, records: tuple[Record, 
     identity = declaration.identity
     if identity is not None and identity.kind == "code":
         skipped = next((name for name, meaning in declaration.meaning.items() if meaning == "skipped"), None)
-        how = f" as {skipped}" if skipped else ""
-        return Problem(f"duplicate-code:{identity.value}", f"{len(records)} records carry the code {identity.value}: "
+        how = f" as {skipped.replace('_', ' ').title()}" if skipped else ""
+        return Problem(f"duplicate-code:{identity.value}", f"{len(records)} {declaration.noun}s carry the code {identity.value}: "
                        f"{numbers}; keep one and close the others{how}", first.table, first.sys_id, first.number)
     return Problem(f"duplicate-{role}", f"several {role} records belong to this engagement: {numbers}; keep one",
                    first.table, first.sys_id, first.number)

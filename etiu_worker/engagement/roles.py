@@ -140,6 +140,7 @@ class RoleDeclaration(_Declaration):
     meaning: dict[str, Meaning] = Field(default_factory=dict)
     fields: dict[str, FieldDeclaration] = Field(default_factory=dict)
     writable: tuple[str, ...] = ()
+    noun: str = Field("record", min_length=1)  # what people call one of its records in notes: "ticket"
 
     def state_name(self, value: str) -> str | None:
         """The state's name for a stored state value, or None when the role does not declare it."""
