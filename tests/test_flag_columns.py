@@ -85,7 +85,7 @@ def move_massive_bp_into_the_grace_days(sb) -> None:
     spec = next(spec for spec in demo.ENGAGEMENTS if spec.key == "ENG-MASSIVE")
     plan = demo.roadmap(spec, FIXED_DAY)
     playbook = default_playbook()
-    grace_day = playbook.calendar.business_days_after(plan.prod_local.date(), playbook.bp_grace_days)[-1]
+    grace_day = playbook.calendar.business_days_after(plan.prod_local.date(), playbook.numbers["bp_grace_business_days"])[-1]
     for ticket in sb.store.query("u_etiu_ticket"):
         if ticket.get("correlation_id") == "ENG-MASSIVE":
             text = ticket["short_description"].replace(f"BP: {plan.bp}", f"BP: {grace_day}")

@@ -33,7 +33,7 @@ def refused(folder) -> str:
 
 
 CONTEXT = 'ctask = "planned_dates"\n'
-BUILT_IN = ("calendar, changes, client, codes, contacts, dates, engagement, error, found, key, latches, now, params, "
+BUILT_IN = ("calendar, changes, client, codes, contacts, dates, engagement, error, found, key, latches, now, numbers, params, "
             "problem, problems, prod_upgrade_local, prod_upgrade_utc, records, roadmap, rule, steps, sync, target, "
             "ticket, today, window, zone")
 BAD_CONTEXT = {
@@ -125,8 +125,9 @@ def test_the_old_planned_window_hours_still_sets_the_window_with_a_warning(tmp_p
 
 
 def test_a_date_reading_the_roadmap_of_a_pack_without_the_roadmap_check_is_refused(tmp_path):
-    folder = pack_with(tmp_path, {'[checks.roadmap_sync]\nroles = ["kickoff", "dev_upgrade", "validation", '
-                                  '"best_practices", "support_week"]\nfield = "title"\nfit = 160\n': ""})
+    text = (h.SHIPPED_PACK / "pack.toml").read_text(encoding="utf-8")
+    check = text[text.index("[checks.roadmap_sync]"):text.index("[checks.planned_window]")]  # with its labels
+    folder = pack_with(tmp_path, {check: ""})
 
     assert refused(folder) == ("PACK/pack.toml: dates.kickoff: 'roadmap.kickoff' reads 'roadmap', which exists only "
                                "when pack.toml declares [checks.roadmap_sync]: declare it, or read something else")

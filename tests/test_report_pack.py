@@ -25,7 +25,8 @@ from etiu_worker.report import coordinator_phases
 from etiu_worker.errors import RulesError
 from etiu_worker.playbook.pack_folders import pack_folder
 from etiu_worker.actions.loading import load_pack
-from etiu_worker.actions.sample import ROADMAP, SAMPLE_NOW, sample_records
+from etiu_worker.actions.sample import SAMPLE_NOW, sample_records, sample_roadmap
+from etiu_worker.engagement.roadmap_memory import remember_roadmap
 from etiu_worker.report.coordinator import CoordinatorReport, Deadline, build_rows, select
 from etiu_worker.report.engagement_context import build_engagements, tables_read
 from etiu_worker.report.html import render_report
@@ -49,7 +50,8 @@ def rows_at(playbook, now: datetime, *, flags=(), duplicate: bool = False):
         tickets = tables["u_etiu_ticket"]
         tables["u_etiu_ticket"] = tickets + [{**tickets[1], "sys_id": "9" * 32, "number": "ETIU0001009"}]
     engagements = build_engagements(playbook, tables, "America/New_York")
-    return build_rows(engagements, {"ENG-SAMPLE": {"roadmap": ROADMAP}}, list(flags), playbook, now)
+    memory = {"roadmap": remember_roadmap(sample_roadmap(playbook.checks.roadmap_sync.roadmap_labels))}
+    return build_rows(engagements, {"ENG-SAMPLE": memory}, list(flags), playbook, now)
 
 
 def flag(message: str, rule: str = "golive_notice") -> Flag:
@@ -215,7 +217,7 @@ APPEND = "\n"  # appended at the end of pack.toml, after [[report.timeline.marke
     (APPEND, '\n[[report.deadlines]]\ndate = "golive"\nlabel = "go-live"\nmet = "phase == live"\n',
      "PACK/pack.toml: report.deadlines[0].met: 'phase == live' fails on the sample engagement: 'live' is undefined "
      "(did you mean 'client'?); the names are: best_practices, calendar, change, client, codes, contacts, ctask, "
-     "dates, dev_upgrade, engagement, found, key, kickoff, latches, now, phase, planned_dates, problems, "
+     "dates, dev_upgrade, engagement, found, key, kickoff, latches, now, numbers, phase, planned_dates, problems, "
      "prod_upgrade_local, prod_upgrade_utc, records, roadmap, stage, support_week, sync, tickets, today, validation, "
      "window, zone"),
     ('detail = "go-live"', 'detail = "golive"',

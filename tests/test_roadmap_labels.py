@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from etiu_worker.actions.loading import load_pack
+from etiu_worker.playbook.pack_folders import pack_folder, shipped_pack
 from etiu_worker.engagement.roadmap import (
     ProdUpgrade,
     Roadmap,
@@ -24,7 +26,6 @@ from etiu_worker.engagement.roadmap import (
 from etiu_worker.engagement.roadmap_data import roadmap_from_data, roadmap_to_data
 from etiu_worker.engagement.roadmap_labels import load_labels
 from etiu_worker.engagement.roadmap_memory import AGREED, remembered_roadmap, upgraded
-from etiu_worker.engagement.roadmap_shipped import SHIPPED_LABELS
 from etiu_worker.errors import RoadmapError, RulesError
 from etiu_worker.playbook.pack_file import read_pack_file
 
@@ -105,8 +106,8 @@ def test_the_pack_matcher_and_the_old_regexes_agree_on_thousands_of_made_up_labe
         assert pack_reading(text) == todays_reading(text), text
 
 
-def test_the_shipped_default_is_the_etiu_packs_table():
-    assert SHIPPED_LABELS == ETIU_LABELS
+def test_the_etiu_pack_runs_with_the_labels_of_its_table():
+    assert load_pack(pack_folder(shipped_pack("etiu"))).checks.roadmap_sync.roadmap_labels == ETIU_LABELS
     assert ETIU_LABELS.titles == {"kickoff": "Kickoff", "dev_upgrade": "Dev upgrade", "prod_upgrade": "Prod upgrade",
                                   "bp": "BP", "support_week": "Support week"}
 

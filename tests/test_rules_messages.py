@@ -22,7 +22,7 @@ CHANGE_STATES = "new, assess, authorize, scheduled, implement, review, closed, c
 TICKETS = "best_practices, dev_upgrade, kickoff, support_week, validation"
 CONDITION_NAMES = (
     "best_practices, calendar, change, client, codes, contacts, ctask, dates, dev_upgrade, engagement, found, key, "
-    "kickoff, latches, now, params, planned_dates, problems, prod_upgrade_local, prod_upgrade_utc, records, roadmap, "
+    "kickoff, latches, now, numbers, params, planned_dates, problems, prod_upgrade_local, prod_upgrade_utc, records, roadmap, "
     "rule, steps, support_week, sync, tickets, today, validation, window, zone"
 )
 RULE_NAMES = (

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..engagement.roadmap import Roadmap, format_short_description
+from ..engagement.roadmap_labels import RoadmapLabels
 from ..playbook.action_kinds import ActionKind, PackRecords, require
 from ..playbook.rules import Action, Rule
 from .base import Plan, Write, compose_note, note_ref, render_inline, render_note, state_value, target_label
@@ -21,7 +22,7 @@ def plan_create_ticket(plan: Plan, rule: Rule, action: Action, context: Mapping[
             continue
         title = render_inline(plan, action.options.title, context, name=f"rule {rule.name}, create_ticket title")
         text_field, fit = _title_field(plan, target)
-        text = format_short_description(title, context.get("roadmap") or Roadmap(), max_length=fit)
+        text = format_short_description(title, context.get("roadmap") or _no_roadmap(plan), max_length=fit)
         ref = note_ref(plan.engagement.key, rule.name, target, "created")
         note = compose_note(plan, render_note(plan, action, {**context, "target": target}), rule, ref)
         fields = {**_identity_fields(plan, target, action), text_field: text}
@@ -32,6 +33,12 @@ def plan_create_ticket(plan: Plan, rule: Rule, action: Action, context: Mapping[
         ))
         plan.created.add(target)
         plan.states[target] = action.options.state
+
+
+def _no_roadmap(plan: Plan) -> Roadmap:
+    """An empty roadmap of the pack's labels: a pack without the roadmap check writes the title only."""
+    check = plan.playbook.checks.roadmap_sync
+    return Roadmap(check.roadmap_labels if check is not None else RoadmapLabels(()))
 
 
 def _plan_repair(plan: Plan, rule: Rule, target: str, action: Action) -> None:

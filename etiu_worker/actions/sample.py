@@ -9,7 +9,7 @@ and template is read for names in the branches the sample does not reach.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from ..playbook.action_targets import each_role
@@ -19,18 +19,43 @@ from ..errors import RoadmapError, RulesError, TemplateError
 from ..playbook.evaluate import evaluate_conditions
 from ..engagement.grouping import build_engagements
 from ..engagement.records import Problem
-from ..engagement.roadmap import parse_short_description
+from ..engagement.roadmap import ProdUpgrade, Roadmap, format_short_description
+from ..engagement.roadmap_labels import LOCAL_DATETIME, RoadmapLabels
+from ..engagement.roadmap_memory import AGREED, remember_roadmap
 from ..playbook.roadmap_check import carriers, with_roadmap_problems
 from .base import Plan, render_inline, render_note
 from ..playbook.templates import render_file
 
 SAMPLE_NOW = datetime(2026, 11, 16, 15, 0, tzinfo=timezone.utc)
 SAMPLE_PROBLEM = Problem("duplicate-code:X02", "2 records carry the code X02: R0001002, R0001009", "", "2" * 32, "R0001002")
-ROADMAP = "Kickoff: 2026-11-02 | Dev upgrade: 2026-11-05 | Prod upgrade: 2026-11-24 18:00 EST | BP: 2026-11-26 | Support week: 2026-11-25"
 _STAMP = "2026-11-13 14:00:00"
 _VALUES = {"datetime": _STAMP, "date": "2026-11-13", "local_datetime": "2026-11-13 09:00:00", "reference": "",
            "number": "1", "boolean": "false", "text": "Sample"}
-_WINDOW = ("2026-11-24 23:00:00", "2026-11-25 02:00:00")  # the roadmap's prod upgrade, 3 hours
+_WINDOW = ("2026-11-24 23:00:00", "2026-11-25 02:00:00")  # the roadmap's local time below, 3 hours
+_LOCAL_TIME = ProdUpgrade(datetime(2026, 11, 24, 18, 0), "EST")
+_FIRST_DAY, _DAY_AFTER = date(2026, 11, 2), date(2026, 11, 25)
+
+
+def sample_roadmap(labels: RoadmapLabels) -> Roadmap:
+    """A roadmap with every label set: the dates before the first local time three days apart from
+    2026-11-02, the local time 2026-11-24 18:00 EST (the sample's planned window), the dates after
+    it from the day after, one day apart."""
+    values: dict[str, Any] = {}
+    before, after = 0, 0
+    for name in labels.names:
+        if labels.type_of(name) == LOCAL_DATETIME:
+            values[name] = _LOCAL_TIME
+        elif not any(value is _LOCAL_TIME for value in values.values()):
+            values[name], before = _FIRST_DAY + timedelta(days=3 * before), before + 1
+        else:
+            values[name], after = _DAY_AFTER + timedelta(days=after), after + 1
+    return Roadmap(labels, **values)
+
+
+def _moved(roadmap: Roadmap) -> Roadmap:
+    """``roadmap`` with its first date a day later: a change to show in the sample's notes."""
+    first = next(((name, value) for name, value in roadmap.items() if isinstance(value, date)), None)
+    return roadmap.replace(**{first[0]: first[1] + timedelta(days=1)}) if first else roadmap
 
 
 def sample_records(playbook) -> dict[str, list[dict]]:
@@ -66,7 +91,8 @@ def _sample_row(playbook, role: str, index: int) -> dict[str, str]:
     roadmap = playbook.checks.roadmap_sync
     if roadmap is not None and role in roadmap.roles:
         title = role.replace("_", " ").capitalize()
-        row[declared.fields[roadmap.field].field] = f"{title} - Sample Client | {ROADMAP}"
+        text = format_short_description(f"{title} - Sample Client", sample_roadmap(roadmap.roadmap_labels))
+        row[declared.fields[roadmap.field].field] = text
     window = playbook.checks.planned_window
     if window is not None and role == window.role:
         row[declared.fields[window.start].field], row[declared.fields[window.end].field] = _WINDOW
@@ -94,7 +120,7 @@ def sample_context(playbook) -> tuple[Any, dict[str, Any]]:
     check = playbook.checks.roadmap_sync
     [engagement] = build_engagements(playbook.declarations, sample_records(playbook), "America/New_York")
     engagement = with_roadmap_problems(engagement, check)
-    memory = {"roadmap": ROADMAP}
+    memory = {AGREED: remember_roadmap(sample_roadmap(check.roadmap_labels))} if check is not None else {}
     facts = compute_facts(engagement, playbook, memory, SAMPLE_NOW)
     return engagement, build_context(engagement, facts, playbook, SAMPLE_NOW)
 
@@ -105,8 +131,9 @@ def check_against_sample(playbook) -> None:
     plan = Plan(engagement, playbook, already_posted=lambda sys_id, ref: False)
     found = carriers(engagement, playbook.checks.roadmap_sync)
     ticket = found[0].record if found else (engagement.records[0] if engagement.records else None)
-    roadmap = found[0].parsed.roadmap if found and found[0].parsed else parse_short_description(ROADMAP).roadmap
-    changes = roadmap.changes(parse_short_description("Kickoff: 2026-11-03").roadmap)
+    labels = playbook.checks.roadmap_sync.roadmap_labels if playbook.checks.roadmap_sync else RoadmapLabels(())
+    roadmap = found[0].parsed.roadmap if found and found[0].parsed else sample_roadmap(labels)
+    changes = roadmap.changes(_moved(roadmap))
     for rule in playbook.rules:
         context = rule_context(base, rule)
         for condition in list(rule.when) + [c for action in rule.actions for c in action.when]:

@@ -157,13 +157,17 @@ def _remembered_carry(memory: dict[str, Any], sync) -> dict[str, Any]:
     rest = {key: value for key, value in memory.items() if key != CARRYING}
     if sync.consistent or not sync.carried:
         return rest
-    carrying = Roadmap(**{carry.field: carry.new for carry in sync.carried})
+    carrying = Roadmap(sync.agreed.labels, **{carry.field: carry.new for carry in sync.carried})
     return {**rest, CARRYING: remember_roadmap(carrying)}
 
 
-def _upgraded_memories(memories: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
-    """The journal's memories, any roadmap still in the old text form read once and kept as data."""
-    return {key: upgraded(memory) for key, memory in memories.items()}
+def _upgraded_memories(memories: dict[str, dict[str, Any]], playbooks: Sequence[Playbook]) -> dict[str, dict[str, Any]]:
+    """The journal's memories, any roadmap still in the old text form read once, with the labels
+    of the first pack that keeps a roadmap, and kept as data."""
+    check = next((p.checks.roadmap_sync for p in playbooks if p.checks.roadmap_sync is not None), None)
+    if check is None:
+        return memories
+    return {key: upgraded(memory, check.roadmap_labels) for key, memory in memories.items()}
 
 
 def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], settings: Settings, *,
@@ -185,7 +189,7 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     chosen = pack_scopes(playbooks)
     rows = read_scopes(client, cache, [(s.cache_name, s.table, s.query) for s in distinct(chosen)], settings.state,
                        started, progress, own_user=own_user, user=settings.servicenow.user)
-    memories = _upgraded_memories(journal.all_engagement_states())
+    memories = _upgraded_memories(journal.all_engagement_states(), playbooks)
     owned = _owned(playbooks, chosen, rows, memories, settings, started)
     parts = [(p, _plan(client, None if dry_run else journal, cache, p, owned[p.name], started, run_id, memories,
                        journal.note_posted), owned[p.name]) for p in playbooks]

@@ -66,16 +66,12 @@ from .roadmap_prod import (
     prod_upgrade_to_utc,
     zone_abbreviation,
 )
-from .roadmap_shipped import SHIPPED_LABELS
 
 __all__ = [
-    "DEFAULT_MAX_LENGTH", "ELLIPSIS", "FIELD_SEPARATOR", "FIELDS", "GENERIC_ZONE_LABELS", "LABELS", "PLACEHOLDERS",
+    "DEFAULT_MAX_LENGTH", "ELLIPSIS", "FIELD_SEPARATOR", "GENERIC_ZONE_LABELS", "PLACEHOLDERS",
     "Label", "ProdUpgrade", "Roadmap", "RoadmapError", "RoadmapLabels", "ShortDescription",
     "format_short_description", "load_labels", "parse_short_description", "prod_upgrade_to_utc", "zone_abbreviation",
 ]
-
-# TRANSITIONAL: removed when callers pass the pack's labels (the shipped labels' names and labels)
-FIELDS, LABELS = SHIPPED_LABELS.names, SHIPPED_LABELS.titles
 
 _DATE_FORM = "YYYY-MM-DD"
 _WALL_TIME_FORM = "YYYY-MM-DD HH:MM, optionally followed by a zone such as EST or UTC+11"
@@ -111,7 +107,7 @@ class ShortDescription:
 # --- parsing -------------------------------------------------------------------------------
 
 
-def parse_short_description(text: str, labels: RoadmapLabels = SHIPPED_LABELS) -> ShortDescription:
+def parse_short_description(text: str, labels: RoadmapLabels) -> ShortDescription:
     """Split a short description into its title, roadmap (of ``labels``) and extras, or raise
     ``RoadmapError``."""
     if not isinstance(text, str):

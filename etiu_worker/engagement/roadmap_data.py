@@ -16,7 +16,6 @@ from typing import Any
 from .roadmap_fields import Roadmap
 from .roadmap_labels import RoadmapLabels
 from .roadmap_prod import ProdUpgrade
-from .roadmap_shipped import SHIPPED_LABELS
 
 _WALL_TIME = {"local", "zone_label"}
 
@@ -26,7 +25,7 @@ def roadmap_to_data(roadmap: Roadmap) -> dict[str, Any]:
     return {name: _value_to_data(value) for name, value in roadmap.items() if value is not None}
 
 
-def roadmap_from_data(data: Mapping[str, Any], labels: RoadmapLabels = SHIPPED_LABELS) -> Roadmap:
+def roadmap_from_data(data: Mapping[str, Any], labels: RoadmapLabels) -> Roadmap:
     """The ``Roadmap`` of ``labels`` that ``roadmap_to_data`` wrote, or ``ValueError`` naming the bad field."""
     if not isinstance(data, Mapping):
         raise ValueError(f"a roadmap as data is a mapping of field to value, got {data!r}")

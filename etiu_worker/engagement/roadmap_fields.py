@@ -14,7 +14,6 @@ from typing import Any
 from ..spelling import did_you_mean
 from .roadmap_labels import LOCAL_DATETIME, RoadmapLabels
 from .roadmap_prod import ProdUpgrade
-from .roadmap_shipped import SHIPPED_LABELS
 
 DEFAULT_MAX_LENGTH = 160
 FIELD_SEPARATOR = " | "
@@ -36,7 +35,7 @@ class Roadmap:
     labels: RoadmapLabels
     _values: tuple[Any, ...]
 
-    def __init__(self, labels: RoadmapLabels = SHIPPED_LABELS, /, **values: Any) -> None:
+    def __init__(self, labels: RoadmapLabels, /, **values: Any) -> None:
         if not isinstance(labels, RoadmapLabels):
             raise TypeError(f"a Roadmap's first argument is its RoadmapLabels, got {labels!r}; give values by name")
         _refuse_unknown(labels, values)

@@ -16,15 +16,13 @@ from .roadmap import parse_short_description
 from .roadmap_data import roadmap_from_data, roadmap_to_data
 from .roadmap_fields import Roadmap
 from .roadmap_labels import RoadmapLabels
-from .roadmap_shipped import SHIPPED_LABELS
 
 AGREED = "roadmap"
 CARRYING = "carrying"
 ROADMAP_KEYS = (AGREED, CARRYING)
 
 
-def remembered_roadmap(memory: Mapping[str, Any], key: str = AGREED,
-                       labels: RoadmapLabels = SHIPPED_LABELS) -> Roadmap | None:
+def remembered_roadmap(memory: Mapping[str, Any], key: str, labels: RoadmapLabels) -> Roadmap | None:
     """The roadmap (of ``labels``) remembered under ``key``, as data or in the old text form;
     ``None`` when none (an empty roadmap, in either form, is none too)."""
     stored = memory.get(key)
@@ -40,7 +38,7 @@ def remember_roadmap(roadmap: Roadmap) -> dict[str, Any]:
     return roadmap_to_data(roadmap)
 
 
-def upgraded(memory: Mapping[str, Any], labels: RoadmapLabels = SHIPPED_LABELS) -> dict[str, Any]:
+def upgraded(memory: Mapping[str, Any], labels: RoadmapLabels) -> dict[str, Any]:
     """``memory`` with every roadmap held in the old text form rewritten as data."""
     updated = dict(memory)
     for key in ROADMAP_KEYS:

@@ -13,8 +13,6 @@ from datetime import datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from ..errors import RoadmapError
-from .roadmap_labels import LOCAL_DATETIME
-from .roadmap_shipped import SHIPPED_LABELS
 
 # Generic names people write for a zone that switches between two abbreviations.
 GENERIC_ZONE_LABELS = {
@@ -66,7 +64,7 @@ class ProdUpgrade:
 
 def prod_upgrade_to_utc(prod: ProdUpgrade, zone: ZoneInfo, *, label: str | None = None) -> datetime:
     """The aware UTC instant of the prod upgrade, read as wall-clock time in ``zone``; ``label``
-    names the field in messages (by default the shipped labels' first local datetime).
+    names the field in messages (the pack's label of it, e.g. "Prod upgrade").
 
     * An ambiguous time (the repeated hour when clocks fall back) is its first occurrence,
       unless the zone label names the second (``01:30 EST`` on the night EDT ends).
@@ -76,7 +74,7 @@ def prod_upgrade_to_utc(prod: ProdUpgrade, zone: ZoneInfo, *, label: str | None 
     * A zone label that fits neither reading (``PST`` for America/New_York, ``EST`` in July)
       raises ``RoadmapError``: the client and the ticket disagree on the time zone.
     """
-    label = label or _shipped_wall_time_label()
+    label = label or "The local time"
     readings = _readings(prod.local, zone)
     if not readings:
         raise _nonexistent(prod, zone, label)
@@ -101,7 +99,7 @@ def zone_abbreviation(local: datetime, zone: ZoneInfo) -> str:
     else:
         readings = _readings(local, zone)
         if not readings:
-            raise _nonexistent(ProdUpgrade(local.replace(second=0, microsecond=0)), zone, _shipped_wall_time_label())
+            raise _nonexistent(ProdUpgrade(local.replace(second=0, microsecond=0)), zone, "The local time")
         moment = readings[min(local.fold, len(readings) - 1)]
     name = moment.tzname() or ""
     readings = _readings(moment.replace(tzinfo=None), zone)
@@ -158,11 +156,6 @@ def _is_writable_zone_label(label: str) -> bool:
     if not isinstance(label, str) or not _ZONE.fullmatch(label) or label != label.strip():
         return False
     return _OFFSET_ZONE.fullmatch(label) is None or _offset_of(label) is not None
-
-
-def _shipped_wall_time_label() -> str:
-    # TRANSITIONAL: removed when callers pass the pack's labels (the label of the field they read)
-    return SHIPPED_LABELS.title_of(SHIPPED_LABELS.names_of_type(LOCAL_DATETIME)[0])
 
 
 def _nonexistent(prod: ProdUpgrade, zone: ZoneInfo, label: str) -> RoadmapError:

@@ -14,6 +14,7 @@ from ..engagement.engagements import Engagement
 from ..engagement.grouping import build_engagements
 from ..engagement.history import History
 from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc
+from ..engagement.roadmap_labels import LOCAL_DATETIME, RoadmapLabels
 from ..engagement.roadmap_memory import AGREED, CARRYING, remembered_roadmap
 from .context_names import EngagementView, group_records
 from .durations import TimeFrame
@@ -25,10 +26,10 @@ from .step_context import engagement_steps
 _COMPILED: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
 
 
-def baseline_roadmap(memory: Mapping[str, Any], key: str = AGREED) -> Roadmap | None:
+def baseline_roadmap(memory: Mapping[str, Any], labels: RoadmapLabels, key: str = AGREED) -> Roadmap | None:
     """The remembered roadmap (``AGREED``: the last agreed one; ``CARRYING``: the dates the worker
     itself was carrying to the carriers when last it wrote them), stored as data or as old text."""
-    return remembered_roadmap(memory, key)
+    return remembered_roadmap(memory, key, labels)
 
 
 def pack_engagements(playbook: Playbook, tables: Mapping[str, Any], default_zone: str) -> list[Engagement]:
@@ -45,7 +46,8 @@ def needs_history(engagement: Engagement, memory: Mapping[str, Any], playbook: P
     check = playbook.checks.roadmap_sync
     if check is None or engagement.is_broken:
         return False
-    return f.needs_history(carriers(engagement, check), baseline_roadmap(memory), memory.get("conflicts"))
+    return f.needs_history(carriers(engagement, check), baseline_roadmap(memory, check.roadmap_labels),
+                           memory.get("conflicts"))
 
 
 def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[str, Any], now: datetime,
@@ -55,30 +57,35 @@ def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[st
     found = carriers(engagement, check)
     sync = None
     if check is not None:
-        synced = f.reconcile_roadmap(found, baseline_roadmap(memory), history, memory.get("conflicts"),
-                                     baseline_roadmap(memory, CARRYING))
-        sync = _without_unplaceable_prod_upgrade(synced, engagement)
+        labels = check.roadmap_labels
+        synced = f.reconcile_roadmap(found, baseline_roadmap(memory, labels), history, memory.get("conflicts"),
+                                     baseline_roadmap(memory, labels, CARRYING), labels)
+        sync = _without_unplaceable_local_times(synced, engagement)
     name = playbook.declarations.engagement.name
     client = client_name(engagement, found, name.after_last if name else None, name.role if name else None)
     return f.Facts(sync=sync, today=now.astimezone(engagement.zone).date(), memory=dict(memory),
                    carriers=found, client=client)
 
 
-def _without_unplaceable_prod_upgrade(sync: f.RoadmapSync, engagement: Engagement) -> f.RoadmapSync:
-    """The agreed roadmap, less a prod upgrade with no instant in the client's zone.
+def _without_unplaceable_local_times(sync: f.RoadmapSync, engagement: Engagement) -> f.RoadmapSync:
+    """The agreed roadmap, less a local time (the prod upgrade) with no instant in the client's zone.
 
     Carriers holding one are flagged by the roadmap check (which sets their roadmap aside), but
     the agreed value can still be a remembered one, e.g. after the client's zone was changed:
     dropping it here keeps every fact computable, so the engagement is flagged, not skipped.
     """
-    prod = sync.agreed.prod_upgrade
-    if prod is None:
-        return sync
-    try:
-        prod_upgrade_to_utc(prod, engagement.zone)
-    except RoadmapError:
-        return replace(sync, agreed=sync.agreed.replace(prod_upgrade=None))
+    for name, local in _local_times(sync.agreed):
+        try:
+            prod_upgrade_to_utc(local, engagement.zone)
+        except RoadmapError:
+            sync = replace(sync, agreed=sync.agreed.replace(**{name: None}))
     return sync
+
+
+def _local_times(roadmap: Roadmap) -> list[tuple[str, Any]]:
+    """The roadmap's set local times (its ``local_datetime`` labels), by name."""
+    names = roadmap.labels.names_of_type(LOCAL_DATETIME)
+    return [(name, getattr(roadmap, name)) for name in names if getattr(roadmap, name) is not None]
 
 
 def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
@@ -119,13 +126,22 @@ def _records_and_facts(engagement: Engagement, facts: f.Facts, playbook: Playboo
         "today": facts.today,
         "codes": playbook.codes,
         "contacts": playbook.contacts,
+        "numbers": playbook.numbers,
     }
     if facts.sync is not None:
-        roadmap = facts.sync.agreed
-        prod_utc = prod_upgrade_to_utc(roadmap.prod_upgrade, engagement.zone) if roadmap.prod_upgrade else None
-        context |= {"roadmap": roadmap, "sync": facts.sync, "prod_upgrade_utc": prod_utc,
-                    "prod_upgrade_local": prod_utc.astimezone(engagement.zone) if prod_utc else None}
+        context |= {"roadmap": facts.sync.agreed, "sync": facts.sync, **_instants(facts.sync.agreed, engagement.zone)}
     return context
+
+
+def _instants(roadmap: Roadmap, zone: Any) -> dict[str, Any]:
+    """``NAME_utc`` and ``NAME_local`` for each local time of the roadmap (``prod_upgrade_utc``):
+    the instant, and the same on the client's wall clock; none while not set."""
+    found: dict[str, Any] = {}
+    for name in roadmap.labels.names_of_type(LOCAL_DATETIME):
+        local = getattr(roadmap, name)
+        instant = prod_upgrade_to_utc(local, zone) if local is not None else None
+        found |= {f"{name}_utc": instant, f"{name}_local": instant.astimezone(zone) if instant else None}
+    return found
 
 
 def _window(engagement: Engagement, playbook: Playbook, context: Mapping[str, Any]) -> f.Window:

@@ -32,7 +32,7 @@ CHECK_NAMES = {
 }
 BUILT_IN = (
     "now", "today", "dates", "steps", "latches", "engagement", "key", "client", "zone", "calendar", "contacts",
-    "problems", "params", "rule", "records", "found", "codes", "target", "problem", "ticket", "changes", "error",
+    "problems", "params", "rule", "records", "found", "codes", "numbers", "target", "problem", "ticket", "changes", "error",
     *CHECK_NAMES,
 )
 

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 
 from ..engagement.records import Record
 from .roadmap_sync import (  # noqa: F401 - re-exported: the roadmap sync is a fact like the others
-    ROADMAP_FIELDS, Carried, Carrier, Conflict, RoadmapSync, needs_history, reconcile_roadmap,
+    Carried, Carrier, Conflict, RoadmapSync, needs_history, reconcile_roadmap,
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from jinja2 import TemplateSyntaxError
 
+from ..engagement.roadmap_labels import load_labels
 from ..engagement.roles import Declarations
 from ..errors import RulesError
 from ..spelling import did_you_mean
@@ -35,6 +36,8 @@ def checks_of(pack: PackFile, declarations: Declarations, env: Any, fit: int | N
             window = checks.planned_window.model_copy(update={"hours": pack.playbook.planned_window_hours})
             checks = checks.model_copy(update={"planned_window": window})
     check_roadmap_roles(checks.roadmap_sync, declarations, where)
+    if checks.roadmap_sync is not None:
+        load_labels(checks.roadmap_sync.labels, where)  # refused here, with the key path, not when first read
     if checks.planned_window is not None:
         _check_window(checks.planned_window, declarations, env, where)
     return checks

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ..config import SchemaSettings
+from ..engagement.roadmap_labels import RoadmapLabels, load_labels
 from ..errors import RulesError
 from .file_messages import describe, line_of
 from .report_file import PhaseFile, ReportFile
@@ -87,12 +89,26 @@ class CalendarFile(_Strict):
     holidays: list[date] = Field(default_factory=list)
 
 
-class PlaybookNumbers(_Strict):
-    """``[playbook]``: the numbers every rule of the pack shares."""
+class PlaybookNumbers(BaseModel):
+    """``[playbook]``: the numbers every rule of the pack shares, by name (conditions read them as
+    ``numbers.NAME``); ``planned_window_hours`` is the deprecated name of ``[checks.planned_window]
+    hours``."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
 
     planned_window_hours: float = Field(3, gt=0)
-    support_week_business_days: int = Field(5, ge=1)
-    bp_grace_business_days: int = Field(6, ge=1)
+
+    @model_validator(mode="after")
+    def _numbers_only(self) -> "PlaybookNumbers":
+        for name, value in (self.model_extra or {}).items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} = {value!r} is not a number: [playbook] holds the pack's numbers")
+        return self
+
+    @property
+    def numbers(self) -> dict[str, float]:
+        """Every number but the deprecated one, by name."""
+        return dict(self.model_extra or {})
 
 
 class RoadmapSyncTable(_Strict):
@@ -103,6 +119,11 @@ class RoadmapSyncTable(_Strict):
     roles: list[str] = Field(default_factory=list)
     field: str = "title"
     labels: dict[str, Any] = Field(default_factory=dict)  # checked by etiu_worker/engagement/roadmap_labels.py
+
+    @cached_property
+    def roadmap_labels(self) -> RoadmapLabels:
+        """``labels`` compiled (pack_checks.checks_of has refused a bad table, naming the key)."""
+        return load_labels(self.labels)
 
 
 class PlannedWindowTable(_Strict):

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from ..engagement.roadmap_labels import RoadmapLabels
 from ..engagement.roles import Declarations
 
 
@@ -24,13 +25,15 @@ class FieldNames:
 
     roadmap: frozenset[tuple[str, str]] = frozenset()
     states: Mapping[tuple[str, str], Mapping[str, str]] = field(default_factory=dict)
+    labels: RoadmapLabels = RoadmapLabels(())  # the roadmap's, to read the fields that carry it
 
     def state_names(self, table: str, name: str) -> Mapping[str, str]:
         """``{value: state name}`` when ``name`` is a state field of ``table``; {} otherwise."""
         return self.states.get((table, name), {})
 
 
-def field_names(declarations: Declarations, roadmap_roles: Iterable[str] = (), roadmap_alias: str = "title") -> FieldNames:
+def field_names(declarations: Declarations, roadmap_roles: Iterable[str] = (), roadmap_alias: str = "title",
+                labels: RoadmapLabels = RoadmapLabels(())) -> FieldNames:
     """The declarations' field names; of two roles on one table, the first names a value."""
     states: dict[tuple[str, str], dict[str, str]] = {}
     for record in declarations.records.values():
@@ -39,4 +42,5 @@ def field_names(declarations: Declarations, roadmap_roles: Iterable[str] = (), r
             names.setdefault(value, name)
     roadmap = frozenset((declarations.records[role].table, declarations.records[role].fields[roadmap_alias].field)
                         for role in roadmap_roles)
-    return FieldNames(roadmap, MappingProxyType({key: MappingProxyType(value) for key, value in states.items()}))
+    return FieldNames(roadmap, MappingProxyType({key: MappingProxyType(value) for key, value in states.items()}),
+                      labels)

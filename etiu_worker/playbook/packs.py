@@ -49,4 +49,6 @@ def _names(pack: PackFile, settings: Settings, where: Path) -> FieldNames:
     roadmap = pack.checks.roadmap_sync
     if roadmap is None and not pack.records:
         roadmap = read_pack_file(SHIPPED_PACK_FILE, needs_pack_table=True).checks.roadmap_sync
-    return field_names(declarations, roadmap.roles if roadmap else (), roadmap.field if roadmap else "title")
+    if roadmap is None:
+        return field_names(declarations)
+    return field_names(declarations, roadmap.roles, roadmap.field, roadmap.roadmap_labels)

@@ -2,8 +2,8 @@
 
 The check names the roles whose records carry the roadmap (``roles``) and the alias of the text
 field that holds it (``field``). Each carrier's text is read once per engagement; a roadmap that
-cannot be read, or whose prod upgrade does not exist in the client's zone (clocks springing
-forward) or contradicts its zone label, is a ``roadmap:<number>`` problem of the engagement, and
+cannot be read, or whose local time (a ``local_datetime`` label) does not exist in the client's
+zone (clocks springing forward) or contradicts its zone label, is a ``roadmap:<number>`` problem of the engagement, and
 that carrier's roadmap is set aside, so that no fact is computed from a time the client did not
 agree to.
 """
@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from ..engagement.engagements import Engagement
 from ..engagement.records import Problem, Record
 from ..engagement.roadmap import ShortDescription, parse_short_description, prod_upgrade_to_utc
+from ..engagement.roadmap_labels import LOCAL_DATETIME
 from ..engagement.roles import Declarations
 from ..errors import RoadmapError, RulesError
 from ..spelling import did_you_mean
@@ -27,7 +28,7 @@ def carriers(engagement: Engagement, check: RoadmapSyncTable | None) -> tuple[Ca
     """Every record of the check's roles, in pack order then by number, with its roadmap read."""
     if check is None:
         return ()
-    return tuple(_carrier(record, check.field, engagement.zone, []) for role in check.roles
+    return tuple(_carrier(record, check, engagement.zone, []) for role in check.roles
                  for record in engagement.each(role))
 
 
@@ -38,7 +39,7 @@ def with_roadmap_problems(engagement: Engagement, check: RoadmapSyncTable | None
     problems: list[Problem] = []
     for role in check.roles:
         for record in engagement.each(role):
-            _carrier(record, check.field, engagement.zone, problems)
+            _carrier(record, check, engagement.zone, problems)
     known = {problem.key for problem in engagement.problems}
     added = tuple(problem for problem in _unique(problems) if problem.key not in known)
     return replace(engagement, problems=engagement.problems + added) if added else engagement
@@ -70,20 +71,21 @@ def check_roadmap_roles(check: RoadmapSyncTable | None, declarations: Declaratio
                              f"{did_you_mean(check.field, fields)}; give the alias of the text that carries the roadmap")
 
 
-def _carrier(record: Record, field: str, zone: ZoneInfo, problems: list[Problem]) -> Carrier:
-    text = str(record.values.get(field) or "")
+def _carrier(record: Record, check: RoadmapSyncTable, zone: ZoneInfo, problems: list[Problem]) -> Carrier:
+    text = str(record.values.get(check.field) or "")
+    labels = check.roadmap_labels
     where = dict(table=record.table, sys_id=record.sys_id, number=record.number)
     number = record.number
     try:
-        parsed: ShortDescription | None = parse_short_description(text)
+        parsed: ShortDescription | None = parse_short_description(text, labels)
     except RoadmapError as error:
         problems.append(Problem(f"roadmap:{number}", f"the roadmap in {number}'s short description cannot be read: "
                                 f"{error.problem}; expected {error.expected}", **where))
         return Carrier(record, text, None)
-    prod = parsed.roadmap.prod_upgrade
-    if prod is not None:
+    for name in labels.names_of_type(LOCAL_DATETIME):
+        local = getattr(parsed.roadmap, name)
         try:
-            prod_upgrade_to_utc(prod, zone)
+            prod_upgrade_to_utc(local, zone, label=labels.title_of(name)) if local is not None else None
         except RoadmapError as error:
             problems.append(Problem(f"roadmap:{number}", f"{number}'s short description: {error.problem}; "
                                     f"expected {error.expected}", **where))

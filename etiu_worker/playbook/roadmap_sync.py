@@ -23,8 +23,8 @@ from ..errors import RoadmapError
 from ..engagement.history import FieldChange, History
 from ..engagement.records import Record
 from ..engagement.roadmap import Roadmap, ShortDescription, parse_short_description
+from ..engagement.roadmap_labels import RoadmapLabels
 
-ROADMAP_FIELDS = ("kickoff", "dev_upgrade", "prod_upgrade", "bp", "support_week")
 Held = Mapping[str, Mapping[str, str]]  # label in conflict -> {ticket sys_id: its value as text}
 
 
@@ -83,26 +83,28 @@ class RoadmapSync:
 
 def reconcile_roadmap(tickets: tuple[Carrier, ...], baseline: Roadmap | None,
                       history: History | None = None, disputed: Held | None = None,
-                      carrying: Roadmap | None = None) -> RoadmapSync:
+                      carrying: Roadmap | None = None, labels: RoadmapLabels | None = None) -> RoadmapSync:
     """The roadmap all tickets should carry, given what they carry now and the last agreed one.
 
     ``history`` is each ticket's short-description history (None: not available), consulted on
     first sight only; ``disputed`` the conflicts remembered from earlier cycles; ``carrying`` the
     dates the worker was carrying when it last wrote: a ticket holding one of those holds the
-    worker's own write, not a person's change.
+    worker's own write, not a person's change. ``labels`` are the pack's (by default those of the
+    roadmaps read).
     """
     readable = [ticket for ticket in tickets if ticket.parsed is not None]
+    labels = labels or _labels_of(readable, baseline)
     agreed: dict[str, Any] = {}
     carried: list[Carried] = []
     conflicts: list[Conflict] = []
-    for name in ROADMAP_FIELDS:
+    for name in labels.names:
         holders = _holders(readable, name)
         ours = getattr(carrying, name) if carrying else None
         value, carry, conflict = _resolve(name, holders, baseline, history, (disputed or {}).get(name), ours)
         agreed[name] = value
         carried += [carry] if carry else []
         conflicts += [conflict] if conflict else []
-    roadmap = Roadmap(**agreed)
+    roadmap = Roadmap(labels, **agreed)
     stale = tuple(ticket.number for ticket in readable if not _carries(ticket.parsed.roadmap, roadmap))
     return RoadmapSync(roadmap, tuple(carried), tuple(conflicts), stale)
 
@@ -114,7 +116,14 @@ def needs_history(tickets: tuple[Carrier, ...], baseline: Roadmap | None, disput
         return False
     readable = [ticket for ticket in tickets if ticket.parsed is not None]
     return any(len({value for _, value in _holders(readable, name)}) > 1
-               for name in ROADMAP_FIELDS if name not in (disputed or {}))
+               for name in _labels_of(readable, None).names if name not in (disputed or {}))
+
+
+def _labels_of(readable: list[Carrier], baseline: Roadmap | None) -> RoadmapLabels:
+    """The labels of the roadmaps read (all read with the pack's), else the baseline's, else none."""
+    if readable:
+        return readable[0].parsed.roadmap.labels
+    return baseline.labels if baseline is not None else RoadmapLabels(())
 
 
 def remembered_conflicts(memory: Mapping[str, Any], sync: RoadmapSync) -> dict[str, Any]:
@@ -199,7 +208,8 @@ def _newest_taken_on(name, holders, history):
     history is missing, says nothing (every value held since creation), or ties two values."""
     if history is None:
         return None
-    stamped = sorted(((taken_on(name, value, history.get(ticket.sys_id, ())), ticket, value) for ticket, value in holders),
+    labels = holders[0][0].parsed.roadmap.labels
+    stamped = sorted(((taken_on(name, value, history.get(ticket.sys_id, ()), labels), ticket, value) for ticket, value in holders),
                      key=lambda entry: entry[0] or _NEVER, reverse=True)
     moment, ticket, value = stamped[0]
     if moment is None or any(other == moment and held != value for other, _, held in stamped[1:]):
@@ -207,25 +217,25 @@ def _newest_taken_on(name, holders, history):
     return ticket, value
 
 
-def taken_on(name: str, value: Any, changes: Sequence[FieldChange]) -> datetime | None:
+def taken_on(name: str, value: Any, changes: Sequence[FieldChange], labels: RoadmapLabels) -> datetime | None:
     """When a ticket last took on ``value`` for ``name``: the newest change to it from something
     else. None when it has held it since its creation (or the history has no row about it)."""
     moments = [change.at for change in changes
                if change.at is not None and not change.is_creation
-               and _label(change.new, name) == value and _label(change.old, name) != value]
+               and _label(change.new, name, labels) == value and _label(change.old, name, labels) != value]
     return max(moments, default=None)
 
 
 @functools.lru_cache(maxsize=4096)
-def _roadmap_of(text: str) -> Roadmap | None:
+def _roadmap_of(text: str, labels: RoadmapLabels) -> Roadmap | None:
     try:
-        return parse_short_description(text).roadmap
+        return parse_short_description(text, labels).roadmap
     except RoadmapError:
         return None  # an unreadable old text held no readable date
 
 
-def _label(text: str, name: str) -> Any:
-    roadmap = _roadmap_of(text)
+def _label(text: str, name: str, labels: RoadmapLabels) -> Any:
+    roadmap = _roadmap_of(text, labels)
     return getattr(roadmap, name) if roadmap else None
 
 
@@ -238,4 +248,4 @@ def _most_common(holders, exclude):
 
 
 def _carries(roadmap: Roadmap, agreed: Roadmap) -> bool:
-    return all(getattr(roadmap, name) == getattr(agreed, name) for name in ROADMAP_FIELDS)
+    return all(getattr(roadmap, name) == getattr(agreed, name) for name in agreed.labels.names)

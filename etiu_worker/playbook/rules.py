@@ -45,7 +45,7 @@ from .step_model import StepPlan
 from .steps import load_steps
 from .pack_schema import effective_records
 from ..engagement.roles import Declarations
-from .templates import make_environment
+from .templates import make_environment, use_labels
 from .timechecks import check_time_literals
 from ..engagement.workdays import BusinessCalendar
 
@@ -124,8 +124,7 @@ class Playbook:
     rules: tuple[Rule, ...]
     calendar: BusinessCalendar
     planned_window_hours: float
-    support_week_days: int
-    bp_grace_days: int
+    numbers: Mapping[str, float]  # [playbook], read as numbers.NAME
     contacts: Mapping[str, str]
     env: ImmutableSandboxedEnvironment
     declarations: Declarations  # the records: [engagement] and [records.*]
@@ -181,6 +180,8 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
     env = make_environment(folder.templates_dir)
     names = load_context(pack.context, declarations, str(folder.pack_file))
     checks = checks_of(pack, declarations, env, fit, str(folder.pack_file))
+    if checks.roadmap_sync is not None:
+        use_labels(env, checks.roadmap_sync.roadmap_labels.titles)
     steps = _steps(pack, declarations, where)
     records = PackRecords(declarations, state_names(declarations, names), targets_of(declarations, names),
                           frozenset(checks.declared), names.aliases, steps)
@@ -195,8 +196,7 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
         rules=rules,
         calendar=BusinessCalendar(holidays=frozenset(pack.calendar.holidays), weekend=pack.weekend_days),
         planned_window_hours=checks.planned_window.hours if checks.planned_window else pack.playbook.planned_window_hours,
-        support_week_days=pack.playbook.support_week_business_days,
-        bp_grace_days=pack.playbook.bp_grace_business_days,
+        numbers=MappingProxyType(pack.playbook.numbers),
         contacts=MappingProxyType(dict(pack.contacts)),
         env=env,
         declarations=declarations,
@@ -222,13 +222,15 @@ def _with_shipped_checks(pack: PackFile) -> PackFile:
 
 def _with_shipped_moments(folder: PackFolder, pack: PackFile) -> tuple[PackFile, Path]:
     """An old-layout folder that declares no records, steps, dates or latches runs the shipped
-    pack's records, and so its steps, dates and latches too (which the shipped rules read); with
-    where they were read from."""
+    pack's records, and so its steps, dates and latches too (which the shipped rules read), and the
+    shipped numbers those read, under its own; with where they were read from."""
     if not (folder.legacy and not (pack.records or pack.steps or pack.dates or pack.latches)):
         return pack, folder.pack_file
     where = shipped_pack(DEFAULT_PACK) / "pack.toml"
     shipped = read_pack_file(where, needs_pack_table=True)
-    return pack.model_copy(update={"steps": shipped.steps, "dates": shipped.dates, "latches": shipped.latches}), where
+    numbers = type(pack.playbook).model_validate({**shipped.playbook.numbers, **pack.playbook.model_dump(exclude_unset=True)})
+    update = {"steps": shipped.steps, "dates": shipped.dates, "latches": shipped.latches, "playbook": numbers}
+    return pack.model_copy(update=update), where
 
 
 def _shipped_pack_table() -> PackTable:

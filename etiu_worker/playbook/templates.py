@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from jinja2 import FileSystemLoader, StrictUndefined, TemplateError as JinjaTemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import TemplateError
-from ..engagement.roadmap import LABELS
 from .timefilters import register_time
 
 
@@ -43,8 +42,13 @@ def _utc(value: datetime | None) -> str:
 
 
 def _label(field_name: str) -> str:
-    """A roadmap field as the short descriptions name it: prod_upgrade -> Prod upgrade."""
-    return LABELS.get(field_name, field_name.replace("_", " "))
+    """A roadmap field in words, for a pack whose roadmap declares no labels: prod_upgrade -> prod upgrade."""
+    return field_name.replace("_", " ")
+
+
+def use_labels(env: ImmutableSandboxedEnvironment, titles: Mapping[str, str]) -> None:
+    """The ``label`` filter names a roadmap field as the pack's labels write it: prod_upgrade -> Prod upgrade."""
+    env.filters["label"] = lambda field_name: titles.get(field_name) or _label(field_name)
 
 
 def _weekday(value: date | datetime | None) -> str:

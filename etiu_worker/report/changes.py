@@ -14,7 +14,8 @@ from datetime import timezone
 from ..playbook.pack_records import FieldNames
 from ..errors import RoadmapError
 from ..state.journal import TRUNCATION_MARK, JournalEntry
-from ..engagement.roadmap import LABELS, parse_short_description
+from ..engagement.roadmap import parse_short_description
+from ..engagement.roadmap_labels import RoadmapLabels
 
 NO_VALUE = "—"
 NOTE_NAMES = {"work_notes": "work note", "comments": "comment"}  # a note is added, it replaces nothing
@@ -58,7 +59,7 @@ def _field_change(name: str, old: str | None, new: str | None, width: int,
     if schema is not None and name in NOTE_NAMES:
         return [f"{NOTE_NAMES[name]}: {_cell(new, width)}"]
     if schema is not None and old and new and (table, name) in schema.roadmap:
-        labelled = roadmap_changes(old, new)
+        labelled = roadmap_changes(old, new, schema.labels)
         if labelled:
             return labelled
     names = {value: state_name(state) for value, state in schema.state_names(table, name).items()} if schema else {}
@@ -67,15 +68,15 @@ def _field_change(name: str, old: str | None, new: str | None, width: int,
     return [f"{name}: {_cell(old, width)} → {_cell(new, width)}"]
 
 
-def roadmap_changes(old: str, new: str) -> list[str]:
+def roadmap_changes(old: str, new: str, labels: RoadmapLabels) -> list[str]:
     """``Label: from → to`` for the title and each roadmap date that differs; [] when unreadable."""
     try:
-        before, after = parse_short_description(old), parse_short_description(new)
+        before, after = parse_short_description(old, labels), parse_short_description(new, labels)
     except RoadmapError:
         return []
     parts = [f"title: {_cell(before.title, 60)} → {_cell(after.title, 60)}"] if before.title != after.title else []
     for field, (mine, theirs) in before.roadmap.changes(after.roadmap).items():
-        parts.append(f"{LABELS[field]}: {_cell(_text(mine), 60)} → {_cell(_text(theirs), 60)}")
+        parts.append(f"{labels.title_of(field)}: {_cell(_text(mine), 60)} → {_cell(_text(theirs), 60)}")
     return parts
 
 
