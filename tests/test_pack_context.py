@@ -34,7 +34,7 @@ def refused(folder) -> str:
 
 CONTEXT = 'ctask = "planned_dates"\n'
 BUILT_IN = ("calendar, changes, client, codes, contacts, dates, engagement, error, found, key, latches, now, numbers, params, "
-            "problem, problems, prod_upgrade_local, prod_upgrade_utc, records, roadmap, rule, steps, sync, target, "
+            "problem, problems, prod_upgrade_local, prod_upgrade_utc, record, records, roadmap, rule, step, steps, sync, target, "
             "ticket, today, window, zone")
 BAD_CONTEXT = {
     "a built-in name as an alias": (

@@ -9,6 +9,7 @@ import tomllib
 
 import playbook_helpers as h
 from etiu_worker.playbook.evaluate import evaluate_conditions
+from etiu_worker.playbook.context_reference import context_reference
 from etiu_worker.playbook.latches import latch_reference
 from etiu_worker.playbook.names import calendar_reference, names_of
 from etiu_worker.playbook.timefilters import time_reference
@@ -71,3 +72,10 @@ def test_the_readme_lists_every_name_a_condition_reads_of_steps_as_the_code_gene
     listed = [line for line in ADMIN_SECTION.splitlines() if line.startswith("- `steps")]
 
     assert listed == step_reference(), "paste etiu_worker.playbook.step_reference.step_reference() into the README"
+
+
+def test_the_readme_lists_every_name_a_condition_reads_as_the_code_generates_them():
+    reference = context_reference()
+
+    assert [line for line in ADMIN_SECTION.splitlines() if line in reference] == reference, \
+        "paste etiu_worker.playbook.context_reference.context_reference() into the README"

@@ -33,6 +33,7 @@ CHECK_NAMES = {
 BUILT_IN = (
     "now", "today", "dates", "steps", "latches", "engagement", "key", "client", "zone", "calendar", "contacts",
     "problems", "params", "rule", "records", "found", "codes", "numbers", "target", "problem", "ticket", "changes", "error",
+    "record", "step",
     *CHECK_NAMES,
 )
 
