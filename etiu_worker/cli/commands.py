@@ -24,6 +24,7 @@ import click
 
 from .. import errors
 from .advice import advice_for
+from .demo_packs import demo_packs, seeded
 from .output import SANDBOX_PASSWORD
 from .rules import rules
 from ..config import Settings, load_settings
@@ -188,20 +189,30 @@ def _stop_like_ctrl_c(*_: object) -> None:
 
 @cli.command()
 @click.option("--max-cycles", default=4, show_default=True, help="Stop after this many cycles even if there is still work.")
+@click.option("--pack", "packs", multiple=True, metavar="NAME",
+              help="Only this shipped pack (repeatable); default: every shipped pack, or the pack the settings name.")
 @pass_context
-def demo(context: Context, max_cycles: int) -> None:
-    """Run the worker against the built-in sandbox instance and show what it does."""
+def demo(context: Context, max_cycles: int, packs: tuple[str, ...]) -> None:
+    """Run the worker against the built-in sandbox instance and show what it does.
+
+    \b
+    Examples:
+      etiu-worker demo                      # every shipped pack, each on its own demo engagements
+      etiu-worker demo --pack pisaas-monthly
+    """
     from ..report.output import echo_wrapped
     from ..cycle.runner import demo_settings, run_once
     from ..sandbox import Sandbox
 
-    base = context.settings
+    base = demo_packs(context.settings, packs)
     if not context.debug:
         # The demo's tables say what each cycle did; per-write log lines would repeat them.
         logging.getLogger().setLevel(logging.WARNING)
-    with Sandbox(seed_demo=True).start(port=0) as instance, tempfile.TemporaryDirectory() as state:
+    etiu_demo, others = seeded(base)
+    with Sandbox(seed_demo=etiu_demo, demo_packs=others).start(port=0) as instance, tempfile.TemporaryDirectory() as state:
         settings = demo_settings(base, instance.url, instance.user, instance.password, Path(state))
-        echo_wrapped(f"Sandbox instance at {instance.url}, seeded with demo engagements; state in {state}")
+        echo_wrapped(f"Sandbox instance at {instance.url}, seeded with demo engagements of "
+                     f"{', '.join(base.rules.packs if base.rules.path is None else [str(base.rules.path)])}; state in {state}")
         worst = 0
         for number in range(1, max_cycles + 1):
             click.echo(f"\n=== cycle {number} ===")

@@ -6,12 +6,13 @@ import os
 import socket
 import threading
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, timedelta
 from http.server import ThreadingHTTPServer
 from types import TracebackType
 
 from . import demo, identity
+from .demo_packs import seed_packs
 from .faults import Faults
 from .handler import Handler
 from .oauth import TokenIssuer
@@ -55,7 +56,8 @@ class Sandbox:
 
     def __init__(self, data_path: str | os.PathLike[str] | None = None, user: str = "admin",
                  password: str = "sandbox", seed_demo: bool = False, today: date | None = None,
-                 timezone: str = "UTC", instance_name: str | None = None) -> None:
+                 timezone: str = "UTC", instance_name: str | None = None,
+                 demo_packs: Iterable[str] = ()) -> None:
         self.user = user
         self.password = password
         self.timezone = timezone
@@ -71,8 +73,11 @@ class Sandbox:
         self._server: _Server | None = None
         self._address: str | None = None  # kept after stop() for messages about the old address
         self._thread: threading.Thread | None = None
-        if seed_demo and self.store.is_empty():
-            demo.seed(self.store, today or self.store.now().astimezone(self.store.zone).date())
+        if (seed_demo or demo_packs) and self.store.is_empty():
+            day = today or self.store.now().astimezone(self.store.zone).date()
+            if seed_demo:
+                demo.seed(self.store, day)
+            seed_packs(self.store, day, demo_packs)
         self.instance_name = identity.ensure_name(self.store, instance_name)
 
     # ----- the instance's clock and audit settings, kept by the store -----
