@@ -52,3 +52,14 @@ def test_a_mirror_keeps_the_steps_done_and_reads_its_own_roles_records(tmp_path)
 
     assert list(steps.rollback.items) == ["L4", "L3"]
     assert steps.rollback.items.L4.done and steps.rollback.items.L3.ready
+
+
+def test_a_step_done_reads_its_closed_at_when_its_role_declares_it_not_a_later_edit(tmp_path, monkeypatch):
+    work_start = 'work_start = { field = "work_start", type = "datetime" } }'
+    monkeypatch.setattr(g, "PACK", g.PACK.replace(work_start, work_start[:-2] + ', closed_at = { field = "closed_at", type = "datetime" } }', 1))
+    edited = g.task("P2", "3", closed_at="2026-11-12 10:00:00", sys_updated_on="2026-11-14 09:00:00")
+    never_stamped = g.task("P3", "3", closed_at="", sys_updated_on="2026-11-13 09:00:00")
+    steps = steps_of(tmp_path, tasks=[edited, never_stamped])
+
+    assert steps.prelaunch.items.P2.done_at == datetime(2026, 11, 12, 10, 0, tzinfo=timezone.utc)
+    assert steps.prelaunch.items.P3.done_at == datetime(2026, 11, 13, 9, 0, tzinfo=timezone.utc)
