@@ -219,3 +219,16 @@ def _rows(text: str) -> list[list[str]]:
     from integration_helpers import table_rows
     return [row for row in table_rows(text) if row and row[0].startswith("CHG")]
 
+
+
+def test_beside_the_etiu_pack_each_pack_takes_its_own_engagements_and_a_second_run_writes_nothing(tmp_path):
+    with Sandbox(seed_demo=True, password=PASSWORD).start(port=0) as sandbox:
+        today = sandbox.store.now().astimezone(sandbox.store.zone).date()
+        seed_packs(sandbox.store, today, packs=("vip-upgrade",))
+        env = worker_env(tmp_path, sandbox, RULES__PACKS=json.dumps(["etiu", str(PACK)]))
+        first = run(sandbox, env)
+        second = run(sandbox, env)
+
+    assert "packs: etiu 14 engagements, vip-upgrade 5 engagements" in first["result"].stdout
+    assert {row["rule"] for row in first["rows"]} >= {"window_verified", "upgrade_owner", "qa_period"}
+    assert second["writes"] == {}
