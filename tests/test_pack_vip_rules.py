@@ -45,6 +45,12 @@ def test_the_pack_has_at_least_eight_fixtures():
     assert len(FIXTURES) >= 8
 
 
+def test_every_template_of_the_pack_is_posted_by_some_rule(playbook):
+    named = {action.template for rule in playbook.rules for action in rule.actions if action.template}
+
+    assert sorted(path.name for path in (PACK / "templates").glob("*.j2")) == sorted(named)
+
+
 @pytest.mark.parametrize("path", FIXTURES, ids=[path.stem for path in FIXTURES])
 def test_every_fixture_meets_its_expect_section(playbook, path):
     result = run_fixture(path, playbook, Settings())
