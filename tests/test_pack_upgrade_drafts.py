@@ -11,10 +11,13 @@ import pytest
 
 from etiu_worker.sandbox.demo_packs import seed_packs
 from etiu_worker.sandbox.store import Store
-from upgrade_packs_helpers import UPGRADE_PACKS, at_utc, draft_rules, engagements, load, plan_drafts
+from upgrade_packs_helpers import UPGRADE_PACKS, at_utc, draft_rules, engagements, load, plan_drafts, still_draft
 
 TODAY = date(2026, 12, 9)  # a Wednesday
 NOW = at_utc(TODAY, 8)
+# A pack whose rules load with the engine (`rules check` passes) is tested on the engine's own
+# plan (its fixtures, tests/test_pack_<short>_*.py), not on this stand-in.
+DRAFT_PACKS = tuple(pack for pack in UPGRADE_PACKS if still_draft(pack))
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +33,7 @@ def planned(instance, pack: str, story: str, now=NOW):
     return plan_drafts(loaded, engagements(loaded.declarations, store)[keys[(pack, story)]], now)
 
 
-@pytest.mark.parametrize("pack", UPGRADE_PACKS)
+@pytest.mark.parametrize("pack", DRAFT_PACKS)
 def test_every_draft_rule_is_named_once_in_its_order_and_its_templates_exist(pack):
     loaded = load(pack)
     rules = draft_rules(loaded)
@@ -43,7 +46,7 @@ def test_every_draft_rule_is_named_once_in_its_order_and_its_templates_exist(pac
 
 
 @pytest.mark.parametrize("hours", [0, 30, 80])
-@pytest.mark.parametrize("pack", UPGRADE_PACKS)
+@pytest.mark.parametrize("pack", DRAFT_PACKS)
 def test_every_draft_condition_key_and_note_computes_on_every_demo_engagement(instance, pack, hours):
     store, keys = instance
     for (name, story), key in keys.items():
@@ -79,23 +82,8 @@ def test_a_slot_over_with_its_task_open_is_flagged_to_replan(instance):
     assert actions(instance, "pisaas-monthly", "slot_missed") == [("slot_outcome", "flag", "['case', 'upgrade']", "", "")]
 
 
-def test_a_launch_step_given_to_someone_else_goes_to_the_upgrade_owner(instance):
-    store, keys = instance
-    owner = store.query("sys_user", "user_name=dana.k")[0]["sys_id"]
-
-    assert ("upgrade_owner", "set_field", "each:tasks", "L4", owner) in actions(instance, "vip-upgrade", "launch_day")
-
-
-def test_a_decided_rollback_opens_each_step_only_once_the_one_before_it_is_closed():
-    store = Store()
-    (story,) = [item for item in seed_packs(store, TODAY, packs=("vip-upgrade",))["vip-upgrade"] if item.story == "rollback"]
-    instance = (store, {("vip-upgrade", "rollback"): story.key})
-
-    assert actions(instance, "vip-upgrade", "rollback") == [("rollback", "create_checklist", "", "", "")]
-    change = store.query("change_request", f"number={story.key}")[0]
-    r3 = store.query("change_task", f"change_request={change['sys_id']}^u_step=R3")[0]
-    store.update("change_task", r3["sys_id"], {"state": "3", "sys_updated_on": "2026-12-08 06:00:00"})
-    assert ("rollback", "set_state", "each:tasks", "R2", "") in actions(instance, "vip-upgrade", "rollback")
+# The vip-upgrade pack's rules run on the engine: tests/test_pack_vip_rules.py holds what was
+# asserted here of its launch day and rollback, on the engine's own plan.
 
 
 def test_the_prod_change_scheduled_before_uats_sanity_test_is_flagged_and_uat_past_80_percent_warned(instance):

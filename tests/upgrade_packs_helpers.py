@@ -13,7 +13,9 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from etiu_worker.actions.loading import load_pack
 from etiu_worker.engagement.engagements import Engagement
+from etiu_worker.errors import RulesError
 from etiu_worker.engagement.grouping import build_engagements, tables_to_read
 from etiu_worker.engagement.role_loading import load_roles
 from etiu_worker.engagement.roles import Declarations
@@ -21,6 +23,7 @@ from etiu_worker.engagement.workdays import BusinessCalendar
 from etiu_worker.playbook.durations import TimeFrame
 from etiu_worker.playbook.moments import Moments, MomentValues, compile_moments
 from etiu_worker.playbook.pack_file import PackFile, read_pack_file
+from etiu_worker.playbook.pack_folders import pack_folder
 from etiu_worker.playbook.report_checks import pick_phase
 from etiu_worker.playbook.report_pack import ReportPack, compile_report, phase_scope
 from etiu_worker.playbook.step_context import step_record
@@ -158,6 +161,15 @@ class Planned:
     key: str
     value: str
     note: str
+
+
+def still_draft(name: str) -> bool:
+    """Whether the pack's rules do not load with the engine yet (``rules check`` refuses them)."""
+    try:
+        load_pack(pack_folder(REPO / "packs" / name))
+    except RulesError:
+        return True
+    return False
 
 
 def draft_rules(pack: LoadedPack) -> list[dict[str, Any]]:

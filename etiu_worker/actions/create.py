@@ -11,7 +11,9 @@ One record::
 A whole checklist: one record per step of ``[steps.<group>]`` that has none yet, its step field
 set to the step id, ``title_field`` (a writable alias) to the step's title (or to ``title``, a
 template over ``step``), ``only`` some of the steps, ``order = "reverse"`` last first (a
-rollback); a mirror group with ``only = "done"`` creates the records of the steps it keeps::
+rollback), ``ready_state`` the state of a step's record when the step is ready (its predecessors
+done or skipped: the first step of a rollback is opened as it is created, the others wait in
+``state``); a mirror group with ``only = "done"`` creates the records of the steps it keeps::
 
     type = "create"
     target = "tasks"
@@ -47,7 +49,7 @@ from .create_checks import check_create
 
 class CreateFields(ActionFields):
     """``state``, ``fields`` (alias -> template), and for a checklist ``steps``, ``only``,
-    ``order`` and ``title_field``; ``title`` is the template ``title_field`` gets."""
+    ``order``, ``ready_state`` and ``title_field``; ``title`` is the template ``title_field`` gets."""
 
     state: str = ""
     fields: dict[str, str] = Field(default_factory=dict)
@@ -56,6 +58,7 @@ class CreateFields(ActionFields):
     order: Literal["forward", "reverse"] = "forward"
     title_field: str = ""
     title: str = ""
+    ready_state: str = ""
 
     def inline_templates(self) -> dict[str, str]:
         written = {f"fields.{alias}": source for alias, source in self.fields.items()}
@@ -90,14 +93,15 @@ def plan_create(plan: Plan, rule: Rule, action: Action, context: Mapping[str, An
         if isinstance(identity, str):
             plan.waiting.append((rule.name, wanted.label, identity))
             continue
-        state = {declared.state_field: declared.states[action.options.state]} if action.options.state else {}
+        state_name = _state_name(action, wanted, context)
+        state = {declared.state_field: declared.states[state_name]} if state_name else {}
         if wanted.slot in plan.created_earlier:
             _plan_repair(plan, rule, declared, wanted, {**link, **identity, **state})
         else:
             _plan_new(plan, rule, action, declared, wanted, {**fields, **link, **identity, **state}, context)
         plan.created.add(wanted.slot)
-        if action.options.state:
-            plan.states[wanted.slot] = action.options.state
+        if state_name:
+            plan.states[wanted.slot] = state_name
 
 
 def _wanted(plan: Plan, action: Action, role: str, context: Mapping[str, Any]) -> list[Wanted]:
@@ -113,6 +117,15 @@ def _wanted(plan: Plan, action: Action, role: str, context: Mapping[str, Any]) -
     if options.order == "reverse":
         steps.reverse()
     return [Wanted(f"{role}:{step.id}", step) for step in steps]
+
+
+def _state_name(action: Action, wanted: Wanted, context: Mapping[str, Any]) -> str:
+    """``ready_state`` for a step that is ready (its predecessors done or skipped), else ``state``."""
+    options = action.options
+    if not (options.ready_state and wanted.step and "steps" in context):
+        return options.state
+    derived = context["steps"].groups[wanted.step.group].items.get(wanted.step.id)
+    return options.ready_state if derived is not None and derived.ready else options.state
 
 
 def _exists(plan: Plan, role: str, wanted: Wanted) -> bool:

@@ -20,6 +20,13 @@ def check_create(fields: Any, targets: tuple[str, ...], records: PackRecords, wh
     declared = roles[role]
     _check_link(records.declarations, role, where)
     _check_state(fields.state, role, declared, where)
+    if fields.ready_state:
+        require(bool(fields.steps), where, "ready_state is the state of a ready step's record: give steps, "
+                                           "the checklist to create from, or drop ready_state")
+        states = list(declared.states)
+        require(fields.ready_state in states, where, f"ready_state {fields.ready_state!r} is not a state of {role}"
+                                                     f"{did_you_mean(fields.ready_state, states)}: use one of "
+                                                     f"{', '.join(states)}")
     _check_fields(fields, role, records.declarations, where)
     _check_steps(fields, role, declared, records, where)
 

@@ -2,7 +2,8 @@
 
 * A state compared with a name the role it is read from does not declare (``change.state ==
   'cancelled'``) compiles and runs, but can never hold (or always holds): it is refused, naming
-  the role's states.
+  the role's states. A step's state (``steps.launch.items.L1.state``) is what its record's state
+  means (``pending``, ``open``, ``done``, ``skipped``, ``canceled``, ``missing``), checked as such.
 * A misspelt name fails on the sample engagement with Jinja's words (``'dict object' has no
   attribute 'dev_upgrad'``); ``explain_missing`` says which names exist at that place instead.
 """
@@ -20,10 +21,12 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import RulesError
 from .names import did_you_mean, names_of
+from .step_states import MEANINGS as STEP_STATES
 
 COMPARISONS = ("eq", "ne", "in", "notin")
 # Top-level names whose members are records by role: ``records.change.state``.
 BY_ROLE = ("records", "found")
+STEPS = "steps"  # the top-level name whose states are step states, not a role's
 UNKNOWN_STATE = "unknown"  # the model's name for a state value the schema does not list
 JINJA_OWN = {"loop", "self", "varargs", "kwargs", "caller"}  # names Jinja defines inside loops and macros
 
@@ -52,8 +55,8 @@ def check_state_names(tree: nodes.Node, states: StateNames, where: str, subject:
     ``subject(lineno)`` says what holds the comparison: a condition, or a template's line."""
     for state_side, literal in _state_comparisons(tree):
         name, root = _state_owner(state_side, states)
-        kind = _label(name, root, states)
-        valid = (list(states.by_name[name]) if name else states.everything()) + [UNKNOWN_STATE]
+        kind = "step" if root == STEPS else _label(name, root, states)
+        valid = _valid_states(name, root, states)
         for given in _strings(literal):
             if given not in valid:
                 raise RulesError(
@@ -61,6 +64,12 @@ def check_state_names(tree: nodes.Node, states: StateNames, where: str, subject:
                     f"which is not a {kind} state{did_you_mean(given, valid)}: "
                     f"use one of {', '.join(valid)}"
                 )
+
+
+def _valid_states(name: str, root: str, states: StateNames) -> list[str]:
+    if root == STEPS:
+        return list(STEP_STATES)
+    return (list(states.by_name[name]) if name else states.everything()) + [UNKNOWN_STATE]
 
 
 def _state_comparisons(tree: nodes.Node) -> Iterator[tuple[nodes.Expr, nodes.Expr]]:

@@ -2,7 +2,8 @@
 group's role, what its state means by the role's declared meanings, and where its clock starts.
 
 A group written as one step has its role's one record; a step of a group with items has the
-record of its role whose step field holds its id. A ``start_from`` naming a field,
+record of its role whose step field holds its id (of two, the newer: the duplicate is a problem
+of the engagement's). A ``start_from`` naming a field,
 ``role.field``, is that field of the role's record; ``paused_when`` and a duration's amount are
 evaluated over the rest of the context.
 """
@@ -45,11 +46,12 @@ def _facts(step: Step, plan: StepPlan, declarations: Declarations, engagement: A
 
 def step_record(record: Any, meanings: Mapping[str, str]) -> StepRecord:
     """What the step derivation reads of a record: its meaning, when it started (its
-    ``work_start``, when it has one) and when it was done (its last update, once closed)."""
+    ``work_start``, when it has one) and when it was done, once closed: its ``closed_at`` when its
+    role declares that field and it is set, else its last update (which a later edit moves)."""
     if record is None:
         return StepRecord()
     meaning = meanings.get(record.state, "pending")
-    done_at = record.updated_on if meaning in CLOSED else None
+    done_at = (getattr(record, "closed_at", None) or record.updated_on) if meaning in CLOSED else None
     return StepRecord(meaning, getattr(record, "work_start", None), done_at)
 
 
