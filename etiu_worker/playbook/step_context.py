@@ -34,7 +34,7 @@ def engagement_steps(plan: StepPlan, declarations: Declarations, engagement: Any
 def _facts(step: Step, plan: StepPlan, declarations: Declarations, engagement: Any, env: Any,
            context: Mapping[str, Any]) -> StepFacts:
     group = plan.groups[step.group]
-    record = engagement.one(group.role) if group.single else None
+    record = engagement.one(group.role) if group.single else engagement.by_step(group.role).get(step.id)
     return StepFacts(
         record=step_record(record, declarations.records[group.role].meaning if record is not None else {}),
         start=start_instant(step.start_from, engagement),
