@@ -98,6 +98,14 @@ def test_the_intake_comment_lists_only_the_missing_fields_and_the_flag_follows_a
     ("upgrade_started_before_every_backup", "backups_first", "CS0009001"),
     ("signoff_reminder_every_three_business_days", "signoff_gate", "CS0009001"),
     ("uat_phase_over_while_dev_change_in_review", "phase_over", "CHG009002"),
+    ("dev_fix_logged_after_the_uat_transfer", "fix_after_transfer", "CTASK9002"),
 ])
 def test_each_gate_and_order_rule_writes_once_on_the_record_the_seed_names(fixture, rule, record):
     assert [found for found_rule, _, found, _ in writes(fixture) if found_rule == rule].count(record) == 1
+
+
+def test_only_the_dev_fix_logged_after_the_uat_transfer_is_flagged():
+    found = [(record, note) for rule, _, record, note in writes("dev_fix_logged_after_the_uat_transfer") if rule == "fix_after_transfer"]
+
+    assert [record for record, _ in found] == ["CTASK9002"]
+    assert "This Dev fix (Billing web service timeout) was logged 2026-11-19 09:00 CST, after the fixes were transferred" in found[0][1]

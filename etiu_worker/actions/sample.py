@@ -18,6 +18,7 @@ from ..errors import RoadmapError, RulesError, TemplateError
 from ..playbook.evaluate import evaluate_conditions
 from ..engagement.grouping import build_engagements
 from ..engagement.records import Problem
+from ..playbook.action_targets import each_role
 from ..engagement.roadmap import parse_short_description
 from ..playbook.roadmap_check import carriers, with_roadmap_problems
 from .base import Plan, render_inline, render_note
@@ -105,9 +106,19 @@ def check_against_sample(playbook) -> None:
             check_condition(playbook, condition, context)
         for action in rule.actions:
             extra = {"target": action.targets[0] if action.targets else "", "ticket": ticket,
-                     "changes": changes, "problem": SAMPLE_PROBLEM, "record": ticket,
+                     "changes": changes, "problem": SAMPLE_PROBLEM, "record": _each_record(engagement, action) or ticket,
                      "step": next(iter(playbook.steps.steps.values()), None)}  # each: and create's checklist
             _check_action(playbook, plan, action, {**context, **extra})
+
+
+def _each_record(engagement, action) -> Any:
+    """The sample's record of the role an ``each:<role>`` target acts on: what its templates and
+    ``where`` read as ``record`` (None for another target)."""
+    for name in action.targets:
+        role = each_role(name)
+        if role is not None and engagement.each(role):
+            return engagement.each(role)[0]
+    return None
 
 
 def check_condition(playbook, condition, context: dict[str, Any]) -> None:
