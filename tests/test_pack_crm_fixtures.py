@@ -109,3 +109,9 @@ def test_only_the_dev_fix_logged_after_the_uat_transfer_is_flagged():
 
     assert [record for record, _ in found] == ["CTASK9002"]
     assert "This Dev fix (Billing web service timeout) was logged 2026-11-19 09:00 CST, after the fixes were transferred" in found[0][1]
+
+
+def test_a_prod_slot_moved_since_it_was_scheduled_is_flagged_with_both_starts():
+    (flag,) = notes("prod_slot_moved_after_it_was_scheduled", "prod_moved")
+
+    assert "it was scheduled for 2026-11-30 20:00 CST and now starts 2026-12-01 20:00 CST" in flag
