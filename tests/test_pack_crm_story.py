@@ -160,3 +160,36 @@ def test_the_report_and_its_page_show_the_packs_phases_and_next_deadlines(story)
     assert "flag prod_window: The planned start of" in report.stdout
     page = story["page"].read_text(encoding="utf-8")
     assert "Aurea CRM cloud upgrades" in page and "UAT phase ends" in page and "Development (12 business days)" in page
+
+
+def test_a_prod_slot_moved_after_it_was_scheduled_is_flagged_on_the_next_run_and_only_once(tmp_path):
+    with Sandbox(password=PASSWORD).start(port=0) as sandbox:
+        now = datetime.now(timezone.utc)
+        s = Seeder(sandbox.store, now)
+        case = s.case("Soylent", -30)
+        s.case_tasks(case, -28)
+        for environment in ("dev", "uat"):
+            change = s.change(case, environment, "3", -25)
+            for step in ("backup", "upgrade", "reapply", "transfer", "sanity"):
+                s.task(change, step, "3", -20)
+        agreed = datetime.combine(now.date() + timedelta(days=14), datetime.min.time()).replace(hour=20, tzinfo=ZoneInfo(ZONE))
+        prod = s.change(case, "prod", "-2", u_agreed_local=f"{agreed:%Y-%m-%d %H:%M}", start_date=stamp(agreed),
+                        end_date=stamp(agreed + timedelta(hours=6)))
+        s.task(prod, "backup", "3", -26)
+        env = worker_env(tmp_path, sandbox, RULES__PACKS=json.dumps([str(PACK)]))
+
+        scheduled = etiu(["run", "--once"], env)
+        before = notes_of(sandbox.store, "change_request", prod["sys_id"])["work_notes"]
+        moved = agreed + timedelta(days=1)
+        sandbox.store.update("change_request", prod["sys_id"], {
+            "u_agreed_local": f"{moved:%Y-%m-%d %H:%M}", "start_date": stamp(moved), "end_date": stamp(moved + timedelta(hours=6))})
+        after_the_move = etiu(["run", "--once"], env)
+        (flag,) = notes_of(sandbox.store, "change_request", prod["sys_id"])["work_notes"]
+        sandbox.reset_requests()
+        again = etiu(["run", "--once"], env)
+
+    assert [result.returncode for result in (scheduled, after_the_move, again)] == [0, 0, 0], describe(after_the_move)
+    assert before == []
+    assert flag.startswith(f"[PLATINUM FLAG] The Prod upgrade moved: it was scheduled for {agreed:%Y-%m-%d %H:%M} ")
+    assert f"now starts {moved:%Y-%m-%d %H:%M}" in flag and "rule prod_moved" in flag
+    assert writes(sandbox) == {}
