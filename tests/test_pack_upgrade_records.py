@@ -24,7 +24,7 @@ ROLES = {
     "aurea-crm-cloud": {
         "case": "sn_customerservice_case", "tasks": "sn_customerservice_task", "dev_change": "change_request",
         "uat_change": "change_request", "prod_change": "change_request", "dev_tasks": "change_task",
-        "uat_tasks": "change_task", "prod_tasks": "change_task", "handover": "change_task",
+        "uat_tasks": "change_task", "prod_tasks": "change_task", "handover": "change_task", "dev_fixes": "change_task",
     },
 }
 

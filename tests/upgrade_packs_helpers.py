@@ -21,6 +21,7 @@ from etiu_worker.engagement.role_loading import load_roles
 from etiu_worker.engagement.roles import Declarations
 from etiu_worker.engagement.workdays import BusinessCalendar
 from etiu_worker.playbook.durations import TimeFrame
+from etiu_worker.playbook.facts import Window, check_window
 from etiu_worker.playbook.moments import Moments, MomentValues, compile_moments
 from etiu_worker.playbook.pack_file import PackFile, read_pack_file
 from etiu_worker.playbook.pack_folders import pack_folder
@@ -105,10 +106,20 @@ def evaluate(pack: LoadedPack, engagement: Engagement, now: datetime,
     context = base_context(pack, engagement, now)
     steps = derive(pack, engagement, context, now)
     context["steps"] = steps
+    if pack.file.checks.planned_window is not None:
+        context["window"] = planned_window(pack, engagement, context)
     moments = pack.moments.evaluate(context, memory or {}, now)
     scope = phase_scope({**context, "latches": moments.latches}, moments.dates)
     phase, _ = pick_phase(pack.report, scope)
     return Evaluated(scope, steps, moments, phase)
+
+
+def planned_window(pack: LoadedPack, engagement: Engagement, context: dict[str, Any]) -> Window:
+    """``window`` as the engine computes it for a pack declaring ``[checks.planned_window]``."""
+    check = pack.file.checks.planned_window
+    applies, expected = (bool(_value(pack, check.applies, context)) if context.get(check.role) else False,
+                         _value(pack, check.expected, context) if context.get(check.role) else None)
+    return check_window(engagement.one(check.role), check.start, check.end, applies, expected, engagement.zone, check.hours)
 
 
 def base_context(pack: LoadedPack, engagement: Engagement, now: datetime) -> dict[str, Any]:
@@ -198,13 +209,14 @@ def _plan(env: Any, rule: dict[str, Any], action: dict[str, Any], engagement: En
           context: dict[str, Any]) -> list[Planned]:
     target = action.get("target", "")
     each = isinstance(target, str) and target.startswith("each:")
-    bound = [{"item": record} for record in engagement.each(target[5:])] if each else [{}]
+    # The engine binds each record as ``record`` (actions/targets.py); the first drafts read ``item``.
+    bound = [{"item": record, "record": record} for record in engagement.each(target[5:])] if each else [{}]
     if target == "problems":
         bound = [{"problem": problem} for problem in engagement.problems]
     planned = []
     for extra in bound:
         scope = {**context, **extra, **({} if each or not isinstance(target, str) else {"target": target})}
-        if not _holds(env, action.get("when", []), scope):
+        if not _holds(env, action.get("when", []), scope) or (each and not _holds(env, action.get("where", []), scope)):
             continue
         render = lambda source: env.from_string(source).render(scope)  # noqa: E731 - three fields alike
         note = env.get_template(action["template"]).render(scope) if action.get("template") else ""

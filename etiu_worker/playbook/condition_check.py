@@ -2,8 +2,9 @@
 
 * A state compared with a name the role it is read from does not declare (``change.state ==
   'cancelled'``) compiles and runs, but can never hold (or always holds): it is refused, naming
-  the role's states. A step's state (``steps.launch.items.L1.state``) is what its record's state
-  means (``pending``, ``open``, ``done``, ``skipped``, ``canceled``, ``missing``), checked as such.
+  the role's states. A step's state (``steps.launch.items.L2.state``) is one of the step states
+  (pending, open, done, skipped, canceled, missing); a state read from a name the check cannot
+  place (a template's loop variable) may be a record's or a step's.
 * A misspelt name fails on the sample engagement with Jinja's words (``'dict object' has no
   attribute 'dev_upgrad'``); ``explain_missing`` says which names exist at that place instead.
 """
@@ -26,8 +27,8 @@ from .step_states import MEANINGS as STEP_STATES
 COMPARISONS = ("eq", "ne", "in", "notin")
 # Top-level names whose members are records by role: ``records.change.state``.
 BY_ROLE = ("records", "found")
-STEPS = "steps"  # the top-level name whose states are step states, not a role's
 UNKNOWN_STATE = "unknown"  # the model's name for a state value the schema does not list
+STEPS = "steps"  # the top-level name whose states are step states
 JINJA_OWN = {"loop", "self", "varargs", "kwargs", "caller"}  # names Jinja defines inside loops and macros
 
 
@@ -55,7 +56,7 @@ def check_state_names(tree: nodes.Node, states: StateNames, where: str, subject:
     ``subject(lineno)`` says what holds the comparison: a condition, or a template's line."""
     for state_side, literal in _state_comparisons(tree):
         name, root = _state_owner(state_side, states)
-        kind = "step" if root == STEPS else _label(name, root, states)
+        kind = _label(name, root, states)
         valid = _valid_states(name, root, states)
         for given in _strings(literal):
             if given not in valid:
@@ -67,9 +68,13 @@ def check_state_names(tree: nodes.Node, states: StateNames, where: str, subject:
 
 
 def _valid_states(name: str, root: str, states: StateNames) -> list[str]:
+    """The states the comparison may name: a step's, a role's, or (not placed) any of either."""
     if root == STEPS:
         return list(STEP_STATES)
-    return (list(states.by_name[name]) if name else states.everything()) + [UNKNOWN_STATE]
+    if name:
+        return list(states.by_name[name]) + [UNKNOWN_STATE]
+    records = states.everything()
+    return records + [UNKNOWN_STATE] + [state for state in STEP_STATES if state not in records]
 
 
 def _state_comparisons(tree: nodes.Node) -> Iterator[tuple[nodes.Expr, nodes.Expr]]:
@@ -115,6 +120,8 @@ def _state_owner(node: nodes.Node, states: StateNames) -> tuple[str, str]:
 def _label(name: str, root: str, states: StateNames) -> str:
     """How a message names the kind of record: the group read from, in the singular (a
     ``tickets`` state is a ticket state), else the name itself."""
+    if root == STEPS:
+        return "step"
     if not name:
         return "record"
     if root in states.groups and name in states.groups[root]:

@@ -74,10 +74,11 @@ ENGAGEMENTS: tuple[CrmEngagement, ...] = (
         Environment("dev", IMPLEMENT, -17, {**_backed_up(-18), **_closed("upgrade", "reapply", until=-8),
                                             "sanity": (IN_PROGRESS, -7, None)}),
         Environment("uat", tasks=_backed_up(-18)), Environment("prod", tasks=_backed_up(-18)))),
-    # Dev handed over four business days ago and not signed off yet: UAT waits.
+    # Dev handed over six weekdays ago (at least three business days, holidays or not) and not
+    # signed off yet: the customer is reminded, UAT waits.
     CrmEngagement("signoff_pending", "Pied Piper", "America/New_York", -30, _closed(*BEFORE, until=-20), (
         Environment("dev", REVIEW, -18, {**_backed_up(-19), **_closed("upgrade", "reapply", "sanity", "fix", "handover",
-                                                                       until=-4)}, signoff="requested"),
+                                                                       until=-6)}, signoff="requested"),
         Environment("uat", tasks={**_backed_up(-19), "upgrade": (PENDING, None, None)}),
         Environment("prod", tasks=_backed_up(-19)))),
     # The Prod change is scheduled while UAT's sanity test is still open (the UAT to Prod gate).
