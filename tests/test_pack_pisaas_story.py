@@ -183,12 +183,17 @@ def test_the_report_shows_the_packs_phases_and_next_deadlines(story):
     phases = {item["engagement"]: item["phase"] for item in items}
     cases = {name: case["number"] for name, case in story["story"].cases.items()}
 
+    deadlines = {item["engagement"]: (item["next_deadline"].split(" 20")[0], item["overdue"]) for item in items}
+
     assert report.returncode == 0, describe(report)
-    assert "piSaaS monthly upgrades (pack pisaas-monthly)" in report.stdout
-    assert phases[cases["notice_due"]] == "notified" and phases[cases["opted_out_in_time"]] == "next cycle"
-    assert phases[cases["slot_missed"]] == "slot missed" and phases[cases["upgraded"]] == "upgraded"
-    assert phases[cases["awaiting_acceptance"]] == "service acceptance"
-    assert "opt-out cut-off" in report.stdout
+    assert phases == {cases["notice_due"]: "notified", cases["opted_out_in_time"]: "next cycle",
+                      cases["late_notice"]: "upgrading", cases["opted_out_late"]: "notice due",
+                      cases["slot_missed"]: "slot missed", cases["upgraded"]: "upgraded",
+                      cases["upgrade_failed"]: "upgrade failed", cases["awaiting_acceptance"]: "service acceptance"}
+    assert deadlines[cases["notice_due"]] == ("opt-out cut-off", False)
+    assert deadlines[cases["awaiting_acceptance"]] == ("acceptance due", True)
+    assert deadlines[cases["slot_missed"]] == ("upgrade slot", True)
+    assert "opt-out cut-off" in report.stdout and "acceptance due" in report.stdout
 
 
 def test_the_reports_html_page_is_written_with_the_packs_timeline(story):
