@@ -187,7 +187,7 @@ def test_the_report_shows_the_packs_phases_and_next_deadlines(story):
 
     assert report.returncode == 0, describe(report)
     assert phases == {cases["notice_due"]: "notified", cases["opted_out_in_time"]: "next cycle",
-                      cases["late_notice"]: "upgrading", cases["opted_out_late"]: "notice due",
+                      cases["late_notice"]: "upgrading", cases["opted_out_late"]: "notified",
                       cases["slot_missed"]: "slot missed", cases["upgraded"]: "upgraded",
                       cases["upgrade_failed"]: "upgrade failed", cases["awaiting_acceptance"]: "service acceptance"}
     assert deadlines[cases["notice_due"]] == ("opt-out cut-off", False)
