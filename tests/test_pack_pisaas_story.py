@@ -89,7 +89,7 @@ def seed(store, now: datetime) -> Story:
                    opt_out=local_now.replace(hour=13, minute=1, second=0, microsecond=0))
     story.customer("slot_missed", "Europe/London", now - timedelta(hours=4), OPEN)
     story.customer("upgraded", afternoon, now - timedelta(hours=3), CLOSED, close_code="successful",
-                   closed_at=stamp(now - timedelta(minutes=10)))
+                   work_end=stamp(now - timedelta(minutes=10)))
     story.customer("upgrade_failed", "Europe/London", now - timedelta(hours=5), CLOSED, close_code="unsuccessful")
     story.customer("awaiting_acceptance", "Europe/London", now + timedelta(hours=60), release=story.in_assess)
     return story
