@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from ..state.cache import RecordCache
 from ..config import StateSettings
-from ..engagement.roles import Declarations
+from ..engagement.roles import Declarations, Identity
 from .progress import SyncProgress
 from ..servicenow.query import Query
 from .user_zone import check_user_time_zone
@@ -34,7 +34,7 @@ def scopes(declarations: Declarations) -> list[tuple[str, Query]]:
     return list(found.items())
 
 
-def _identity_query(identity) -> Query | None:
+def _identity_query(identity: Identity | None) -> Query | None:
     """The records of a role with no key path, by its identity; None without one (not read)."""
     if identity is None:
         return None
@@ -47,7 +47,7 @@ def _identity_query(identity) -> Query | None:
 
 def _key_path(declarations: Declarations, role: str, seen: tuple[str, ...] = ()) -> str:
     """The (dot-walked) field that holds the engagement key for ``role``'s records; "" for a role
-    found from the records pointing at it (``referenced_by``), which this reader does not read."""
+    found from the records pointing at it (``referenced_by``), which is read by its identity."""
     link = declarations.link_of(role)
     if link.kind == "key":
         return str(link.field)
