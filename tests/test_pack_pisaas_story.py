@@ -16,6 +16,7 @@ import pytest
 
 from etiu_worker.engagement.values import format_sn_datetime
 from etiu_worker.sandbox import Sandbox
+from etiu_worker.sandbox.demo_packs import seed_packs
 from integration_helpers import PASSWORD, REPO, describe, etiu, worker_env, writes
 
 PACK = REPO / "packs" / "pisaas-monthly"
@@ -202,3 +203,16 @@ def test_the_reports_html_page_is_written_with_the_packs_timeline(story):
     page = story["html_path"].read_text(encoding="utf-8")
 
     assert "piSaaS monthly upgrades" in page and "Opt-out cut-off 13:00" in page
+
+
+def test_the_packs_demo_engagements_are_acted_on_once_and_a_second_run_writes_nothing(tmp_path):
+    with Sandbox(password=PASSWORD).start(port=0) as sandbox:
+        seed_packs(sandbox.store, datetime.now(timezone.utc).date(), packs=("pisaas-monthly",))
+        env = worker_env(tmp_path, sandbox, RULES__PACKS=json.dumps([str(PACK)]))
+        first = etiu(["run", "--once"], env)
+        first_writes = writes(sandbox)
+        sandbox.reset_requests()
+        second = etiu(["run", "--once"], env)
+
+        assert first.returncode == 0 and second.returncode == 0, describe(first) + describe(second)
+        assert first_writes and writes(sandbox) == {}
