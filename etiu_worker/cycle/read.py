@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from ..state.cache import RecordCache
 from ..config import StateSettings
-from ..engagement.roles import Declarations
+from ..engagement.roles import Declarations, Identity
 from .progress import SyncProgress
 from ..servicenow.query import Query
 from .user_zone import check_user_time_zone
@@ -22,18 +22,32 @@ def scopes(declarations: Declarations) -> list[tuple[str, Query]]:
     """Each table the pack's roles live in, in the order it declares them, with the query that
     selects the engagements' records: the field carrying the engagement key is not empty, or, for a
     role linked by a reference, the key field of the record it points at (dot-walked: one list,
-    not a query per record). The first role declared on a table chooses its query."""
+    not a query per record). A role found from the records pointing at it (``referenced_by``) is
+    read by its identity: the field holding its code, or containing its words. The first role
+    declared on a table chooses its query."""
     found: dict[str, Query] = {}
     for role, record in declarations.records.items():
         path = _key_path(declarations, role)
-        if record.table not in found and path:
-            found[record.table] = Query.where(path, "ISNOTEMPTY")
+        query = Query.where(path, "ISNOTEMPTY") if path else _identity_query(record.identity)
+        if record.table not in found and query is not None:
+            found[record.table] = query
     return list(found.items())
+
+
+def _identity_query(identity: Identity | None) -> Query | None:
+    """The records of a role with no key path, by its identity; None without one (not read)."""
+    if identity is None:
+        return None
+    if identity.kind == "code":
+        return Query.where(identity.field, "=", str(identity.value))
+    if identity.kind == "text":
+        return Query.where(identity.field, "LIKE", str(identity.contains))
+    return Query.where(identity.field, "ISNOTEMPTY")
 
 
 def _key_path(declarations: Declarations, role: str, seen: tuple[str, ...] = ()) -> str:
     """The (dot-walked) field that holds the engagement key for ``role``'s records; "" for a role
-    found from the records pointing at it (``referenced_by``), which this reader does not read."""
+    found from the records pointing at it (``referenced_by``), which is read by its identity."""
     link = declarations.link_of(role)
     if link.kind == "key":
         return str(link.field)

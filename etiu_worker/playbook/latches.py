@@ -7,7 +7,10 @@
 nor resets a latch: it keeps what it remembered. ``kept_as = "KEY"`` keeps the latch under that
 key of the engagement's memory, as its value alone (a date-time as ServiceNow writes one), as a
 value was remembered before latches: a state folder written then keeps what it remembered (the
-moment it was first seen is then not known: ``at`` is none).
+moment it was first seen is then not known: ``at`` is none). ``renew_when`` sets a set latch again,
+now and with the value now, when it holds together with ``when``: it may read the latch itself as
+remembered (``renew_when = "latches.notice.changed"``: a notice remembered for a slot that moved
+is sent again for the new slot once it is due).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from .expressions import Expression, check_reads, compile_expression, failed
 from .latch_memory import UTC, decode_value, encode_value, parse_instant
 
 KEYS = ("when", "value", "reset_when", "kept_as")
+RENEW = "renew_when"  # accepted beside KEYS; the message of an unknown key names KEYS as before
 RESERVED_MEMORY = ("latches", "roadmap", "carrying", "conflicts")  # the memory keys the engine writes
 MEANINGS = {
     "name": "The latch's name, as declared under `[latches.NAME]`.",
@@ -46,10 +50,12 @@ class Latch:
     value: Expression
     reset_when: tuple[Expression, ...] = ()
     kept_as: str = ""  # the memory key it is kept under as its value alone, or "" (under latches)
+    renew_when: tuple[Expression, ...] = ()  # may read the latch itself, as remembered
 
     @property
     def reads(self) -> frozenset[str]:
-        return frozenset().union(*(e.reads for e in (*self.when, self.value, *self.reset_when)))
+        renew = frozenset().union(*(e.reads for e in self.renew_when)) - {f"latches.{self.name}"}
+        return frozenset().union(*(e.reads for e in (*self.when, self.value, *self.reset_when)), renew)
 
 
 @dataclass(frozen=True)
@@ -112,7 +118,7 @@ def compile_latches(table: Any, env: Any, date_names: Iterable[str] = ()) -> dic
     latches = {name: _compile_latch(str(name), entry, env) for name, entry in table.items()}
     declared = {"dates": list(date_names), "latches": list(latches)}
     for latch in latches.values():
-        for expression in (*latch.when, latch.value, *latch.reset_when):
+        for expression in (*latch.when, latch.value, *latch.reset_when, *latch.renew_when):
             check_reads(expression.where, expression.reads, declared)
     return latches
 
@@ -124,13 +130,14 @@ def _compile_latch(name: str, entry: Any, env: Any) -> Latch:
     if not isinstance(entry, Mapping):
         raise RulesError(f"{where}: expected a table with when and value, got {entry!r}")
     for key in entry:
-        if key not in KEYS:
-            raise RulesError(f"{where}: unknown key {key!r}{did_you_mean(key, KEYS)}; a latch has {', '.join(KEYS)}")
+        if key not in KEYS and key != RENEW:
+            raise RulesError(f"{where}: unknown key {key!r}{did_you_mean(key, (*KEYS, RENEW))}; a latch has {', '.join(KEYS)}")
     for key, meaning in (("when", "the condition that sets it"), ("value", "the expression it remembers")):
         if key not in entry:
             raise RulesError(f"{where}: {key} is missing: give {meaning}")
     return Latch(name, _conditions(entry["when"], f"{where}.when", env), compile_expression(env, entry["value"], f"{where}.value"),
-                 _conditions(entry.get("reset_when", ()), f"{where}.reset_when", env), _kept_as(entry.get("kept_as", ""), where))
+                 _conditions(entry.get("reset_when", ()), f"{where}.reset_when", env), _kept_as(entry.get("kept_as", ""), where),
+                 _conditions(entry.get(RENEW, ()), f"{where}.{RENEW}", env))
 
 
 def _kept_as(key: Any, where: str) -> str:
@@ -159,10 +166,27 @@ def evaluate_latch(latch: Latch, remembered: LatchState | None, context: Mapping
     except EVALUATION_ERRORS as error:
         return LatchState(latch.name, before.set, before.at, before.value, current, f"{type(error).__name__}: {error}")
     if before.set and not resets:
-        return LatchState(latch.name, True, before.at, before.value, current)
+        kept = LatchState(latch.name, True, before.at, before.value, current)
+        return renewed(latch, kept, context, now)
     if holds:
         return _set(latch.name, current, now)
     return LatchState(latch.name, current=current)
+
+
+def renewed(latch: Latch, kept: LatchState, context: Mapping[str, Any], now: datetime) -> LatchState:
+    """``kept``, or the latch set again now with its value now when ``renew_when`` (reading the
+    latch as ``kept``) and ``when`` hold; an error keeps it as it was, saying why."""
+    if not latch.renew_when:
+        return kept
+    scope = {**context, "latches": {**context.get("latches", {}), latch.name: kept}}
+    try:
+        renew = _all_hold(latch.renew_when, scope) and _all_hold(latch.when, context)
+    except EVALUATION_ERRORS as error:
+        return LatchState(kept.name, True, kept.at, kept.value, kept.current, f"{type(error).__name__}: {error}")
+    if not renew:
+        return kept
+    fresh = _set(latch.name, kept.current, now)
+    return fresh if fresh.set else LatchState(kept.name, True, kept.at, kept.value, kept.current, fresh.error)
 
 
 def _set(name: str, current: Any, now: datetime) -> LatchState:

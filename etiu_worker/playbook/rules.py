@@ -245,7 +245,7 @@ def _moments(pack: PackFile, env: ImmutableSandboxedEnvironment, where: Path, ch
         moments = compile_moments(pack.dates, pack.latches, env)
     except RulesError as error:
         raise RulesError(f"{where}: {error}") from None
-    latches = [(latch.when, latch.value, latch.reset_when) for latch in moments.latches.values()]
+    latches = [(latch.when, latch.value, (*latch.reset_when, *latch.renew_when)) for latch in moments.latches.values()]
     expressions = [*moments.dates.expressions.values(), *(e for w, v, r in latches for e in (*w, v, *r))]
     for expression in expressions:
         check_declared(expression.tree, checks.declared, f"{where}: {expression.where}", repr(expression.source))
