@@ -1,8 +1,8 @@
 """The engagement's steps as conditions read them (``steps``): each step's record found by its
 group's role, what its state means by the role's declared meanings, and where its clock starts.
 
-A group written as one step has its role's one record; the steps of a group with items have no
-record yet (they are not read by step id yet). A ``start_from`` naming a field,
+A group written as one step has its role's one record; a step of a group with items has the
+record of its group's role whose step field holds its id. A ``start_from`` naming a field,
 ``role.field``, is that field of the role's record; ``paused_when`` and a duration's amount are
 evaluated over the rest of the context.
 """
@@ -34,7 +34,7 @@ def engagement_steps(plan: StepPlan, declarations: Declarations, engagement: Any
 def _facts(step: Step, plan: StepPlan, declarations: Declarations, engagement: Any, env: Any,
            context: Mapping[str, Any]) -> StepFacts:
     group = plan.groups[step.group]
-    record = engagement.one(group.role) if group.single else None
+    record = engagement.one(group.role) if group.single else engagement.by_step(group.role).get(step.id)
     return StepFacts(
         record=step_record(record, declarations.records[group.role].meaning if record is not None else {}),
         start=start_instant(step.start_from, engagement),
