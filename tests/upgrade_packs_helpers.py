@@ -194,25 +194,27 @@ def plan_drafts(pack: LoadedPack, engagement: Engagement, now: datetime) -> list
     only gets the rules that run on one (``on_broken_engagement``)."""
     env = make_environment(pack.path.parent / "templates")
     result = evaluate(pack, engagement, now)
-    scope = {**result.context, "contacts": pack.file.contacts}
+    scope = {**result.context, "contacts": pack.file.contacts, "problems": engagement.problems}
     planned = []
     for rule in draft_rules(pack):
         if engagement.problems and not rule.get("on_broken_engagement"):
             continue
         context = {**scope, "params": rule.get("params", {})}
         if _holds(env, rule.get("when", []), context):
-            planned += [item for action in rule.get("actions", []) for item in _plan(env, rule, action, engagement, context)]
+            planned += [item for action in rule.get("actions", []) for item in _plan(env, rule, action, engagement, context, pack)]
     return planned
 
 
 def _plan(env: Any, rule: dict[str, Any], action: dict[str, Any], engagement: Engagement,
-          context: dict[str, Any]) -> list[Planned]:
+          context: dict[str, Any], pack: LoadedPack) -> list[Planned]:
     target = action.get("target", "")
     each = isinstance(target, str) and target.startswith("each:")
     # The engine binds each record as ``record`` (actions/targets.py); the first drafts read ``item``.
     bound = [{"item": record, "record": record} for record in engagement.each(target[5:])] if each else [{}]
     if target == "problems":
         bound = [{"problem": problem} for problem in engagement.problems]
+    if action.get("type") == "create" and action.get("steps"):
+        bound = _missing_steps(pack, engagement, target, action)
     planned = []
     for extra in bound:
         scope = {**context, **extra, **({} if each or not isinstance(target, str) else {"target": target})}
@@ -224,6 +226,14 @@ def _plan(env: Any, rule: dict[str, Any], action: dict[str, Any], engagement: En
         planned.append(Planned(rule["name"], action["type"], str(target), step, render(action.get("key", "")),
                                render(action.get("value", "")), note))
     return planned
+
+
+def _missing_steps(pack: LoadedPack, engagement: Engagement, role: str, action: dict[str, Any]) -> list[dict[str, Any]]:
+    """A create action's steps (``step`` in its templates): its group's steps without a record."""
+    have = engagement.by_step(role)
+    group = pack.plan.groups[action["steps"]]
+    only = action.get("only") or [step.id for step in group.steps]
+    return [{"step": step} for step in group.steps if step.id in only and step.id not in have]
 
 
 def _holds(env: Any, conditions: Any, context: dict[str, Any]) -> bool:

@@ -179,6 +179,10 @@ def _check_action(playbook, plan, action, context: dict[str, Any]) -> None:
     except TemplateError as error:
         reason = _template_reason(playbook.env, action, context, str(error))
         raise RulesError(f"{action.where}: fails on the sample engagement: {reason}") from None
+    except (TypeError, ValueError, ArithmeticError) as error:
+        # Arithmetic on a value the sample leaves unset (a date none, ``x // 2``): a pack's mistake, said as one.
+        raise RulesError(f"{action.where}: fails on the sample engagement: {type(error).__name__}: {error}; "
+                         f"test the value first, e.g. `(x // 2) if x is not none else 0`") from None
     _check_unreached_names(playbook.env, action, context, templates)
 
 
