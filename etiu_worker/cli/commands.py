@@ -24,7 +24,7 @@ import click
 
 from .. import errors
 from .advice import advice_for
-from .demo_packs import demo_packs, seeded
+from .demo_packs import demo_packs, pack_names, seeded
 from .output import SANDBOX_PASSWORD
 from .rules import rules
 from ..config import Settings, load_settings
@@ -212,7 +212,7 @@ def demo(context: Context, max_cycles: int, packs: tuple[str, ...]) -> None:
     with Sandbox(seed_demo=etiu_demo, demo_packs=others).start(port=0) as instance, tempfile.TemporaryDirectory() as state:
         settings = demo_settings(base, instance.url, instance.user, instance.password, Path(state))
         echo_wrapped(f"Sandbox instance at {instance.url}, seeded with demo engagements of "
-                     f"{', '.join(base.rules.packs if base.rules.path is None else [str(base.rules.path)])}; state in {state}")
+                     f"{', '.join(pack_names(base))}; state in {state}")
         worst = 0
         for number in range(1, max_cycles + 1):
             click.echo(f"\n=== cycle {number} ===")

@@ -22,15 +22,23 @@ def demo_packs(settings: Settings, packs: tuple[str, ...]) -> Settings:
             raise click.BadParameter(f"{unknown[0]!r} is not a shipped pack; the shipped packs are {', '.join(known)}",
                                      param_hint="--pack")
         return _with_packs(settings, list(packs))
-    if settings.rules.path is not None or "packs" in settings.rules.model_fields_set:
+    if {"path", "packs"} & settings.rules.model_fields_set:
         return settings
     return _with_packs(settings, [DEFAULT_PACK, *(name for name in shipped_pack_names() if name != DEFAULT_PACK)])
 
 
+def pack_names(settings: Settings) -> list[str]:
+    """The packs the demo runs, by name (a pack folder of the settings by its path)."""
+    if "path" in settings.rules.model_fields_set:
+        return [str(settings.rules.path)]
+    return list(settings.rules.packs)
+
+
 def seeded(settings: Settings) -> tuple[bool, list[str]]:
-    """Whether the sandbox seeds the etiu demo, and the other packs whose demo it seeds."""
-    chosen = settings.rules.packs if settings.rules.path is None else [DEFAULT_PACK]
-    return DEFAULT_PACK in chosen, [name for name in chosen if name in SEEDED_PACKS]
+    """Whether the sandbox seeds the etiu demo, and the other packs whose demo it seeds (a pack
+    folder of the settings gets the etiu demo, as the demo always had)."""
+    chosen = pack_names(settings)
+    return DEFAULT_PACK in chosen or "path" in settings.rules.model_fields_set, [name for name in chosen if name in SEEDED_PACKS]
 
 
 def _with_packs(settings: Settings, packs: list[str]) -> Settings:
