@@ -198,7 +198,7 @@ def demo(context: Context, max_cycles: int, packs: tuple[str, ...]) -> None:
     \b
     Examples:
       etiu-worker demo                      # every shipped pack, each on its own demo engagements
-      etiu-worker demo --pack pisaas-monthly
+      etiu-worker demo --pack etiu          # one pack: its demo engagements only
     """
     from ..report.output import echo_wrapped
     from ..cycle.runner import demo_settings, run_once
