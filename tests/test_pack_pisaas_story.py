@@ -132,7 +132,9 @@ def test_an_opt_out_before_the_cut_off_cancels_the_task_and_moves_the_case_to_ne
 
     assert seeded.task("opted_out_in_time")["state"] == CANCELED
     assert seeded.case("opted_out_in_time")["u_next_cycle"] == next_month.isoformat()
-    assert seeded.notes("opted_out_in_time", "comments") == []  # no notice to a customer who opted out
+    [comment] = seeded.notes("opted_out_in_time", "comments")  # no notice to a customer who opted out: this
+    assert comment.startswith("Thank you: as you asked, we will not upgrade your dashboard on ")
+    assert f"Your upgrade moves to next month's cycle, from {next_month.isoformat()}" in comment
     assert any("by the 13:00 cut-off" in note for note in seeded.notes("opted_out_in_time", "work_notes"))
 
 

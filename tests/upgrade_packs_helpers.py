@@ -174,15 +174,6 @@ class Planned:
     note: str
 
 
-def still_draft(name: str) -> bool:
-    """Whether the pack's rules do not load with the engine yet (``rules check`` refuses them)."""
-    try:
-        load_pack(pack_folder(REPO / "packs" / name))
-    except RulesError:
-        return True
-    return False
-
-
 def draft_rules(pack: LoadedPack) -> list[dict[str, Any]]:
     """The pack's rule files, in order, as written."""
     files = sorted((pack.path.parent / "rules").glob("*.toml"))
