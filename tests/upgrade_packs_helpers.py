@@ -13,9 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from etiu_worker.actions.loading import load_pack
 from etiu_worker.engagement.engagements import Engagement
-from etiu_worker.errors import RulesError
 from etiu_worker.engagement.grouping import build_engagements, tables_to_read
 from etiu_worker.engagement.role_loading import load_roles
 from etiu_worker.engagement.roles import Declarations
@@ -24,7 +22,6 @@ from etiu_worker.playbook.durations import TimeFrame
 from etiu_worker.playbook.facts import Window, check_window
 from etiu_worker.playbook.moments import Moments, MomentValues, compile_moments
 from etiu_worker.playbook.pack_file import PackFile, read_pack_file
-from etiu_worker.playbook.pack_folders import pack_folder
 from etiu_worker.playbook.report_checks import pick_phase
 from etiu_worker.playbook.report_pack import ReportPack, compile_report, phase_scope
 from etiu_worker.playbook.step_context import step_record
