@@ -50,7 +50,7 @@ from ..playbook.pack_match import assign
 from ..cycle.pack_reads import pack_scopes
 
 __all__ = [
-    "PHASES", "VIEWS", "Cell", "CoordinatorReport", "Deadline", "EngagementRow", "Mark", "NoStateError", "OpenFlag",
+    "Cell", "CoordinatorReport", "Deadline", "EngagementRow", "Mark", "NoStateError", "OpenFlag",
     "Span", "apply_worker_writes", "build_rows", "engagement_row", "filter_rows", "normalise_phase", "phase_counts",
     "read_report", "read_reports", "select", "view_rows",
 ]
