@@ -12,11 +12,15 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Mapping
 
-from jinja2 import FileSystemLoader, StrictUndefined, TemplateError as JinjaTemplateError, Undefined
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError as JinjaTemplateError, Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import TemplateError
 from .timefilters import register_time
+
+# The notes the engine posts of its own (a write that did not save), for a pack that does not
+# word them in its templates folder: the pack's own file, when it has one, wins.
+ENGINE_NOTES = FileSystemLoader(str(Path(__file__).parent / "engine_notes"))
 
 
 def _local(value: datetime | None, zone: Any) -> datetime | None:
@@ -64,7 +68,7 @@ def _is_none(value: Any) -> bool:
 
 def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(
-        loader=FileSystemLoader(str(templates_dir)) if templates_dir else None,
+        loader=ChoiceLoader([FileSystemLoader(str(templates_dir)), ENGINE_NOTES]) if templates_dir else None,
         undefined=StrictUndefined,
         autoescape=False,
         trim_blocks=True,
