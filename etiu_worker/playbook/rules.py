@@ -45,7 +45,7 @@ from .step_model import StepPlan
 from .steps import load_steps
 from .pack_schema import effective_records
 from ..engagement.roles import Declarations
-from .templates import make_environment, use_labels
+from .templates import make_environment, templates_folder, use_labels
 from .timechecks import check_time_literals
 from ..engagement.workdays import BusinessCalendar
 
@@ -354,7 +354,7 @@ def _check_template(env, records: PackRecords, template: str, where: str, key: s
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: template {template}, line {error.lineno}: {error.message}{_closest(env, error)}") from None
     except Exception:  # noqa: BLE001 - TemplateNotFound and loader errors
-        folder = ", ".join(getattr(env.loader, "searchpath", [])) or "(none set)"
+        folder = templates_folder(env)
         raise RulesError(
             f"{where}: template {template!r} is not in the templates folder {folder}"
             f"{did_you_mean(template, env.list_templates())}: fix `{key}` on line {line} of the rules file, "

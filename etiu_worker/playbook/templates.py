@@ -50,6 +50,12 @@ def _label(field_name: str) -> str:
     return field_name.replace("_", " ")
 
 
+def templates_folder(env: ImmutableSandboxedEnvironment) -> str:
+    """The pack's templates folder, for messages (the engine's own notes behind it are not named)."""
+    loaders = getattr(env.loader, "loaders", [env.loader])
+    return ", ".join(getattr(loaders[0], "searchpath", [])) or "(none set)"
+
+
 def use_labels(env: ImmutableSandboxedEnvironment, titles: Mapping[str, str]) -> None:
     """The ``label`` filter names a roadmap field as the pack's labels write it: prod_upgrade -> Prod upgrade."""
     env.filters["label"] = lambda field_name: titles.get(field_name) or _label(field_name)
