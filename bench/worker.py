@@ -7,7 +7,8 @@ stdin with one JSON line on stdout:
 * ``cycle``: ``runner.run_once(settings)``, the function behind ``etiu-worker run --once``: the
   real client (pysnow + requests) over HTTP, the journal and the record cache in the state folder.
   The answer has the wall and CPU time of ``run_once``, the requests the client counted, split by
-  part of the cycle, and what was written.
+  part of the cycle, what was written, and how many engagements the cycle evaluated (the plan's
+  ``evaluated``; none when the engine does not tell, i.e. it evaluated all of them).
 * ``plan``: the CPU time (``time.process_time``) of ``engine.plan_cycle`` alone, over engagements
   already built from the record cache (building them is timed apart).
 * ``exit``: this process's peak resident memory (``ru_maxrss``), then exit.
@@ -102,9 +103,11 @@ def cycle(settings) -> dict:
         written.setdefault(write.table, set()).add(outcome.sys_id or f"new:{id(write)}")
         if write.note:
             noted.add(outcome.sys_id)
+    evaluated = getattr(report.plan, "evaluated", None)  # None: the engine evaluates every engagement
     return {
         "wall": wall,
         "cpu": cpu,
+        "evaluated": None if evaluated is None else len(evaluated),
         "exit_code": report.exit_code,
         "engagements": len(report.plan.engagements),
         "skipped": len(report.plan.skipped),
