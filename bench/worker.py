@@ -70,14 +70,19 @@ def _install_probes() -> None:
     replace, merge = RecordCache.replace, RecordCache.merge
 
     def counted_replace(self, table, rows, at):
-        PARTS.rows[table] += len(rows)
+        PARTS.rows[_table(table)] += len(rows)
         return replace(self, table, rows, at)
 
     def counted_merge(self, table, rows):
-        PARTS.rows[table] += len(rows)
+        PARTS.rows[_table(table)] += len(rows)
         return merge(self, table, rows)
 
     RecordCache.replace, RecordCache.merge = counted_replace, counted_merge
+
+
+def _table(cache_name: str) -> str:
+    """The table of a record cache's name: a pack beside the first caches its own as pack:table."""
+    return cache_name.rsplit(":", 1)[-1]
 
 
 def _key(pair) -> str:
