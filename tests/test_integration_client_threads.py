@@ -47,7 +47,8 @@ def test_creates_and_reads_from_four_threads_at_once_neither_lose_nor_repeat_any
     with ServiceNowClient(settings_for(sandbox)) as client:
         read = in_parallel(create_or_read, titles)
         counted = client.requests
-    created = Counter(row["short_description"] for row in sandbox.store.query(TICKETS, "short_descriptionSTARTSWITHParallel create"))
+    stored = sandbox.store.query(TICKETS, "short_descriptionSTARTSWITHParallel create")
+    created = Counter(row["short_description"] for row in stored)
     assert created == Counter(titles)
     assert read == [expected] * len(titles)
     assert counted == sandbox.requests

@@ -175,7 +175,12 @@ def test_a_write_after_a_read_sends_the_parameters_of_a_write_on_a_new_client(se
 def test_the_environments_proxies_are_looked_up_once_per_client_not_per_request(server, monkeypatch):
     looked_up = []
     real = sessions.get_environ_proxies
-    monkeypatch.setattr(sessions, "get_environ_proxies", lambda url, no_proxy=None: looked_up.append(url) or real(url, no_proxy))
+
+    def counted(url, no_proxy=None):
+        looked_up.append(url)
+        return real(url, no_proxy)
+
+    monkeypatch.setattr(sessions, "get_environ_proxies", counted)
     record(server, times=4)
     with ServiceNowClient(make_settings()) as snow:
         in_thread("one", lambda: [snow.get(TABLE, SYS_ID) for _ in range(2)])
@@ -184,7 +189,9 @@ def test_the_environments_proxies_are_looked_up_once_per_client_not_per_request(
 
 
 @pytest.mark.parametrize("no_proxy, expected", [("", "http://proxy.example:3128"), ("acme.service-now.com", None)])
-def test_the_proxy_from_the_environment_is_used_unless_no_proxy_names_the_instance(server, monkeypatch, no_proxy, expected):
+def test_the_proxy_from_the_environment_is_used_unless_no_proxy_names_the_instance(
+    server, monkeypatch, no_proxy, expected
+):
     monkeypatch.setenv("HTTPS_PROXY", "http://proxy.example:3128")
     monkeypatch.setenv("NO_PROXY", no_proxy)
     record(server)

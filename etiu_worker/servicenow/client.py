@@ -273,7 +273,8 @@ class ServiceNowClient:
     ) -> Iterator[list[Record]]:
         read, after = 0, None
         while True:
-            send = partial(self._connections.current().read_page, table, keyset.page_query(query, after), parameters, page_size)
+            page_query = keyset.page_query(query, after)
+            send = partial(self._connections.current().read_page, table, page_query, parameters, page_size)
             records, left = self._call(Call("GET", table, send, idempotent=True))
             if on_page is not None:
                 on_page(read + len(records), None if left is None else read + left)

@@ -107,7 +107,9 @@ class Connection:
         self._timeout = timeout
         self._resources: dict[str, Resource] = {}
 
-    def read_page(self, table: str, query: str, parameters: ReadParameters, limit: int) -> tuple[list[Record], int | None]:
+    def read_page(
+        self, table: str, query: str, parameters: ReadParameters, limit: int
+    ) -> tuple[list[Record], int | None]:
         """One page of a read: its records, and the rows left from it on (``X-Total-Count``)."""
         response = self.resource(table).get(
             query=query,
