@@ -1,6 +1,6 @@
-"""The ServiceNow Table API client: the only module that imports pysnow, and the only one that retries.
+"""The ServiceNow Table API client: with sessions.py, the only modules that import pysnow; the only one that retries.
 
-pysnow 0.7.17 stays behind this module because it is in maintenance only and has defects that
+pysnow 0.7.17 stays behind these modules because it is in maintenance only and has defects that
 the client absorbs (see servicenow-api.md):
 
 * It reads one page only. ``iter_pages`` pages itself by key (see keyset.py): ``ORDERBYsys_id``
@@ -9,7 +9,8 @@ the client absorbs (see servicenow-api.md):
   page's ``X-Total-Count`` (the rows left from that page on) says nothing follows, so an exactly
   full last page costs no extra request. A caller's query may not have its own ORDERBY.
 * Its ``update`` is a GET then a PUT: ``update`` sends a single PATCH to ``/{sys_id}``.
-* Parameters leak between calls on one resource: every request gets a fresh resource.
+* Parameters leak between calls on one resource: each thread keeps one resource per table and
+  gives it fresh parameters before every request (sessions.py).
 * Every 4xx/5xx is a bare ``requests.HTTPError``: the body is read (servicenow_errors.py) and
   turned into the project's errors with ServiceNow's message and detail; ``400 Invalid table X``
   becomes ``InvalidTableError``. No pysnow or requests exception leaves this module.
@@ -40,12 +41,18 @@ plus the monotonic time elapsed since the answer arrived.
 Logging: one DEBUG line per request (method, table, status, try), one WARNING per retry (reason,
 wait). Neither a secret nor the Authorization header is ever logged.
 
-A client is not thread-safe: use one per thread.
+Threads: one client may be called from several threads at once (parallel writes). Each thread
+has its own requests session and pysnow resources (sessions.py), made on its first request with
+the same auth, TLS and timeout, and all closed by ``close()``. The request counter and the
+instance's clock are shared, under a lock; so is the OAuth token (renewed once for all threads).
+A 429, or a 503 with ``Retry-After``, seen by one thread makes every thread wait before its next
+request (pacing.py); each call's own retries are unchanged.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -56,7 +63,6 @@ from functools import partial
 from typing import Any
 from urllib.parse import urlsplit
 
-import pysnow
 import requests
 from pysnow import exceptions as pysnow_errors
 from requests.auth import HTTPBasicAuth
@@ -66,6 +72,8 @@ from . import keyset
 from ..config import ServiceNowSettings
 from ..errors import AuthenticationError, ServiceNowError, TokenRefusedError
 from .oauth import OAuthBearer, TokenUnavailable
+from .pacing import PacingGate
+from .sessions import ClientSession, Connections, Environment
 from .query import Query
 from .arguments import (
     ReadParameters,
@@ -73,13 +81,13 @@ from .arguments import (
     checked_table,
     read_parameters,
     record_path,
-    total_count,
 )
 from .errors import (
     Call,
     RetryableFailure,
     connection_failure,
     empty_answer_failure,
+    retry_after_seconds,
     status_failure,
     unreadable_answer,
 )
@@ -92,20 +100,8 @@ DEFAULT_JOURNAL_FIELDS = frozenset({"work_notes", "comments"})
 USER_AGENT = "etiu-worker"
 
 _CONNECTION_ERRORS = (requests.ConnectionError, requests.Timeout, requests.exceptions.ChunkedEncodingError)
-
-
-class _Session(requests.Session):
-    """A session whose ``verify = False`` holds even when REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE is set.
-
-    requests lets those variables replace a session's ``verify = False`` with a CA bundle
-    (psf/requests#3829), so ``servicenow.verify_tls = false`` would silently still verify.
-    """
-
-    def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
-        merged = super().merge_environment_settings(url, proxies, stream, verify, cert)
-        if verify is None and self.verify is False:
-            merged["verify"] = False
-        return merged
+_SLOW_DOWN_STATUSES = frozenset({429, 503})  # with Retry-After, or a 429 without: every thread waits
+_FIRST_BACKOFF = 1.0  # seconds; doubled at each try
 
 
 class ServiceNowClient:
@@ -122,61 +118,74 @@ class ServiceNowClient:
     ) -> None:
         settings.require_credentials()
         self._settings = settings
-        self._sleep = sleep
         self._monotonic = monotonic
         self._journal_fields = frozenset(journal_fields)
-        self._owns_session = session is None
+        self._environment = Environment()
+        self._verify: Any = session.verify if session is not None and settings.verify_tls else settings.verify_tls
         self._bearer: OAuthBearer | None = None
-        self._session = self._prepared_session(session if session is not None else _Session())
-        self._last_status: int | None = None
+        self._auth = self._made_auth()  # one for every thread's session: one OAuth token for all
+        self._pacing = PacingGate(monotonic, sleep)
+        self._lock = threading.Lock()  # the counter and the instance's clock
+        self._answers = threading.local()  # each thread's last answer status, for its DEBUG line
         self._last_date: tuple[datetime, float] | None = None
-        self._backoff = wait_exponential_jitter(initial=1, max=settings.max_backoff, jitter=1)
-        self.requests: Counter[tuple[str, str]] = Counter()
+        self._backoff = wait_exponential_jitter(initial=_FIRST_BACKOFF, max=settings.max_backoff, jitter=1)
+        self._requests: Counter[tuple[str, str]] = Counter()
         address = urlsplit(settings.url)
-        self._pysnow = pysnow.Client(
-            # Credentials in the URL's user-info part are dropped: auth travels in a header only.
-            host=address.netloc.rpartition("@")[2],
-            use_ssl=address.scheme == "https",
-            session=self._session,
-        )
-        self._session.headers["User-Agent"] = USER_AGENT  # pysnow set its own name
+        # Credentials in the URL's user-info part are dropped: auth travels in a header only.
+        base_url = f"{address.scheme}://{address.netloc.rpartition('@')[2]}"
+        shared = self._prepared(session) if session is not None else None
+        self._connections = Connections(base_url, settings.timeout, self._new_session, shared)
 
-    def _prepared_session(self, session: requests.Session) -> requests.Session:
+    def _new_session(self) -> requests.Session:
+        return self._prepared(ClientSession(self._environment))
+
+    def _prepared(self, session: requests.Session) -> requests.Session:
         if not self._settings.verify_tls:
             # When on, a session passed in keeps its own CA bundle. When off, only this module's
-            # own session also withstands REQUESTS_CA_BUNDLE (see _Session).
+            # own sessions also withstand REQUESTS_CA_BUNDLE (see sessions.ClientSession).
             session.verify = False
         if session.auth is None:
-            session.auth = self._auth(session.verify)
+            session.auth = self._auth
         session.hooks["response"].append(self._remember_answer)
+        session.headers.update({"Content-Type": "application/json", "Accept": "application/json",
+                                "User-Agent": USER_AGENT})
         return session
 
-    def _auth(self, verify: Any) -> requests.auth.AuthBase:
+    def _made_auth(self) -> requests.auth.AuthBase:
         if self._settings.auth == "basic":
             password = self._settings.password.get_secret_value()  # type: ignore[union-attr]
             return HTTPBasicAuth(self._settings.user, password)
-        token_session = _Session()
-        token_session.verify = verify
+        token_session = ClientSession(self._environment)
+        token_session.verify = self._verify
         token_session.headers["User-Agent"] = USER_AGENT
         self._bearer = OAuthBearer(self._settings, token_session, clock=self._monotonic)
         return self._bearer
 
     def _remember_answer(self, response: requests.Response, *args: Any, **kwargs: Any) -> None:
         # pysnow hides the status of a successful answer; the DEBUG line needs it.
-        self._last_status = response.status_code
+        self._answers.status = response.status_code
         try:
             stamped = parsedate_to_datetime(response.headers.get("Date", ""))
         except (TypeError, ValueError):
             return
         if stamped.tzinfo is not None:
-            self._last_date = (stamped.astimezone(timezone.utc), self._monotonic())
+            with self._lock:
+                self._last_date = (stamped.astimezone(timezone.utc), self._monotonic())
 
     def instance_now(self) -> datetime | None:
         """The instance's clock now (UTC): its last ``Date`` header plus the time since; None before any answer."""
-        if self._last_date is None:
+        with self._lock:
+            last_date = self._last_date
+        if last_date is None:
             return None
-        stamped, arrived = self._last_date
+        stamped, arrived = last_date
         return stamped + timedelta(seconds=self._monotonic() - arrived)
+
+    @property
+    def requests(self) -> Counter[tuple[str, str]]:
+        """The requests sent so far by (method, table), every try counted: a copy, safe while threads send."""
+        with self._lock:
+            return Counter(self._requests)
 
     # Reads
 
@@ -224,7 +233,7 @@ class ServiceNowClient:
         """One record by sys_id; NotFoundError if it does not exist or an ACL hides it."""
         table, path = checked_table(table), record_path(sys_id)
         parameters = read_parameters(fields, display_value, exclude_reference_link)
-        send = partial(self._read_record, table, path, parameters)
+        send = partial(self._connections.current().read_record, table, path, parameters)
         return self._call(Call("GET", table, send, idempotent=True))
 
     # Writes
@@ -232,22 +241,23 @@ class ServiceNowClient:
     def create(self, table: str, payload: Mapping[str, Any]) -> Record:
         """POST a new record and return it as created (raw values, reference links left out)."""
         table = checked_table(table)
-        send = partial(self._post, table, dict(payload))
+        send = partial(self._connections.current().post, table, dict(payload))
         return self._call(Call("POST", table, send, idempotent=False))
 
     def update(self, table: str, sys_id: str, payload: Mapping[str, Any]) -> Record:
         """PATCH the given fields of one record and return the record as saved."""
         table, path = checked_table(table), record_path(sys_id)
         appends_journal_entry = not self._journal_fields.isdisjoint(payload)
-        send = partial(self._patch, table, path, dict(payload))
+        send = partial(self._connections.current().patch, table, path, dict(payload))
         return self._call(Call("PATCH", table, send, idempotent=not appends_journal_entry))
 
     # Lifecycle
 
     def close(self) -> None:
-        """Close the session this client created; a session passed in belongs to its owner."""
-        if self._owns_session:
-            self._session.close()
+        """Close the sessions this client created, on every thread; a session passed in belongs to its owner."""
+        self._connections.close()
+        if self._bearer is not None:
+            self._bearer.close()
 
     def __enter__(self) -> ServiceNowClient:
         return self
@@ -255,7 +265,7 @@ class ServiceNowClient:
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
-    # Paging and single requests through pysnow
+    # Paging
 
     def _pages(
         self, table: str, query: str, parameters: ReadParameters, page_size: int,
@@ -263,7 +273,8 @@ class ServiceNowClient:
     ) -> Iterator[list[Record]]:
         read, after = 0, None
         while True:
-            send = partial(self._read_page, table, keyset.page_query(query, after), parameters, page_size)
+            page_query = keyset.page_query(query, after)
+            send = partial(self._connections.current().read_page, table, page_query, parameters, page_size)
             records, left = self._call(Call("GET", table, send, idempotent=True))
             if on_page is not None:
                 on_page(read + len(records), None if left is None else read + left)
@@ -274,43 +285,6 @@ class ServiceNowClient:
             # X-Total-Count counts the rows from this page on: equal to the page, nothing follows.
             if len(records) < page_size or (left is not None and left <= len(records)):
                 return
-
-    def _read_page(
-        self, table: str, query: str, parameters: ReadParameters, limit: int
-    ) -> tuple[list[Record], int | None]:
-        response = self._resource(table).get(
-            query=query,
-            limit=limit,
-            fields=list(parameters.fields),
-            display_value=parameters.display_value,
-            exclude_reference_link=parameters.exclude_reference_link,
-        )
-        return response.all(), total_count(response.headers)
-
-    def _read_record(self, table: str, path: str, parameters: ReadParameters) -> Record:
-        resource = self._resource(table)
-        # resource.request() refuses params=: the resource's own parameters are what gets sent.
-        resource.parameters.fields = list(parameters.fields)
-        resource.parameters.display_value = parameters.display_value
-        resource.parameters.exclude_reference_link = parameters.exclude_reference_link
-        return resource.request("GET", path_append=path).one()
-
-    def _post(self, table: str, payload: Record) -> Record:
-        return self._writer(table).create(payload).one()
-
-    def _patch(self, table: str, path: str, payload: Record) -> Record:
-        # One PATCH: pysnow's own update() would send a GET, then a PUT.
-        return self._writer(table).request("PATCH", path_append=path, json=payload).one()
-
-    def _writer(self, table: str) -> Any:
-        resource = self._resource(table)
-        # Returned records then have the shape list() and get() give by default.
-        resource.parameters.exclude_reference_link = True
-        return resource
-
-    def _resource(self, table: str) -> Any:
-        # A fresh resource per request: pysnow leaks parameters from one call to the next.
-        return self._pysnow.resource(api_path=f"/table/{table}", timeout=self._settings.timeout)
 
     # Retries
 
@@ -330,7 +304,7 @@ class ServiceNowClient:
             stop=stop_after_attempt(self._settings.max_attempts),
             retry=retry_if_exception_type(RetryableFailure),
             wait=self._wait,
-            sleep=self._sleep,
+            sleep=self._pacing.pause,
             before_sleep=partial(self._log_retry, call),
             reraise=True,
         )
@@ -354,11 +328,14 @@ class ServiceNowClient:
             raise
 
     def _attempt(self, call: Call, attempt: int) -> Any:
-        self.requests[(call.method, call.table)] += 1
-        self._last_status = None
+        self._pacing.wait_turn()
+        with self._lock:
+            self._requests[(call.method, call.table)] += 1
+        self._answers.status = None
         try:
             return call.send()
         except requests.HTTPError as exc:
+            self._slow_everyone_down_if_asked(exc.response, attempt)
             raise status_failure(call, exc.response) from exc
         except pysnow_errors.EmptyContent as exc:
             raise empty_answer_failure(call) from exc
@@ -369,11 +346,22 @@ class ServiceNowClient:
         except pysnow_errors.InvalidUsage as exc:
             raise ValueError(f"invalid request for {call.method} {call.table}: {exc}") from exc
         except (pysnow_errors.PysnowException, ValueError) as exc:  # ValueError: a body that is not JSON
-            raise unreadable_answer(call, self._last_status) from exc
+            raise unreadable_answer(call, self._answers.status) from exc
         finally:
-            status = f"HTTP {self._last_status}" if self._last_status else "no response"
+            status = f"HTTP {self._answers.status}" if self._answers.status else "no response"
             LOG.debug("%s %s: %s (try %d of %d)", call.method, call.table, status, attempt,
                       self._settings.max_attempts)
+
+    def _slow_everyone_down_if_asked(self, response: requests.Response, attempt: int) -> None:
+        status = response.status_code
+        if status not in _SLOW_DOWN_STATUSES:
+            return
+        seconds = retry_after_seconds(response)
+        if seconds is None and status == 429:
+            # The base of this try's own backoff (see _wait): this thread waits at least as long.
+            seconds = _FIRST_BACKOFF * 2 ** (attempt - 1)
+        if seconds is not None:
+            self._pacing.hold_for(min(seconds, self._settings.max_backoff))
 
     def _wait(self, state: RetryCallState) -> float:
         failure = state.outcome.exception() if state.outcome else None

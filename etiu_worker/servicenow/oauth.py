@@ -10,6 +10,11 @@ minute), and again whenever the instance answers 401 (the client calls ``forget_
 and sends the request once more). Renewing uses the refresh token when there is one and falls
 back to a new password grant when the instance refuses it.
 
+One bearer serves every thread of a client: the token is checked and renewed under a lock, so
+threads that find it expired wait for one renewal instead of each asking for a token. A 401 makes
+``forget_access_token`` drop the token only if it is the one the calling thread sent: when
+several threads are refused the same old token, the first renews it and the others use the new one.
+
 Failures: the token endpoint refusing the client or the user raises ``TokenRefusedError`` (exit
 4) naming the settings to check; the endpoint unreachable, 429 or 5xx raises ``TokenUnavailable``,
 which the client retries like a request never sent (the API request did not leave). The client
@@ -19,6 +24,7 @@ id, secret, password and tokens never reach a message or a log line.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -59,20 +65,30 @@ class OAuthBearer(AuthBase):
         self._access_token: str | None = None
         self._refresh_token: str | None = None
         self._renew_at = 0.0
+        self._lock = threading.Lock()
+        self._sent = threading.local()  # the token this thread last sent
 
     def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
-        request.headers["Authorization"] = f"Bearer {self._current_token()}"
+        token = self._sent.token = self._current_token()
+        request.headers["Authorization"] = f"Bearer {token}"
         return request
 
     def forget_access_token(self) -> None:
-        """The instance refused the token (401): the next request gets a new one."""
-        self._access_token = None
+        """The instance refused the token this thread sent (401): the next request gets a new one."""
+        with self._lock:
+            if self._access_token == getattr(self._sent, "token", None):
+                self._access_token = None
+
+    def close(self) -> None:
+        """Close the session used for the token endpoint."""
+        self._session.close()
 
     def _current_token(self) -> str:
-        if self._access_token is None or self._clock() >= self._renew_at:
-            self._obtain()
-        assert self._access_token is not None
-        return self._access_token
+        with self._lock:
+            if self._access_token is None or self._clock() >= self._renew_at:
+                self._obtain()
+            assert self._access_token is not None
+            return self._access_token
 
     def _obtain(self) -> None:
         if self._refresh_token is not None:
