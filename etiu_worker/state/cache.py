@@ -157,7 +157,10 @@ class RecordCache:
             self._db.execute("DELETE FROM scopes")
 
     def records(self, table: str) -> list[dict]:
-        return [json.loads(data) for (data,) in self._db.execute("SELECT data FROM records WHERE tbl = ?", (table,))]
+        """The table's rows in sys_id order, the order of a full read: the same rows come out in the
+        same order whatever reads and merges brought them (a tie between two rows is broken alike)."""
+        rows = self._db.execute("SELECT data FROM records WHERE tbl = ? ORDER BY sys_id", (table,))
+        return [json.loads(data) for (data,) in rows]
 
     def _changed(self, table: str, rows: list[dict]) -> list[dict]:
         """The rows whose cached version is not exactly them (new rows included)."""
