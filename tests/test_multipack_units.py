@@ -12,8 +12,9 @@ import pytest
 
 from etiu_worker.actions.loading import load_pack
 from etiu_worker.config import StateSettings
-from etiu_worker.cycle.pack_reads import cache_names, distinct, pack_scopes
-from etiu_worker.cycle.read import read_scopes, remember_own_writes
+from etiu_worker.cycle.pack_reads import Scope, cache_names, distinct, pack_scopes, tables_of
+from etiu_worker.cycle.read import encoded, read_scopes, remember_own_writes
+from etiu_worker.servicenow.query import Query
 from etiu_worker.errors import RulesError
 from etiu_worker.playbook.pack_folders import pack_folder
 from etiu_worker.playbook.pack_match import assign
@@ -42,14 +43,18 @@ def test_a_table_two_packs_read_with_the_same_query_is_read_once():
     assert [scope.cache_name for scope in chosen["steps"]] == ["change_request", "change_task"]
 
 
-def test_a_table_another_pack_reads_with_another_query_gets_that_packs_cache_name():
+def test_a_table_another_pack_reads_with_another_query_is_read_once_with_both_queries_ored():
     chosen = pack_scopes([pack("etiu", ETIU_PACK), pack("steps", OTHER_KEY_PACK)])
 
-    assert [(scope.cache_name, str(scope.query)) for scope in chosen["steps"]] == [
-        ("steps:change_request", "u_engagementISNOTEMPTY"),
-        ("steps:change_task", "change_request.u_engagementISNOTEMPTY"),
+    assert [(scope.cache_name, str(scope.own)) for scope in chosen["steps"]] == [
+        ("change_request", "u_engagementISNOTEMPTY"),
+        ("change_task", "change_request.u_engagementISNOTEMPTY"),
     ]
-    assert cache_names(chosen, "steps")["change_request"] == ["steps:change_request", "change_request"]
+    assert [encoded(scope.query) for scope in distinct(chosen)][1:] == [
+        "correlation_idISNOTEMPTY^NQu_engagementISNOTEMPTY",
+        "change_request.correlation_idISNOTEMPTY^NQchange_request.u_engagementISNOTEMPTY",
+    ]
+    assert cache_names(chosen, "steps")["change_request"] == ["change_request"]
 
 
 def written(table: str, row: dict):
@@ -57,7 +62,9 @@ def written(table: str, row: dict):
 
 
 def test_a_verified_write_enters_its_packs_copy_and_updates_only_rows_the_other_copy_holds(tmp_path):
-    chosen = pack_scopes([pack("etiu", ETIU_PACK), pack("steps", OTHER_KEY_PACK)])
+    query = Query.where("correlation_id", "ISNOTEMPTY")
+    chosen = {"etiu": [Scope("change_request", "change_request", query)],
+              "steps": [Scope("steps:change_request", "change_request", query)]}
     shared = {"sys_id": "s", "sys_updated_on": "2026-11-16 12:00:00", "state": "-2"}
     with RecordCache.open(tmp_path) as cache:
         cache.replace("change_request", [shared], AT)
@@ -71,34 +78,41 @@ def test_a_verified_write_enters_its_packs_copy_and_updates_only_rows_the_other_
 
 
 class ListingClient:
-    """Answers each list with the rows given for its table and key field, updated at or after the
-    query's ``sys_updated_on>=`` when it has one, as the instance would."""
+    """Answers each list with the rows given for its table and key field, for each ^NQ query,
+    updated at or after that query's ``sys_updated_on>=`` when it has one, as the instance would;
+    its clock stands at ``now``."""
 
-    def __init__(self, rows: dict[tuple[str, str], list[dict]]) -> None:
-        self.rows = rows
+    def __init__(self, rows: dict[tuple[str, str], list[dict]], now: datetime) -> None:
+        self.rows, self.now = rows, now
+
+    def instance_now(self):
+        return self.now
 
     def list(self, table, query, **_options):
-        text = str(query)
-        since = text.split("sys_updated_on>=", 1)[1] if "sys_updated_on>=" in text else ""
-        return [row for (name, field), rows in self.rows.items() if name == table and text.startswith(field)
-                for row in rows if row["sys_updated_on"] >= since]
+        found = {}
+        for text in str(query).split("^NQ"):
+            since = text.split("sys_updated_on>=", 1)[1] if "sys_updated_on>=" in text else ""
+            found.update((row["sys_id"], row) for (name, field), rows in self.rows.items()
+                         if name == table and text.startswith(field) for row in rows if row["sys_updated_on"] >= since)
+        return list(found.values())
 
 
-def test_one_packs_delta_watermark_never_hides_rows_only_the_other_packs_query_selects(tmp_path):
-    chosen = distinct(pack_scopes([pack("etiu", ETIU_PACK), pack("steps", OTHER_KEY_PACK)]))
-    scopes = [(scope.cache_name, scope.table, scope.query) for scope in chosen if scope.table == "change_request"]
-    newer = {"sys_id": "a", "sys_updated_on": "2026-11-16 12:00:00"}
-    older = {"sys_id": "b", "sys_updated_on": "2026-11-10 09:00:00"}
-    client = ListingClient({("change_request", "correlation_id"): [newer], ("change_request", "u_engagement"): [older]})
+def test_one_packs_newest_row_never_hides_rows_only_the_other_packs_query_selects(tmp_path):
+    chosen = pack_scopes([pack("etiu", ETIU_PACK), pack("steps", OTHER_KEY_PACK)])
+    scopes = [(scope.cache_name, scope.table, scope.query) for scope in distinct(chosen) if scope.table == "change_request"]
+    newer = {"sys_id": "a", "sys_updated_on": "2026-11-16 12:00:00", "correlation_id": "E1", "u_engagement": ""}
+    older = {"sys_id": "b", "sys_updated_on": "2026-11-10 09:00:00", "correlation_id": "", "u_engagement": "E2"}
+    client = ListingClient({("change_request", "correlation_id"): [newer], ("change_request", "u_engagement"): [older]},
+                           datetime(2026, 11, 14, 9, 0, tzinfo=timezone.utc))
     with RecordCache.open(tmp_path) as cache:
         read_scopes(client, cache, scopes, StateSettings(dir=tmp_path), AT)
-        # Changed after the second pack's last read, before the first pack's newest row.
-        between = {"sys_id": "c", "sys_updated_on": "2026-11-14 10:00:00"}
+        # Changed after the last read, before the first pack's newest row.
+        between = {"sys_id": "c", "sys_updated_on": "2026-11-14 10:00:00", "correlation_id": "", "u_engagement": "E3"}
         client.rows[("change_request", "u_engagement")].append(between)
         rows = read_scopes(client, cache, scopes, StateSettings(dir=tmp_path), AT)
 
-    assert rows["steps:change_request"] == [older, between]
-    assert rows["change_request"] == [newer]
+    assert tables_of(chosen["steps"], rows)["change_request"] == [older, between]
+    assert tables_of(chosen["etiu"], rows)["change_request"] == [newer]
 
 
 def with_match(tmp_path: Path, match: str) -> Path:

@@ -12,8 +12,8 @@ TICKETS, JOURNAL = "u_etiu_ticket", "sys_journal_field"
 
 
 def scanned(store: Store, table: str, encoded: str) -> list[str]:
-    """The answer of a full scan: a query ORed with itself (^NQ) is never answered from an index."""
-    return [record["sys_id"] for record in store.query(table, f"{encoded}^NQ{encoded}")]
+    """The answer of a full scan: a query ORed (^NQ) with one no index narrows, which matches nothing."""
+    return [record["sys_id"] for record in store.query(table, f"{encoded}^NQsys_idISEMPTY")]
 
 
 def answered(store: Store, table: str, encoded: str) -> list[str]:
@@ -46,6 +46,8 @@ def queries(store: Store) -> list[str]:
         "sys_updated_on>=javascript:gs.dateGenerate('2026-10-14','start')^correlation_id=ENG-003",
         "sys_updated_on>=5", "sys_updated_on>=",
         "correlation_id=ENG-001^ORstate=2", "u_no_field=ENG-001^sys_id=000",
+        "correlation_id=ENG-001^sys_updated_on>=2026-10-14 06:00:00^NQstate=2^sys_updated_on>=2026-10-14 12:00:00",
+        f"sys_idIN{','.join(ids[:5])}^NQcorrelation_id=ENG-002", "correlation_id=ENG-003^NQstate=1",
     ]
 
 

@@ -1,11 +1,16 @@
 """Read the engagements' records: a full read on a period, otherwise only what changed.
 
-One paginated list request per table in either case; see cache.py for the watermarks.
+One paginated list request per table in either case; see cache.py for the watermarks. A delta
+read starts from the instance's clock at the last read less the overlap: commits that land late
+(``sys_updated_on`` has one-second resolution and is stamped before the commit) are still read,
+and the rows it brings back unchanged are not merged again.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from ..state.cache import RecordCache
@@ -16,6 +21,8 @@ from ..servicenow.query import Query
 from .user_zone import check_user_time_zone
 
 log = logging.getLogger(__name__)
+STAMP = "%Y-%m-%d %H:%M:%S"
+Scoped = Query | Sequence[Query]  # one query, or several ORed
 
 
 def scopes(declarations: Declarations) -> list[tuple[str, Query]]:
@@ -32,6 +39,23 @@ def scopes(declarations: Declarations) -> list[tuple[str, Query]]:
         if record.table not in found and query is not None:
             found[record.table] = query
     return list(found.items())
+
+
+def scope_routes(declarations: Declarations) -> dict[str, tuple[str, ...]]:
+    """For each table of ``scopes``, the table of the record each hop of its query's dot-walk
+    points at (none for a plain field): where the cached rows to follow it are."""
+    found: dict[str, tuple[str, ...]] = {}
+    for role, record in declarations.records.items():
+        if record.table not in found and (_key_path(declarations, role) or record.identity is not None):
+            found[record.table] = _route(declarations, role) if _key_path(declarations, role) else ()
+    return found
+
+
+def _route(declarations: Declarations, role: str) -> tuple[str, ...]:
+    link = declarations.link_of(role)
+    if link.kind != "ref":
+        return ()
+    return (declarations.records[str(link.of)].table, *_route(declarations, str(link.of)))
 
 
 def _identity_query(identity: Identity | None) -> Query | None:
@@ -70,30 +94,56 @@ def read_records(client, cache: RecordCache, declarations: Declarations, state: 
     return read_scopes(client, cache, chosen, state, at, progress, own_user=own_user, user=user)
 
 
-def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Query]], state: StateSettings, at: datetime,
+def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Scoped]], state: StateSettings, at: datetime,
                 progress: SyncProgress | None = None, own_user: str = "", user: str = "") -> dict[str, list[dict]]:
-    """``read_records`` for (cache name, table, query) scopes: the records by cache name. A table
-    is cached under its own name unless two packs read it with different queries (pack_reads.py)."""
+    """``read_records`` for (cache name, table, query) scopes: the records by cache name. A query
+    may be several, ORed (``^NQ``): the packs that read one table (pack_reads.py). A cache read
+    with another query than this one (a pack added, a field renamed) is read in full again."""
     progress = progress or SyncProgress(enabled=False)
     period = timedelta(hours=state.full_resync_hours)
     overlap = timedelta(seconds=state.watermark_overlap_seconds)
     tables: dict[str, list[dict]] = {}
     for name, table, query in chosen:
-        watermark = cache.watermark(name)
-        if watermark is None or cache.full_sync_due(name, at, period):
+        watermark, text = cache.watermark(name), encoded(query)
+        if watermark is None or cache.query(name) != text or cache.full_sync_due(name, at, period):
             log.info("full read of %s", table, extra={"table": table})
             if user:
                 check_user_time_zone(client, table, user)
                 user = ""  # one table tells
-            cache.replace(name, client.list(table, query, on_page=progress.on_page(table)), at)
+            rows, read_at = _timed(client, lambda: client.list(table, text, on_page=progress.on_page(table)))
+            cache.replace(name, rows, at, read_at=read_at, query=text)
         else:
-            since = (datetime.strptime(watermark, "%Y-%m-%d %H:%M:%S") - overlap).strftime("%Y-%m-%d %H:%M:%S")
-            delta = query.and_where("sys_updated_on", ">=", since)
-            if own_user:
-                delta = delta.and_where("sys_updated_by", "!=", own_user)
-            cache.merge(name, client.list(table, delta))
+            since = (datetime.strptime(watermark, STAMP) - overlap).strftime(STAMP)
+            delta = encoded(query, _delta_terms(since, own_user))
+            rows, read_at = _timed(client, lambda: client.list(table, delta))
+            cache.merge(name, rows, read_at=read_at)
         tables[name] = cache.records(name)
     return tables
+
+
+def encoded(query: Scoped, terms: tuple[tuple[str, str, str], ...] = ()) -> str:
+    """The encoded query of one query or of several ORed (``^NQ``), ``terms`` ANDed to each."""
+    queries = (query,) if isinstance(query, Query) else tuple(query)
+    for field, operator, value in terms:
+        queries = tuple(one.and_where(field, operator, value) for one in queries)
+    return "^NQ".join(str(one) for one in queries)
+
+
+def _delta_terms(since: str, own_user: str) -> tuple[tuple[str, str, str], ...]:
+    updated = (("sys_updated_on", ">=", since),)
+    return updated + ((("sys_updated_by", "!=", own_user),) if own_user else ())
+
+
+def _timed(client, read) -> tuple[list[dict], str]:
+    """``read()``'s rows, and the instance's clock when it started ("" when the instance sends no
+    ``Date``): the next delta reads from there (less the overlap), however old the newest row is,
+    so a quiet table costs one request with no row once its last change is an overlap behind."""
+    started = time.monotonic()
+    rows = read()
+    answered = client.instance_now()
+    if answered is None:
+        return rows, ""
+    return rows, (answered - timedelta(seconds=time.monotonic() - started)).strftime(STAMP)
 
 
 def remember_own_writes(cache: RecordCache, declarations: Declarations, outcomes, read=None,

@@ -47,7 +47,7 @@ from .engagement_context import build_engagements
 from ..cycle.people import USERS_TABLE, assignee_names
 from ..actions.loading import runtime_packs
 from ..playbook.pack_match import assign
-from ..cycle.pack_reads import pack_scopes
+from ..cycle.pack_reads import distinct, pack_scopes, tables_of
 
 __all__ = [
     "Cell", "CoordinatorReport", "Deadline", "EngagementRow", "Mark", "NoStateError", "OpenFlag",
@@ -127,7 +127,8 @@ def read_reports(settings: Settings, now: datetime | None = None, playbooks=None
     chosen = pack_scopes(playbooks)
     with RecordCache.open_read_only(state_dir) as cache, Journal.open_read_only(state_dir) as journal:
         writes = [entry for entry in journal.entries(outcome=DONE) if entry.kind in FIELD_WRITES]
-        tables = {name: _cached_tables(cache, chosen[name], writes) for name in chosen}
+        held = {scope.cache_name: cache.records(scope.cache_name) for scope in distinct(chosen)}
+        tables = {name: _cached_tables(cache, chosen[name], held, writes) for name in chosen}
         memories = journal.all_engagement_states()
         flags = journal.open_flags()
         runs = journal.runs(limit=1)
@@ -141,9 +142,10 @@ def read_reports(settings: Settings, now: datetime | None = None, playbooks=None
     )
 
 
-def _cached_tables(cache: RecordCache, scopes, writes) -> dict[str, list[dict]]:
-    """One pack's cached records by table, with the worker's verified writes laid over them."""
-    return apply_worker_writes({scope.table: cache.records(scope.cache_name) for scope in scopes}, writes,
+def _cached_tables(cache: RecordCache, scopes, held, writes) -> dict[str, list[dict]]:
+    """One pack's cached records by table (``held``: every cached read), with the worker's verified
+    writes laid over them."""
+    return apply_worker_writes(tables_of(scopes, held), writes,
                                {scope.table: cache.watermark(scope.cache_name) for scope in scopes})
 
 

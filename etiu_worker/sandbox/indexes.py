@@ -77,16 +77,26 @@ class Indexes:
 
     def candidates(self, table: str, parsed: Query, rows: Mapping[str, Record], knows: Callable[[str], bool],
                    zone: ZoneInfo) -> list[Record] | None:
-        """The records that may match ``parsed`` (a superset of its matches), or None to scan them all."""
-        if len(parsed.groups) != 1:
-            return None  # ^NQ: an OR of whole queries
+        """The records that may match ``parsed`` (a superset of its matches), or None to scan them all.
+
+        An OR of whole queries (``^NQ``) is narrowed when each of them is: the union of their candidates."""
+        found: set[str] = set()
+        for group in parsed.groups:
+            best = self._group_candidates(table, group, rows, knows, zone)
+            if best is None:
+                return None
+            found.update(best)
+        return [rows[sys_id] for sys_id in found if sys_id in rows] if parsed.groups else None
+
+    def _group_candidates(self, table: str, group, rows: Mapping[str, Record], knows: Callable[[str], bool],
+                          zone: ZoneInfo) -> Collection[str] | None:
         best: Collection[str] | None = None
-        for clause in parsed.groups[0]:
+        for clause in group:
             if len(clause) == 1 and knows(clause[0].field):  # an unknown field's term is dropped
                 found = self._narrow(table, clause[0], rows, zone)
                 if found is not None and (best is None or len(found) < len(best)):
                     best = found
-        return None if best is None else [rows[sys_id] for sys_id in best if sys_id in rows]
+        return best
 
     def _narrow(self, table: str, term: Term, rows: Mapping[str, Record], zone: ZoneInfo) -> Collection[str] | None:
         if term.field in KEYED and term.op in ("=", "IN"):

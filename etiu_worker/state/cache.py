@@ -1,8 +1,9 @@
 """The records of every engagement as last read, so that a cycle reads only what changed.
 
-Delta sync: each table has a watermark, the newest ``sys_updated_on`` seen (the instance's own
-clock, so the worker's clock does not matter). A cycle asks for the rows updated at or after the
-watermark less an overlap, merges them in, and evaluates every engagement from the cache, so that
+Delta sync: each table has a watermark, the instance's clock when it was last read (the newest
+``sys_updated_on`` seen when the instance sends no clock: the instance's own clock either way, so
+the worker's clock does not matter). A cycle asks for the rows updated at or after
+the watermark less an overlap, merges in those that differ from the cached ones, and evaluates every engagement from the cache, so that
 time-based rules (a step running late, a range of days ending) fire on engagements nobody touched. A full
 read replaces a table's cache on a configurable period; it is also what notices deleted records
 and records that left the worker's scope.
@@ -31,12 +32,16 @@ log = logging.getLogger(__name__)
 
 CACHE_NAME = "records.sqlite3"
 CACHE_VERSION = 1  # PRAGMA user_version; a cache from a newer worker is rebuilt, not read
+_LOOKUP_BATCH = 500  # sys_ids per look-up of cached rows (SQLite allows 999 parameters at least)
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS records (
     tbl TEXT NOT NULL, sys_id TEXT NOT NULL, data TEXT NOT NULL, PRIMARY KEY (tbl, sys_id)
 );
 CREATE TABLE IF NOT EXISTS sync (
     tbl TEXT PRIMARY KEY, watermark TEXT NOT NULL, full_sync_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS scopes (
+    tbl TEXT PRIMARY KEY, query TEXT NOT NULL
 );
 """
 
@@ -99,29 +104,43 @@ class RecordCache:
         row = self._db.execute("SELECT watermark FROM sync WHERE tbl = ?", (table,)).fetchone()
         return row[0] if row else None
 
+    def query(self, table: str) -> str | None:
+        """The query the table's cache was last fully read with; None when unknown (an older cache)."""
+        row = self._db.execute("SELECT query FROM scopes WHERE tbl = ?", (table,)).fetchone()
+        return row[0] if row else None
+
     def full_sync_due(self, table: str, at: datetime, period: timedelta) -> bool:
         row = self._db.execute("SELECT full_sync_at FROM sync WHERE tbl = ?", (table,)).fetchone()
         return row is None or datetime.fromisoformat(row[0]) + period <= at
 
-    def replace(self, table: str, rows: list[dict], at: datetime) -> None:
-        """A full read: the table's cache becomes exactly these rows."""
+    def replace(self, table: str, rows: list[dict], at: datetime, *, read_at: str = "", query: str | None = None) -> None:
+        """A full read (started at ``read_at`` on the instance's clock, with ``query``): the table's
+        cache becomes exactly these rows."""
         with self._transaction():
             self._db.execute("DELETE FROM records WHERE tbl = ?", (table,))
             self._store(table, rows)
             self._db.execute(
                 "INSERT OR REPLACE INTO sync (tbl, watermark, full_sync_at) VALUES (?, ?, ?)",
-                (table, _newest(rows, ""), at.astimezone(timezone.utc).isoformat()),
+                (table, read_at or _newest(rows), at.astimezone(timezone.utc).isoformat()),
             )
+            if query is not None:
+                self._db.execute("INSERT OR REPLACE INTO scopes (tbl, query) VALUES (?, ?)", (table, query))
 
-    def merge(self, table: str, rows: list[dict]) -> None:
-        """A delta read: these rows replace their cached versions; the watermark moves forward."""
-        if not rows:
-            return
+    def merge(self, table: str, rows: list[dict], *, read_at: str = "") -> int:
+        """A delta read (started at ``read_at`` on the instance's clock): the rows that differ from
+        their cached versions replace them, and the watermark moves forward; how many differed.
+
+        The rows a delta read brings back again because they changed inside the overlap (a bulk
+        load a minute ago) are the cached ones: they are neither stored again nor counted."""
+        changed = self._changed(table, rows)
+        if not changed and not read_at:
+            return 0
         with self._transaction():
-            self._store(table, rows)
+            self._store(table, changed)
             self._db.execute(
-                "UPDATE sync SET watermark = max(watermark, ?) WHERE tbl = ?", (_newest(rows, ""), table)
+                "UPDATE sync SET watermark = max(watermark, ?) WHERE tbl = ?", (read_at or _newest(changed), table)
             )
+        return len(changed)
 
     def store(self, table: str, rows: list[dict]) -> None:
         """Records read outside the delta (a look-up, a freshness check): the watermark stays, so
@@ -135,9 +154,24 @@ class RecordCache:
         with self._transaction():
             self._db.execute("DELETE FROM records")
             self._db.execute("DELETE FROM sync")
+            self._db.execute("DELETE FROM scopes")
 
     def records(self, table: str) -> list[dict]:
-        return [json.loads(data) for (data,) in self._db.execute("SELECT data FROM records WHERE tbl = ?", (table,))]
+        """The table's rows in sys_id order, the order of a full read: the same rows come out in the
+        same order whatever reads and merges brought them (a tie between two rows is broken alike)."""
+        rows = self._db.execute("SELECT data FROM records WHERE tbl = ? ORDER BY sys_id", (table,))
+        return [json.loads(data) for (data,) in rows]
+
+    def _changed(self, table: str, rows: list[dict]) -> list[dict]:
+        """The rows whose cached version is not exactly them (new rows included)."""
+        held: dict[str, str] = {}
+        ids = [row["sys_id"] for row in rows]
+        for start in range(0, len(ids), _LOOKUP_BATCH):
+            batch = ids[start:start + _LOOKUP_BATCH]
+            marks = ",".join("?" * len(batch))
+            held.update(self._db.execute(f"SELECT sys_id, data FROM records WHERE tbl = ? AND sys_id IN ({marks})",
+                                         (table, *batch)))
+        return [row for row in rows if held.get(row["sys_id"]) != json.dumps(row)]
 
     def _store(self, table: str, rows: Iterable[dict]) -> None:
         self._db.executemany(
@@ -202,5 +236,5 @@ def _connect(path: Path) -> sqlite3.Connection:
     return connection
 
 
-def _newest(rows: Iterable[dict], default: str) -> str:
-    return max((row.get("sys_updated_on", "") for row in rows), default=default)
+def _newest(rows: Iterable[dict]) -> str:
+    return max((row.get("sys_updated_on", "") for row in rows), default="")
