@@ -9,13 +9,17 @@ record and no record created twice.
 The comparison covers every table the five packs read. A record the sandbox seeded is known by its
 sys_id (seeded with deterministic ids, so the same in every sandbox); a record the worker created
 by its table, the records it links to and its step or code. A note is compared by its rule and its
-text: a note reference may hold the moment a latch was set (the CX intake checklist's does), which
-differs between two runs on a ticking clock; a note posted twice still counts twice.
+text; a note posted twice still counts twice.
+
+A lost state folder: the mix run to a quiet cycle, its state folder deleted, run again: nothing is
+written (a note key derived from what the worker remembered, such as the moment a latch set, would
+post again; the loader refuses one).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
 import signal
 from collections import Counter
 from dataclasses import dataclass
@@ -385,5 +389,28 @@ def test_a_next_cycle_write_that_failed_beside_a_cancel_that_landed_is_sent_agai
 
         assert not cycles[-1].report.plan.writes
         assert globex_bi_case(sb)["u_next_cycle"] == "2026-11-01", "the customer was never moved to next month's cycle"
+    finally:
+        mix.sandbox.stop()
+
+
+# --- a lost state folder -----------------------------------------------------------------------
+
+
+def test_the_five_pack_mix_run_again_after_its_state_folder_is_lost_writes_nothing(clock, tmp_path):
+    mix = mix_sandbox(FIXED_DAY)
+    try:
+        sb, state = mix.sandbox, tmp_path / "state"
+        sb.store.now = clock
+        first = in_line(mix_settings(sb, state), 3)
+        assert first[0].report.plan.writes and not first[-1].report.plan.writes, [c.exit_code for c in first]
+        before, writes_before = mix_snapshot(mix), write_requests(sb)
+
+        shutil.rmtree(state)
+        again = in_line(mix_settings(sb, state), 3)
+
+        written = [(write.rule, write.kind, write.number) for write in again[0].report.plan.writes]
+        assert not written, f"written again after the state folder was lost: {written}"
+        assert [cycle.exit_code for cycle in again] == [0] and write_requests(sb) == writes_before
+        assert_same_mix(mix_snapshot(mix), before)
     finally:
         mix.sandbox.stop()

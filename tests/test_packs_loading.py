@@ -109,6 +109,21 @@ def edited_pack(old: str, new: str):
     return lambda tmp_path: {"RULES__PATH": str(pack_copy(tmp_path, edits={old: new}))}
 
 
+def edited_key(new_key: str, pack_edits: dict[str, str] | None = None):
+    """A copy of the shipped pack whose cancelled-schedule flag has ``new_key`` for its key."""
+    def make(tmp_path):
+        folder = pack_copy(tmp_path, edits=pack_edits)
+        h.edit(folder / "rules" / "10_roadmap_in_sync.toml", 'key = "cancelled"', f"key = {new_key!r}")
+        return {"RULES__PATH": str(folder)}
+    return make
+
+
+KEY_LINE = (h.SHIPPED_PACK / "rules" / "10_roadmap_in_sync.toml").read_text().splitlines().index('key = "cancelled"') + 1
+REMEMBERED_KEY = "{tmp}/etiu/rules/10_roadmap_in_sync.toml:" + f"{KEY_LINE}: rule roadmap_in_sync, actions[3].key: "
+POSTS_AGAIN = (": it would post again after a lost state folder: key it on the records' data (a field, a date of a "
+               "record, the fields still missing), which the worker reads again from the instance")
+
+
 def removed(folder, part: str):
     """The pack folder, without its sub-folder ``part``."""
     shutil.rmtree(folder / part)
@@ -144,6 +159,20 @@ BAD_PACKS = {
     "an unknown key in the pack's [records.*]": (
         edited_pack('table = "u_etiu_ticket"', 'tabel = "u_etiu_ticket"'),
         "{tmp}/etiu/pack.toml: records.kickoff.tabel: is not a known key (did you mean 'table'?)"),
+    "a note key on the moment a latch was first seen": (
+        edited_key("cancelled|{{ latches.schedule.at }}"),
+        REMEMBERED_KEY + "'cancelled|{{{{ latches.schedule.at }}}}' reads latches.schedule.at, the moment the worker "
+        "first saw the latch hold" + POSTS_AGAIN),
+    "a note key on a latch that remembers now": (
+        edited_key("cancelled|{{ latches.schedule.value }}",
+                   {'value = "change.planned_start if change is not none else none"': 'value = "now"'}),
+        REMEMBERED_KEY + "'cancelled|{{{{ latches.schedule.value }}}}' reads latches.schedule.value, a moment the "
+        "latch remembers (its value reads now)" + POSTS_AGAIN),
+    "a note key on a date computed from when a latch was first seen": (
+        edited_key("cancelled|{{ dates.asked | local_day }}",
+                   {'[dates]\n': "[dates]\nasked = \"latches.schedule.at | plus('1bd')\"\n"}),
+        REMEMBERED_KEY + "'cancelled|{{{{ dates.asked | local_day }}}}' reads dates.asked, a date computed from "
+        "latches.schedule.at" + POSTS_AGAIN),
     "a shipped pack name misspelt": (
         lambda tmp_path: {"RULES__PACKS": '["etiuu"]'},
         "there is no shipped pack 'etiuu' (did you mean 'etiu'?): the shipped packs are aurea-crm-cloud, "
@@ -171,6 +200,17 @@ def test_a_wrong_pack_setting_or_folder_is_refused_saying_where_and_what(monkeyp
     assert refused.value.exit_code == EXIT_INVALID_CONFIG
     line = h.SHIPPED_PACK.joinpath("pack.toml").read_text().splitlines().index('table = "u_etiu_ticket"') + 1
     assert message.format(tmp=tmp_path, line=line) in str(refused.value)
+
+
+def test_a_note_key_on_what_a_latch_remembers_of_a_record_loads(monkeypatch, tmp_path):
+    # latches.schedule remembers the change's planned start: after a lost state folder it is set
+    # again from the change, so the key is the same.
+    settings = settings_with(monkeypatch, **edited_key("cancelled|{{ latches.schedule.value }}")(tmp_path))
+
+    [pack] = load_packs(settings)
+
+    [rule] = [rule for rule in pack.rules if rule.name == "roadmap_in_sync"]
+    assert rule.actions[3].key == "cancelled|{{ latches.schedule.value }}"
 
 
 # --- the old layout and the old settings, for one release ---------------------------------------

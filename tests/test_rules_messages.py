@@ -172,6 +172,13 @@ BROKEN = {
         "of the rules file, or add the template to that folder",
         action=1,
     ),
+    "a note key on the moment a latch was first seen": Broken(
+        "10_roadmap_in_sync.toml", 'key = "cancelled"', 'key = "cancelled|{{ latches.schedule.at }}"',
+        "{rules}/10_roadmap_in_sync.toml:{line}: rule roadmap_in_sync, actions[3].key: "
+        "'cancelled|{{{{ latches.schedule.at }}}}' reads latches.schedule.at, the moment the worker first saw the "
+        "latch hold: it would post again after a lost state folder: key it on the records' data (a field, a date "
+        "of a record, the fields still missing), which the worker reads again from the instance",
+    ),
 }
 
 

@@ -19,6 +19,7 @@ from ..playbook.report_checks import load_report
 from ..playbook.rules import Playbook, parse_pack, parse_playbook
 from . import KINDS
 from ..playbook.pack_match import compile_match
+from ..playbook.key_checks import refuse_remembered_keys
 from .sample import SAMPLE_NOW, check_against_sample, check_condition, sample_context
 
 
@@ -52,6 +53,7 @@ def runtime_playbook(settings: Settings) -> Playbook:
 def _checked(playbook: Playbook) -> Playbook:
     """The playbook tried on the sample, with its report data, itself tried on the sample."""
     playbook = replace(playbook, match=compile_match(playbook))
+    refuse_remembered_keys(playbook.rules, playbook.moments, playbook.env)
     check_against_sample(playbook)
     context = sample_context(playbook)[1]
     for condition in playbook.match:
