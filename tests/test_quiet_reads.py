@@ -115,3 +115,15 @@ def test_an_edit_after_a_quiet_read_is_read_by_the_next(instance):
 
     assert read(instance, timedelta(minutes=25)) == 1
     assert {row["sys_id"]: row["short_description"] for row in cache.records(TASKS)}[tasks[9]["sys_id"]] == "Step 9, edited"
+
+
+def test_a_table_empty_at_its_full_read_without_the_instances_clock_is_read_in_full_again(instance):
+    """An empty table and no Date header leave no watermark: the next read is full, not a crash."""
+    sb, _, _, cache, _ = instance
+    cache.replace(TASKS, [], LOADED, query=cache.query(TASKS) or "")
+    read(instance, timedelta(seconds=1))
+    cache.replace(TASKS, [], LOADED, query=cache.query(TASKS))
+
+    read(instance, timedelta(minutes=1))
+
+    assert len(cache.records(TASKS)) == BULK

@@ -105,7 +105,8 @@ def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Scoped]
     tables: dict[str, list[dict]] = {}
     for name, table, query in chosen:
         watermark, text = cache.watermark(name), encoded(query)
-        if watermark is None or cache.query(name) != text or cache.full_sync_due(name, at, period):
+        # An empty watermark: the table was empty at its full read and the instance sent no clock.
+        if not watermark or cache.query(name) != text or cache.full_sync_due(name, at, period):
             log.info("full read of %s", table, extra={"table": table})
             if user:
                 check_user_time_zone(client, table, user)
