@@ -31,6 +31,8 @@ class UnreadableValue(ValueError):
 def plain(value: Any) -> str:
     """A field's stored value as text, whichever shape ServiceNow sent it in (a reference as a
     ``{"value": ...}`` object, an empty field as None)."""
+    if type(value) is str:  # most fields: skip the Mapping check, the slow part
+        return value
     if isinstance(value, Mapping):
         value = value.get("value", "")
     return "" if value is None else str(value)
