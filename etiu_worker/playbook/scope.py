@@ -76,6 +76,22 @@ def evaluate_in(compiled: Any, names: Mapping[str, Any]) -> Any:
 def _shared_globals_template(compiled: Any) -> Any:
     """The template behind a jinja compiled expression whose globals are just its environment's
     (``compile_expression`` makes every one so), or None for anything else."""
+    known = _SHAPES.get(id(compiled))
+    if known is not None and known[0] is compiled:
+        return known[1]
+    if len(_SHAPES) >= _SHAPES_KEPT:
+        _SHAPES.clear()  # packs loaded and dropped (tests, reloads): start again rather than grow
+    template = _shape(compiled)
+    _SHAPES[id(compiled)] = (compiled, template)
+    return template
+
+
+# A pack's expressions live as long as the pack: their shape is looked at once, by identity.
+_SHAPES: dict[int, tuple[Any, Any]] = {}
+_SHAPES_KEPT = 4096
+
+
+def _shape(compiled: Any) -> Any:
     template = getattr(compiled, "_template", None)
     if template is None or not hasattr(compiled, "_undefined_to_none"):
         return None
