@@ -10,7 +10,7 @@ an unknown time zone, a record two engagements claim. ``tables_to_read`` says wh
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import replace
 from types import MappingProxyType
 from typing import Any
@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .engagements import Engagement
 from .linking import LinkIndex, RawRecord, link_order
-from .records import Problem, Record, read_record
+from .records import Problem, Record, RecordReader
 from .roles import UPDATED_ON, Declarations, Identity, Link, RoleDeclaration
 from .values import parse_sn_datetime, plain
 
@@ -64,6 +64,7 @@ class _Builder:
             for name, role in declarations.records.items()
         }
         self.unknown = _unknown_codes(declarations, tables)
+        self.readers = {name: RecordReader(name, role) for name, role in declarations.records.items()}
 
     def keys(self) -> list[str]:
         """Every engagement key a record carries, whether or not its code is known."""
@@ -88,7 +89,8 @@ class _Builder:
 
     def read(self, role: str, raws: list[RawRecord], zone: ZoneInfo, problems: list[Problem]) -> tuple[Record, ...]:
         declaration = self.declarations.records[role]
-        records = [read_record(role, declaration, raw, zone, problems) for raw in raws]
+        reader = self.readers[role]
+        records = [reader.read(raw, zone, problems) for raw in raws]
         records.sort(key=lambda record: (record.number, record.sys_id))
         if declaration.identity and declaration.identity.kind == "step" and declaration.many == "each":
             problems += _repeated_steps(role, records)
@@ -152,7 +154,8 @@ def _where(table: str, record: RawRecord) -> dict[str, str]:
 def _matching(identity: Identity | None, records: Iterable[RawRecord]) -> list[RawRecord]:
     if identity is None:
         return list(records)
-    return [record for record in records if identity.matches(plain(record.get(identity.field)))]
+    matches, field = identity.matcher(), identity.field
+    return [record for record in records if matches(plain(record.get(field)))]
 
 
 def _unknown_codes(declarations: Declarations, tables: Mapping[str, tuple[RawRecord, ...]]) -> list[tuple[tuple[str, str], LinkIndex]]:
@@ -160,8 +163,8 @@ def _unknown_codes(declarations: Declarations, tables: Mapping[str, tuple[RawRec
     matches, indexed once per distinct link of those roles."""
     found = []
     for (table, field), links in _code_links(declarations).items():
-        roles = [role for role in declarations.records.values() if role.table == table]
-        strays = [record for record in tables.get(table, ()) if not any(_claims(role, record) for role in roles)]
+        claims = [_claims(role) for role in declarations.records.values() if role.table == table]
+        strays = [record for record in tables.get(table, ()) if not any(claim(record) for claim in claims)]
         found += [((table, field), LinkIndex.of(link, strays)) for link in links]
     return found
 
@@ -176,8 +179,13 @@ def _code_links(declarations: Declarations) -> dict[tuple[str, str], list[Link]]
     return links
 
 
-def _claims(role: RoleDeclaration, record: RawRecord) -> bool:
-    return role.identity is None or role.identity.matches(plain(record.get(role.identity.field)))
+def _claims(role: RoleDeclaration) -> Callable[[RawRecord], bool]:
+    """Whether a raw record is one of the role's, its identity's kind worked out once."""
+    identity = role.identity
+    if identity is None:
+        return lambda record: True
+    matches, field = identity.matcher(), identity.field
+    return lambda record: matches(plain(record.get(field)))
 
 
 def _codes(declarations: Declarations, table: str, field: str) -> list[str]:

@@ -94,39 +94,56 @@ def read_record(
     role: str, declaration: RoleDeclaration, raw: Mapping[str, Any], zone: ZoneInfo, problems: list[Problem]
 ) -> Record:
     """``raw`` read as a record of ``role``; what cannot be read is added to ``problems``."""
-    where = _where(declaration.table, raw)
-    state_value = plain(raw.get(declaration.state_field))
-    state = _state_name(declaration, state_value, where, problems)
-    values = {
-        alias: _typed(raw, item.field, item.type, zone, where, problems)
-        for alias, item in declaration.fields.items()
-    }
-    identity = declaration.identity
-    return Record(
-        role=role,
-        table=declaration.table,
-        sys_id=where["sys_id"],
-        number=where["number"],
-        state=state,
-        state_value=state_value,
-        meaning=declaration.meaning.get(state, "unknown"),
-        updated_on=_typed(raw, UPDATED_ON, "datetime", zone, where, problems),
-        step=plain(raw.get(identity.field)) if identity and identity.kind == "step" else None,
-        code=identity.value if identity and identity.kind == "code" else None,
-        values=MappingProxyType(values),
-        raw=MappingProxyType(dict(raw)),
-    )
+    return RecordReader(role, declaration).read(raw, zone, problems)
+
+
+class RecordReader:
+    """How one role's raw records are read, worked out from its declaration once for a whole batch."""
+
+    def __init__(self, role: str, declaration: RoleDeclaration) -> None:
+        self.role, self.table, self.state_field = role, declaration.table, declaration.state_field
+        self.states: dict[str, str] | None = None  # stored value -> the first name declaring it
+        if declaration.states:
+            self.states = {}
+            for name, stored in declaration.states.items():
+                self.states.setdefault(stored, name)
+        self.meaning = declaration.meaning
+        self.fields = tuple((alias, item.field, item.type) for alias, item in declaration.fields.items())
+        identity = declaration.identity
+        self.step_field = identity.field if identity and identity.kind == "step" else None
+        self.code = identity.value if identity and identity.kind == "code" else None
+
+    def read(self, raw: Mapping[str, Any], zone: ZoneInfo, problems: list[Problem]) -> Record:
+        """``raw`` read as a record of the role; what cannot be read is added to ``problems``."""
+        where = _where(self.table, raw)
+        state_value = plain(raw.get(self.state_field))
+        state = _state_name(self.states, state_value, where, problems)
+        values = {alias: _typed(raw, name, kind, zone, where, problems) for alias, name, kind in self.fields}
+        return Record(
+            role=self.role,
+            table=self.table,
+            sys_id=where["sys_id"],
+            number=where["number"],
+            state=state,
+            state_value=state_value,
+            meaning=self.meaning.get(state, "unknown"),
+            updated_on=_typed(raw, UPDATED_ON, "datetime", zone, where, problems),
+            step=plain(raw.get(self.step_field)) if self.step_field is not None else None,
+            code=self.code,
+            values=MappingProxyType(values),
+            raw=MappingProxyType(dict(raw)),
+        )
 
 
 def _where(table: str, raw: Mapping[str, Any]) -> dict[str, str]:
     return {"table": table, "sys_id": plain(raw.get("sys_id")), "number": plain(raw.get("number"))}
 
 
-def _state_name(declaration: RoleDeclaration, value: str, where: dict[str, str], problems: list[Problem]) -> str:
+def _state_name(states: dict[str, str] | None, value: str, where: dict[str, str], problems: list[Problem]) -> str:
     """The role's name for a state value; an unknown one is a problem for the sanity rule."""
-    if not declaration.states:
+    if not states:
         return "unknown"  # a role that declares no states does not read them
-    name = declaration.state_name(value)
+    name = states.get(value)
     if name is not None:
         return name
     number = where["number"]

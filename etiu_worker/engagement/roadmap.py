@@ -107,11 +107,33 @@ class ShortDescription:
 # --- parsing -------------------------------------------------------------------------------
 
 
+# Parsed short descriptions by (text, labels): a cycle reads each carrier's text several times,
+# and every cycle the same texts again. A ShortDescription is immutable, so sharing one is safe;
+# a text that does not parse keeps its error's arguments, and each caller gets a fresh error.
+PARSE_CACHE_SIZE = 32_768
+
+
 def parse_short_description(text: str, labels: RoadmapLabels) -> ShortDescription:
     """Split a short description into its title, roadmap (of ``labels``) and extras, or raise
     ``RoadmapError``."""
     if not isinstance(text, str):
         raise TypeError(f"a short description is a str, got {type(text).__name__}")
+    parsed = _cached_parse(text, labels)
+    if isinstance(parsed, ShortDescription):
+        return parsed
+    kind, args = parsed
+    raise kind(*args)
+
+
+@functools.lru_cache(maxsize=PARSE_CACHE_SIZE)
+def _cached_parse(text: str, labels: RoadmapLabels) -> ShortDescription | tuple[type[RoadmapError], tuple[Any, ...]]:
+    try:
+        return _parse(text, labels)
+    except RoadmapError as error:
+        return type(error), error.args
+
+
+def _parse(text: str, labels: RoadmapLabels) -> ShortDescription:
     first = labels.matcher.search(text)
     if first is None:
         return ShortDescription(_clean_title(text), Roadmap(labels), ())

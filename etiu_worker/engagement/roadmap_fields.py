@@ -48,9 +48,10 @@ class Roadmap:
         # Only called when no slot or method has the name: a declared field, or a misspelling.
         if name.startswith("__") or name in Roadmap.__slots__:
             raise AttributeError(name)
+        index = self.labels.index.get(name)
+        if index is not None:
+            return self._values[index]
         names = self.labels.names
-        if name in names:
-            return self._values[names.index(name)]
         raise AttributeError(f"a roadmap has no field {name!r}{did_you_mean(name, names)}; "
                              f"its fields are {', '.join(names)}")
 
@@ -105,7 +106,7 @@ def _rebuilt(labels: RoadmapLabels, values: dict[str, Any]) -> Roadmap:
 
 
 def _refuse_unknown(labels: RoadmapLabels, values: dict[str, Any]) -> None:
-    unknown = [name for name in values if name not in labels.names]
+    unknown = [name for name in values if name not in labels.index]
     if unknown:
         hint = did_you_mean(unknown[0], labels.names)
         raise TypeError(f"unknown roadmap field(s) {unknown}{hint}; fields are {', '.join(labels.names)}")

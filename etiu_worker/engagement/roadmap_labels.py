@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -71,17 +72,37 @@ class RoadmapLabels:
     fields: tuple[Label, ...]
     pattern: str = field(init=False, repr=False, compare=False)
     matcher: re.Pattern[str] = field(init=False, repr=False, compare=False)
+    # Derived once: every roadmap read and parse asks for them (see __post_init__).
+    names: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    index: Mapping[str, int] = field(init=False, repr=False, compare=False)
+    _by_name: Mapping[str, Label] = field(init=False, repr=False, compare=False)
+    _titles: Mapping[str, str] = field(init=False, repr=False, compare=False)
+    _of_type: Mapping[str, tuple[str, ...]] = field(init=False, repr=False, compare=False)
+    _hash: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         groups = "|".join(f"(?P<field{index}>{label.pattern})" for index, label in enumerate(self.fields))
         # No label declared: a pattern that never matches, so that every text is all title.
         pattern = rf"(?<!\w)(?:{groups})(?:\s+date)?\s*:" if groups else r"(?!)"
-        object.__setattr__(self, "pattern", pattern)
-        object.__setattr__(self, "matcher", re.compile(pattern, re.IGNORECASE))
+        names = tuple(label.name for label in self.fields)
+        derived = {
+            "pattern": pattern, "matcher": re.compile(pattern, re.IGNORECASE), "names": names,
+            "index": MappingProxyType({name: i for i, name in reversed(list(enumerate(names)))}),
+            "_by_name": MappingProxyType({label.name: label for label in reversed(self.fields)}),
+            "_titles": MappingProxyType({label.name: label.title for label in self.fields}),
+            "_of_type": MappingProxyType({kind: tuple(label.name for label in self.fields if label.type == kind)
+                                          for kind in TYPES}),
+            "_hash": hash(self.fields),
+        }
+        for key, value in derived.items():
+            object.__setattr__(self, key, value)
 
-    @property
-    def names(self) -> tuple[str, ...]:
-        return tuple(label.name for label in self.fields)
+    def __hash__(self) -> int:
+        # The fields decide equality; hashed once, as the parse cache hashes the labels on every call.
+        return self._hash
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return RoadmapLabels, (self.fields,)  # the derived parts are rebuilt, not pickled
 
     @property
     def titles(self) -> dict[str, str]:
@@ -89,13 +110,17 @@ class RoadmapLabels:
         return {label.name: label.title for label in self.fields}
 
     def title_of(self, name: str) -> str:
-        return self.titles[name]
+        return self._titles[name]
 
     def type_of(self, name: str) -> str:
-        return next(label.type for label in self.fields if label.name == name)
+        label = self._by_name.get(name)
+        if label is None:
+            raise StopIteration  # as the search over the fields it replaces did
+        return label.type
 
     def names_of_type(self, kind: str) -> tuple[str, ...]:
-        return tuple(label.name for label in self.fields if label.type == kind)
+        known = self._of_type.get(kind)
+        return known if known is not None else tuple(label.name for label in self.fields if label.type == kind)
 
     def field_of(self, match: re.Match[str]) -> str:
         """The field whose label ``match`` (of ``pattern``, possibly inside a larger one) found."""

@@ -7,6 +7,7 @@ the clocks skip or a label the zone is not on; ``zone_abbreviation`` picks the l
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -74,7 +75,24 @@ def prod_upgrade_to_utc(prod: ProdUpgrade, zone: ZoneInfo, *, label: str | None 
     * A zone label that fits neither reading (``PST`` for America/New_York, ``EST`` in July)
       raises ``RoadmapError``: the client and the ticket disagree on the time zone.
     """
-    label = label or "The local time"
+    found = _cached_utc(prod, zone, label or "The local time")
+    if isinstance(found, datetime):
+        return found
+    kind, args = found
+    raise kind(*args)
+
+
+# The instant by (prod upgrade, zone, label): each cycle places the same agreed times again, and
+# the answer (an immutable datetime, or the error's arguments) depends on nothing else.
+@functools.lru_cache(maxsize=8192)
+def _cached_utc(prod: ProdUpgrade, zone: ZoneInfo, label: str) -> datetime | tuple[type[RoadmapError], tuple]:
+    try:
+        return _to_utc(prod, zone, label)
+    except RoadmapError as error:
+        return type(error), error.args
+
+
+def _to_utc(prod: ProdUpgrade, zone: ZoneInfo, label: str) -> datetime:
     readings = _readings(prod.local, zone)
     if not readings:
         raise _nonexistent(prod, zone, label)

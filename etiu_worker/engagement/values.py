@@ -6,6 +6,7 @@ turns that into a problem on the engagement, never an exception out of the group
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Mapping
 from datetime import date, datetime, timezone
@@ -16,6 +17,7 @@ SN_DATETIME = "%Y-%m-%d %H:%M:%S"
 SN_DATE = "%Y-%m-%d"
 _TRUE = ("true", "1", "yes")
 _FALSE = ("false", "0", "no")
+TEXT_CACHE_SIZE = 32_768
 
 
 class UnreadableValue(ValueError):
@@ -29,6 +31,8 @@ class UnreadableValue(ValueError):
 def plain(value: Any) -> str:
     """A field's stored value as text, whichever shape ServiceNow sent it in (a reference as a
     ``{"value": ...}`` object, an empty field as None)."""
+    if type(value) is str:  # most fields: skip the Mapping check, the slow part
+        return value
     if isinstance(value, Mapping):
         value = value.get("value", "")
     return "" if value is None else str(value)
@@ -45,10 +49,20 @@ def read_value(kind: str, text: str, zone: ZoneInfo) -> Any:
 
 def parse_sn_datetime(text: str) -> datetime:
     """A ServiceNow UTC date-time (``2026-11-24 23:00:00``) as an aware datetime."""
+    parsed = _sn_datetime(text)
+    if parsed is None:
+        raise UnreadableValue("a date-time like 2026-11-24 23:00:00")
+    return parsed
+
+
+# Parsed by their text: every cycle reads the same stamps again, and strptime is slow. The values
+# are immutable datetimes (None: the text is not one); the bound keeps a long run's memory flat.
+@functools.lru_cache(maxsize=TEXT_CACHE_SIZE)
+def _sn_datetime(text: str) -> datetime | None:
     try:
         return datetime.strptime(text, SN_DATETIME).replace(tzinfo=timezone.utc)
     except ValueError:
-        raise UnreadableValue("a date-time like 2026-11-24 23:00:00") from None
+        return None
 
 
 def format_sn_datetime(value: datetime) -> str:
@@ -61,10 +75,18 @@ def _datetime(text: str, zone: ZoneInfo) -> datetime:
 
 
 def _date(text: str, zone: ZoneInfo) -> date:
+    parsed = _sn_date(text)
+    if parsed is None:
+        raise UnreadableValue("a date like 2026-11-24")
+    return parsed
+
+
+@functools.lru_cache(maxsize=TEXT_CACHE_SIZE)
+def _sn_date(text: str) -> date | None:
     try:
         return datetime.strptime(text, SN_DATE).date()
     except ValueError:
-        raise UnreadableValue("a date like 2026-11-24") from None
+        return None
 
 
 def _local_datetime(text: str, zone: ZoneInfo) -> datetime:

@@ -20,6 +20,7 @@ from .context_names import EngagementView, group_records
 from .durations import TimeFrame
 from .roadmap_check import carriers, client_name, with_roadmap_problems
 from .rules import Playbook, Rule
+from .scope import Scope, evaluate_in
 from .step_context import engagement_steps
 
 # A check's expressions, compiled once per pack's environment.
@@ -150,8 +151,9 @@ def _window(engagement: Engagement, playbook: Playbook, context: Mapping[str, An
     record = engagement.one(check.role)
     if record is None:
         return f.Window(applies=False)
-    applies = bool(_evaluate(playbook, check.applies, context))
-    expected = _evaluate(playbook, check.expected, context)
+    scope = Scope(context)
+    applies = bool(_evaluate(playbook, check.applies, scope))
+    expected = _evaluate(playbook, check.expected, scope)
     return f.check_window(record, check.start, check.end, applies, expected, engagement.zone, check.hours)
 
 
@@ -159,7 +161,7 @@ def _evaluate(playbook: Playbook, source: str, context: Mapping[str, Any]) -> An
     compiled = _COMPILED.setdefault(playbook.env, {})
     if source not in compiled:
         compiled[source] = playbook.env.compile_expression(source, undefined_to_none=False)
-    return compiled[source](**context)
+    return evaluate_in(compiled[source], context)
 
 
 def rule_context(base: Mapping[str, Any], rule: Rule) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from jinja2.runtime import Undefined
 from ..errors import RulesError
 from .dayrange import DayRange, local_midnight
 from .expressions import Expression, check_reads, compile_expression, dependency_order, failed
+from .scope import Scope
 
 EVALUATION_ERRORS = (JinjaTemplateError, TypeError, ValueError, AttributeError, ArithmeticError)
 
@@ -37,7 +38,7 @@ class NamedDates:
     def evaluate(self, context: Mapping[str, Any]) -> dict[str, Any]:
         """Every date for one engagement, each computed after the dates it reads."""
         values: dict[str, Any] = {}
-        scope = {**context, "dates": values}
+        scope = Scope({**context, "dates": values})  # values fill in place
         for name in self.order:
             values[name] = evaluate_date(name, self.expressions[name], scope)
         return {name: values[name] for name in self.expressions}

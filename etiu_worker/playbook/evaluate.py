@@ -8,6 +8,7 @@ from typing import Any, Mapping
 from jinja2 import TemplateError as JinjaTemplateError
 
 from .rules import Condition, Playbook, Rule
+from .scope import scope_of
 from .timefilters import explain_comparison
 
 
@@ -49,11 +50,13 @@ class RuleResult:
 
 
 def evaluate_conditions(playbook: Playbook, conditions: tuple[Condition, ...], context: Mapping[str, Any]) -> tuple[ConditionResult, ...]:
-    """Every condition in order, stopping at the first that does not hold."""
+    """Every condition in order, stopping at the first that does not hold; the names are merged
+    with the pack's globals once for all of them (``Scope``)."""
     results = []
+    scope = scope_of(context) if conditions else context
     for condition in conditions:
         try:
-            value = bool(condition.evaluate(playbook.env, context))
+            value = bool(_value(condition, playbook, scope))
             results.append(ConditionResult(condition.text, value))
         except (JinjaTemplateError, TypeError, ValueError, AttributeError) as error:
             results.append(_failed(condition, error))
@@ -69,6 +72,12 @@ def evaluate_rule(playbook: Playbook, rule: Rule, engagement_key: str, broken: b
     results = evaluate_conditions(playbook, rule.when, context)
     matched = all(result.value for result in results) and len(results) == len(rule.when)
     return RuleResult(rule.name, engagement_key, matched, results)
+
+
+def _value(condition: Condition, playbook: Playbook, scope: Any) -> Any:
+    if type(condition) is Condition:  # its evaluate is compiled(**context): the scope does the same
+        return scope.evaluate(condition.compiled)
+    return condition.evaluate(playbook.env, scope)
 
 
 def _failed(condition: Condition, error: Exception) -> ConditionResult:

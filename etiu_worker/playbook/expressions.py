@@ -16,6 +16,7 @@ from jinja2.runtime import StrictUndefined
 from .condition_check import parse_expression
 from ..errors import RulesError
 from .names import closest, did_you_mean
+from .scope import evaluate_in
 from .timechecks import check_time_literals
 
 NAMESPACES = ("dates", "latches")
@@ -32,7 +33,7 @@ class Expression:
     tree: Any = field(repr=False, compare=False, default=None)  # for the rules' own checks (state names)
 
     def evaluate(self, context: Mapping[str, Any]) -> Any:
-        return self.compiled(**context)
+        return evaluate_in(self.compiled, context)
 
 
 class Failed(StrictUndefined):

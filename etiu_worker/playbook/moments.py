@@ -15,6 +15,7 @@ from .dates import NamedDates, compile_date_expressions, evaluate_date
 from .expressions import check_reads, dependency_order
 from .latch_memory import kept_value, read_kept_value
 from .latches import Latch, LatchState, compile_latches, evaluate_latch
+from .scope import Scope
 
 LATCHES = "latches"  # the engagement memory's key for what the pack's latches remember
 
@@ -44,7 +45,7 @@ class Moments:
         last cycle (a latch it does not mention is not set)."""
         dates: dict[str, Any] = {}
         latches: dict[str, LatchState] = {}
-        scope = {**context, "dates": dates, "latches": latches}
+        scope = Scope({**context, "dates": dates, "latches": latches})  # dates and latches fill in place
         for qualified in self.order:
             kind, name = qualified.split(".", 1)
             if kind == "dates":

@@ -28,8 +28,22 @@ def carriers(engagement: Engagement, check: RoadmapSyncTable | None) -> tuple[Ca
     """Every record of the check's roles, in pack order then by number, with its roadmap read."""
     if check is None:
         return ()
-    return tuple(_carrier(record, check, engagement.zone, []) for role in check.roles
-                 for record in engagement.each(role))
+    last = _last_carriers
+    if last is not None and last[0] is engagement and last[1] is check:
+        return last[2]  # the facts, the history check and the roadmap action all ask, one after another
+    found = tuple(_carrier(record, check, engagement.zone, []) for role in check.roles
+                  for record in engagement.each(role))
+    _remember_carriers((engagement, check, found))
+    return found
+
+
+# The carriers last read: an engagement and its records are frozen, so the same objects read the same.
+_last_carriers: tuple[Engagement, RoadmapSyncTable, tuple[Carrier, ...]] | None = None
+
+
+def _remember_carriers(last: tuple[Engagement, RoadmapSyncTable, tuple[Carrier, ...]]) -> None:
+    global _last_carriers
+    _last_carriers = last
 
 
 def with_roadmap_problems(engagement: Engagement, check: RoadmapSyncTable | None) -> Engagement:
