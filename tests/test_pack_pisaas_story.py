@@ -88,7 +88,7 @@ def seed(store, now: datetime) -> Story:
     story.customer("late_notice", afternoon, now + timedelta(hours=2))
     story.customer("opted_out_late", afternoon, now + timedelta(hours=2),
                    opt_out=local_now.replace(hour=13, minute=1, second=0, microsecond=0))
-    story.customer("slot_missed", "Europe/London", now - timedelta(hours=4), OPEN)
+    story.customer("slot_missed", "Europe/London", now - timedelta(hours=26), OPEN)  # a day past, whatever the hour
     story.customer("upgraded", afternoon, now - timedelta(hours=3), CLOSED, close_code="successful",
                    work_end=stamp(now - timedelta(minutes=10)))
     story.customer("upgrade_failed", "Europe/London", now - timedelta(hours=5), CLOSED, close_code="unsuccessful")
