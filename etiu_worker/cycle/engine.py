@@ -175,7 +175,7 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     """One cycle of every pack in ``playbook`` (one pack, or several: pack_match.py says which
     engagement goes to which); with ``dry_run`` nothing is written to ServiceNow or to the journal.
 
-    ``should_stop`` is asked between two writes: a stopping worker finishes the write in flight,
+    ``should_stop`` is asked before each request: a stopping worker finishes the writes in flight,
     verifies what it sent, and leaves the rest to the next run.
     """
     playbooks = (playbook,) if isinstance(playbook, Playbook) else tuple(playbook)
@@ -197,7 +197,7 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     if not dry_run:
         for pack, part, engagements in parts:
             _enforce_pack(client, journal, cache, pack, report, part, engagements, should_stop,
-                          cache_names(chosen, pack.name))
+                          cache_names(chosen, pack.name), settings.servicenow.max_parallel_writes)
         report.plan = _merged(parts)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
@@ -239,30 +239,30 @@ def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_
 
 
 def _enforce_pack(client, journal, cache, playbook, report: CycleReport, part: CyclePlan, engagements, should_stop,
-                  names) -> None:
+                  names, parallel: int = 1) -> None:
     """``_enforce`` of one pack's part of the cycle, its outcomes added to the report."""
     own = CycleReport(report.run_id, False, report.started, 0.0, part)
     try:
-        _enforce(client, journal, cache, playbook, own, engagements, should_stop, names)
+        _enforce(client, journal, cache, playbook, own, engagements, should_stop, names, parallel)
     finally:
         report.outcomes += own.outcomes
         report.moved_meanwhile += own.moved_meanwhile
 
 
 def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, engagements, should_stop,
-             names=None) -> None:
+             names=None, parallel: int = 1) -> None:
     """Send what is still fresh, verify it, send the follow-up flags; then record what happened."""
     cycle, read = report.plan, record_index(engagements)
     try:
         cycle.writes = fresh_writes(client, cache, cycle.writes, read)
         since = client.instance_now() or report.started  # the read-back's window, on the instance's clock
-        report.outcomes = send_and_verify(client, journal, report.run_id, cycle.writes, since, now, should_stop)
+        report.outcomes = send_and_verify(client, journal, report.run_id, cycle.writes, since, now, should_stop, parallel)
         follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
         follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
         follow_ups = unsent_writes(client, journal, cache, playbook.declarations, follow_ups, report.run_id)
         if follow_ups:
             cycle.writes += follow_ups
-            report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now)
+            report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now, parallel=parallel)
     finally:
         record_state(journal, cycle, report.outcomes)
         report.moved_meanwhile = remember_own_writes(cache, playbook.declarations, report.outcomes, read, names)
