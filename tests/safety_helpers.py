@@ -51,6 +51,8 @@ FIXED_MOMENT = datetime.combine(FIXED_DAY, clock_time(15, 0), timezone.utc)
 # Every worker note ends with this line; the reference is what makes a note "the same event".
 _FOOTER = re.compile(r"— etiu-worker · (?:rule (?P<rule>[^\s·]+)|(?P<check>write verification)) · ref (?P<ref>[0-9a-f]{12})\s*\Z")
 
+_FOOTER_LINE = re.compile(_FOOTER.pattern.removesuffix(r"\s*\Z") + r"[ \t]*(?:\n\n|\s*\Z)")
+
 
 # --- the instance's meaningful state -----------------------------------------------------------
 
@@ -96,6 +98,16 @@ def note_footer(text: str) -> tuple[str, str] | None:
     return (match["rule"] or match["check"], match["ref"])
 
 
+def note_footers(text: str) -> list[tuple[str, str, str]]:
+    """(rule, ref, body) of each worker note in a journal entry: the notes one request posted on one
+    record share one entry, joined by a blank line, each ending with its footer."""
+    notes, start = [], 0
+    for match in _FOOTER_LINE.finditer(text or ""):
+        notes.append((match["rule"] or match["check"], match["ref"], text[start:match.start()].rstrip("\n")))
+        start = match.end()
+    return notes
+
+
 def snapshot(sb: Sandbox) -> Snapshot:
     store = sb.store
     changes = {record["sys_id"]: record for record in store.query(CHANGES)}
@@ -118,12 +130,10 @@ def snapshot(sb: Sandbox) -> Snapshot:
     notes: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     per_record: Counter = Counter()
     for entry in store.journal():
-        footer = note_footer(entry.get("value", ""))
         identity = identities.get(entry.get("element_id", ""))
-        if footer is None or identity is None:
-            continue
-        notes.setdefault(identity, []).append(footer)
-        per_record[(entry["element_id"], identity, footer[1])] += 1
+        for rule, ref, _ in note_footers(entry.get("value", "")) if identity is not None else ():
+            notes.setdefault(identity, []).append((rule, ref))
+            per_record[(entry["element_id"], identity, ref)] += 1
     duplicates = tuple(sorted((identity, ref) for (_, identity, ref), count in per_record.items() if count > 1))
     tickets_per_code = Counter(identity[1:] for identity, _ in records if identity[0] == TICKETS)
     return Snapshot(

@@ -38,7 +38,7 @@ from safety_helpers import (
     describe,
     in_process_settings,
     kill_and_reap,
-    note_footer,
+    note_footers,
     pending_actions,
     run_cycle,
     run_worker,
@@ -111,12 +111,12 @@ def mix_snapshot(mix: Mix) -> MixSnapshot:
     notes: dict[str, list] = {}
     refs: Counter = Counter()
     for entry in mix.sandbox.store.journal():
-        footer = note_footer(entry.get("value", ""))
-        if footer is None or entry.get("element_id") not in by_id:
+        if entry.get("element_id") not in by_id:
             continue
         owner = identity(entry["element_id"])
-        notes.setdefault(owner, []).append((footer[0], entry["value"].rsplit("\n\n", 1)[0]))
-        refs[(entry["element_id"], owner, footer[1])] += 1
+        for rule, ref, body in note_footers(entry.get("value", "")):  # notes one request posted share an entry
+            notes.setdefault(owner, []).append((rule, body))
+            refs[(entry["element_id"], owner, ref)] += 1
     duplicates = tuple(sorted((owner, ref) for (_, owner, ref), count in refs.items() if count > 1))
     return MixSnapshot(tuple(records), created, {key: tuple(sorted(found)) for key, found in notes.items()}, duplicates)
 
@@ -290,7 +290,8 @@ def test_the_five_pack_mix_killed_mid_cycle_and_run_again_ends_like_an_uninterru
         hold.release()
     assert ended_early is None, f"the worker ended before request #{n}: exit {ended_early}"
     assert killed == -signal.SIGKILL
-    assert write_requests(sb) == writes_before_kill
+    # Writes go from several threads: others than the held one may have reached the instance too.
+    assert write_requests(sb) >= writes_before_kill
     if lands:
         assert hold.landed.wait(10), "the held write never reached the instance"
     assert pending_actions(state), "the killed run recorded nothing as pending"
@@ -364,8 +365,8 @@ def test_a_write_that_does_not_save_on_a_pack_other_than_etiu_is_flagged_and_the
         first = run_cycle(mix_settings(sb, tmp_path / "state"))
 
         assert first.exit_code == 1, first  # reported as unverified, the other writes sent
-        assert any(note_footer(entry["value"]) and note_footer(entry["value"])[0] == "write verification"
-                   for entry in sb.store.journal(sys_id=globex_bi_case(sb)["sys_id"])), "the case was not flagged"
+        assert any(rule == "write verification" for entry in sb.store.journal(sys_id=globex_bi_case(sb)["sys_id"])
+                   for rule, _, _ in note_footers(entry["value"])), "the case was not flagged"
     finally:
         mix.sandbox.stop()
 
