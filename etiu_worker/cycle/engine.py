@@ -32,7 +32,7 @@ from ..playbook.pack_match import assign
 from .pack_reads import cache_names, distinct, pack_scopes, tables_of
 from .read import read_scopes, remember_own_writes
 from ..engagement.roadmap import Roadmap
-from ..engagement.roadmap_memory import AGREED, CARRYING, remember_roadmap, upgraded
+from ..engagement.roadmap_memory import AGREED, CARRIED_FROM, CARRYING, remember_roadmap, upgraded
 from ..playbook.roadmap_sync import remembered_conflicts
 from ..playbook.rules import Playbook
 from .verify import Outcome, send_and_verify
@@ -153,12 +153,14 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
 def _remembered_carry(memory: dict[str, Any], sync) -> dict[str, Any]:
     """The dates the worker is about to carry, so that next cycle a ticket holding one is read as
     the worker's write (a carry that did not reach every ticket goes on), and only a ticket
-    holding a third date as a person's newer change."""
-    rest = {key: value for key, value in memory.items() if key != CARRYING}
+    holding a third date as a person's newer change; and the ticket each came from, which the
+    carry's note goes on naming (the other tickets holding it are the worker's)."""
+    rest = {key: value for key, value in memory.items() if key not in (CARRYING, CARRIED_FROM)}
     if sync.consistent or not sync.carried:
         return rest
     carrying = Roadmap(sync.agreed.labels, **{carry.field: carry.new for carry in sync.carried})
-    return {**rest, CARRYING: remember_roadmap(carrying)}
+    sources = {carry.field: carry.source for carry in sync.carried}
+    return {**rest, CARRYING: remember_roadmap(carrying), CARRIED_FROM: sources}
 
 
 def _upgraded_memories(memories: dict[str, dict[str, Any]], playbooks: Sequence[Playbook]) -> dict[str, dict[str, Any]]:
