@@ -19,9 +19,11 @@ import json
 import signal
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
+
+from etiu_worker.cycle import engine
 
 from etiu_worker.sandbox import Faults, Sandbox
 from etiu_worker.sandbox.demo_packs import PACKS as DEMO_PACKS
@@ -303,6 +305,44 @@ def test_the_five_pack_mix_killed_mid_cycle_and_run_again_ends_like_an_uninterru
     assert "settled" in first.stderr, "the rerun did not say it settled the interrupted run's actions"
     assert second.returncode == 0, describe(second)
     assert_converged_like(mix, state, reference)
+
+
+class Killed(BaseException):
+    """The worker killed after a pack's writes went out, before it saved the engagements' memory."""
+
+
+LATCHED_NOTE = "intake_complete"  # aurea-cx-managed: its reference holds the moment a latch set
+
+
+def test_a_run_killed_before_it_saved_the_memory_does_not_post_a_note_whose_reference_holds_a_latch_again(
+        clock, tmp_path, monkeypatch):
+    mix = mix_sandbox(FIXED_DAY)
+    try:
+        sb = mix.sandbox
+        sb.store.now = clock
+        settings = mix_settings(sb, tmp_path / "state")
+        record_state = engine.record_state
+
+        def killed_after_the_latched_note(journal, cycle, outcomes):
+            if any(outcome.write.rule == LATCHED_NOTE for outcome in outcomes):
+                raise Killed()
+            record_state(journal, cycle, outcomes)
+
+        with monkeypatch.context() as patched:
+            patched.setattr(engine, "record_state", killed_after_the_latched_note)
+            with pytest.raises(Killed):
+                run_cycle(settings)
+        clock.start += timedelta(minutes=1)  # the rerun's latch, set anew, would hold another moment
+
+        cycles = in_line(settings, 3)
+
+        assert not cycles[-1].report.plan.writes
+        notes = mix_snapshot(mix).notes
+        assert any(rule == LATCHED_NOTE for found in notes.values() for rule, _ in found), "no latched note was posted"
+        twice = {key: note for key, found in notes.items() for note, n in Counter(found).items() if n > 1}
+        assert not twice, f"notes posted twice: {twice}"
+    finally:
+        mix.sandbox.stop()
 
 
 def test_two_runs_of_the_five_pack_mix_started_together_never_write_twice(mix, reference, tmp_path):

@@ -51,6 +51,7 @@ class CyclePlan:
     results: list[RuleResult] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     memories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    latched: dict[str, dict[str, Any]] = field(default_factory=dict)  # memory as read, latches as now (saved first)
     raised_flags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # engagement -> why it could not be planned
@@ -123,6 +124,9 @@ def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: Cyc
         log.info("%s %s", record, why, extra={"engagement": engagement.key, "rule": rule})
     cycle.evaluated_rules[engagement.key] = evaluated
     cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base, playbook)
+    latched = with_latches(memory, base, playbook)
+    if latched != memory:
+        cycle.latched[engagement.key] = latched
 
 
 def _holds(playbook, conditions, context) -> bool:
@@ -224,7 +228,7 @@ def _merged(parts: list[tuple[Playbook, CyclePlan, list[Engagement]]]) -> CycleP
     for _, part, _ in parts:
         whole.results += part.results
         whole.writes += part.writes
-        for name in ("memories", "raised_flags", "evaluated_rules", "skipped", "waiting"):
+        for name in ("memories", "latched", "raised_flags", "evaluated_rules", "skipped", "waiting"):
             getattr(whole, name).update(getattr(part, name))
     return whole
 
@@ -256,6 +260,7 @@ def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, en
     """Send what is still fresh, verify it, send the follow-up flags; then record what happened."""
     cycle, read = report.plan, record_index(engagements)
     try:
+        save_latches(journal, cycle)
         cycle.writes = fresh_writes(client, cache, cycle.writes, read)
         since = client.instance_now() or report.started  # the read-back's window, on the instance's clock
         report.outcomes = send_and_verify(client, journal, report.run_id, cycle.writes, since, now, should_stop, parallel)
@@ -346,6 +351,14 @@ def _last_run_was_clean(journal, run_id: str, interrupted: int) -> bool:
     # A run that stopped on an error never finished: its outcome is None, which is not clean. A run
     # whose written records moved meanwhile did not cache them: their last updater may be the worker.
     return bool(earlier) and earlier[0].outcome == "ok" and not earlier[0].counts.get("moved_meanwhile")
+
+
+def save_latches(journal, cycle: CyclePlan) -> None:
+    """The latches' new memory, saved before any write leaves: a note's reference may hold the
+    moment a latch set, which a run killed before ``record_state`` must find again (not a new one).
+    ``record_state`` saves the same latches whatever the writes do, so this changes nothing else."""
+    if cycle.latched:
+        journal.save_engagement_states(cycle.latched)
 
 
 def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
