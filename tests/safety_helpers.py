@@ -36,6 +36,8 @@ from etiu_worker.sandbox import Fault, Faults, Sandbox
 from etiu_worker.sandbox import store as sandbox_store
 from etiu_worker.servicenow.client import ServiceNowClient
 
+from clocked_worker import CLOCK_ENV, clocked_command
+
 TICKETS, CHANGES, CTASKS = "u_etiu_ticket", "change_request", "change_task"
 CYCLE_TABLES = (TICKETS, CHANGES, CTASKS)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -305,13 +307,18 @@ def worker_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "etiu_worker", *args]
 
 
+def _command(env: Mapping[str, str], args: Sequence[str]) -> list[str]:
+    """The worker's command line; on the test's clock when ``env`` hands one over (clocked_worker.py)."""
+    return clocked_command(*args) if CLOCK_ENV in env else worker_command(*args)
+
+
 def run_worker(env: Mapping[str, str], *args: str, timeout: float = SUBPROCESS_TIMEOUT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(worker_command(*args), env=dict(env), capture_output=True, text=True,
+    return subprocess.run(_command(env, args), env=dict(env), capture_output=True, text=True,
                           encoding="utf-8", errors="replace", timeout=timeout)
 
 
 def start_worker(env: Mapping[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(worker_command(*args), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.Popen(_command(env, args), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, encoding="utf-8", errors="replace")
 
 

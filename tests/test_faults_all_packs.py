@@ -2,9 +2,10 @@
 pack's demo engagements on one instance, ``rules.packs`` naming the five.
 
 Faults at 20% (in-process, on the fixed ticking clock), SIGKILL mid-cycle then a rerun, and two
-runs started together on one state folder (real processes, on the real clock): each ends where an
-uninterrupted, fault-free run on an identically seeded mix ends, with no note posted twice on a
-record and no record created twice.
+runs started together on one state folder (real processes, on a clock shared with the reference
+run and slowed to stay in its minute: clocked_worker.py): each ends where an uninterrupted,
+fault-free run on an identically seeded mix ends, with no note posted twice on a record and no
+record created twice.
 
 The comparison covers every table the five packs read. A record the sandbox seeded is known by its
 sys_id (seeded with deterministic ids, so the same in every sandbox); a record the worker created
@@ -19,7 +20,7 @@ import json
 import signal
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 
 import pytest
 
@@ -28,8 +29,10 @@ from etiu_worker.cycle import engine
 from etiu_worker.sandbox import Faults, Sandbox
 from etiu_worker.sandbox.demo_packs import PACKS as DEMO_PACKS
 
+from clocked_worker import SharedClock
 from safety_helpers import (
     FIXED_DAY,
+    FIXED_MOMENT,
     PASSWORD,
     SUBPROCESS_TIMEOUT,
     WRITE_METHODS,
@@ -45,6 +48,7 @@ from safety_helpers import (
     run_cycle,
     run_worker,
     start_worker,
+    use_clock,
     wait_for,
     worker_env,
     write_requests,
@@ -82,8 +86,8 @@ def mix_settings(sb: Sandbox, state):
     return settings.model_copy(update={"rules": settings.rules.model_copy(update={"packs": list(MIX)})})
 
 
-def mix_env(sb: Sandbox, state) -> dict[str, str]:
-    return worker_env(sb, state, rules__packs=json.dumps(list(MIX)))
+def mix_env(sb: Sandbox, state, clock: SharedClock) -> dict[str, str]:
+    return {**worker_env(sb, state, rules__packs=json.dumps(list(MIX))), **clock.env()}
 
 
 @dataclass(frozen=True)
@@ -220,7 +224,7 @@ def test_the_five_pack_mix_under_20_percent_faults_ends_like_a_clean_run_with_no
         faulty.sandbox.stop()
 
 
-# --- SIGKILL mid-cycle, and two runs together (real processes, real clock) -----------------------
+# --- SIGKILL mid-cycle, and two runs together (real processes, one slowed clock) ------------------
 
 
 @dataclass(frozen=True)
@@ -228,6 +232,7 @@ class Reference:
     today: date
     snapshot: MixSnapshot
     first_cycle: list[str]  # the method of each request of the first cycle, in order
+    clock: SharedClock  # the reference's, the sandboxes' and every worker process's
 
     def request_number(self, point: str) -> int:
         """1-based position, in the first cycle, of the request named by ``point``."""
@@ -241,19 +246,23 @@ class Reference:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Reference:
-    """An uninterrupted run on today's five-pack mix, until a cycle has nothing to do."""
-    today = datetime.now(timezone.utc).date()
-    mix = mix_sandbox(today)
+    """An uninterrupted run on the five-pack mix, until a cycle has nothing to do, on the clock
+    every run of these tests reads: slowed, it stays in the reference's minute all along, so a note
+    naming a minute counted from now (a projected finish) reads the same in the tests' runs."""
+    clock = SharedClock(FIXED_MOMENT)
+    mix = mix_sandbox(FIXED_DAY)
     try:
         mix.sandbox.faults = log = RequestLog()
         settings = mix_settings(mix.sandbox, tmp_path_factory.mktemp("mix-reference") / "state")
-        first = run_cycle(settings)
-        assert first.exit_code == 0 and first.report.plan.writes, first
-        first_cycle = list(log.methods)
-        assert "POST" in first_cycle, "the mix no longer creates a record: pick another kill point"
-        second = run_cycle(settings)
+        with pytest.MonkeyPatch.context() as patched:
+            use_clock(patched, clock, mix.sandbox)
+            first = run_cycle(settings)
+            assert first.exit_code == 0 and first.report.plan.writes, first
+            first_cycle = list(log.methods)
+            assert "POST" in first_cycle, "the mix no longer creates a record: pick another kill point"
+            second = run_cycle(settings)
         assert second.exit_code == 0 and not second.report.plan.writes, "a clean run does not converge in one cycle"
-        return Reference(today, mix_snapshot(mix), first_cycle)
+        return Reference(FIXED_DAY, mix_snapshot(mix), first_cycle, clock)
     finally:
         mix.sandbox.stop()
 
@@ -261,6 +270,7 @@ def reference(tmp_path_factory) -> Reference:
 @pytest.fixture
 def mix(reference):
     mix = mix_sandbox(reference.today)
+    mix.sandbox.store.now = reference.clock
     yield mix
     mix.sandbox.stop()
 
@@ -277,7 +287,7 @@ def assert_converged_like(mix: Mix, state, reference: Reference) -> None:
 def test_the_five_pack_mix_killed_mid_cycle_and_run_again_ends_like_an_uninterrupted_run(mix, reference, tmp_path,
                                                                                          point, lands):
     sb, state = mix.sandbox, tmp_path / "state"
-    env = mix_env(sb, state)
+    env = mix_env(sb, state, reference.clock)
     n = reference.request_number(point)
     writes_before_kill = sum(method in WRITE_METHODS for method in reference.first_cycle[:n])
     sb.faults = hold = HoldRequest(n, lands=lands, latency=LATENCY).watch(sb)
@@ -347,7 +357,7 @@ def test_a_run_killed_before_it_saved_the_memory_does_not_post_a_note_whose_refe
 
 def test_two_runs_of_the_five_pack_mix_started_together_never_write_twice(mix, reference, tmp_path):
     sb, state = mix.sandbox, tmp_path / "state"
-    env = mix_env(sb, state)
+    env = mix_env(sb, state, reference.clock)
     # The first write waits at the door: the run holding the lock is still in its cycle when the other arrives.
     sb.faults = hold = HoldRequest(reference.request_number("first write"), latency=LATENCY)
 
