@@ -67,6 +67,14 @@ class ServiceNowSettings(_Section):
     page_size: int = Field(1000, ge=1, le=10000)
     max_attempts: int = Field(5, ge=1, le=20, description="tries per request, first included")
     max_backoff: float = Field(60.0, gt=0, description="longest wait between two tries, seconds")
+    max_parallel_writes: int = Field(4, description="write requests in flight at once, 1 or more")
+
+    @field_validator("max_parallel_writes")
+    @classmethod
+    def _at_least_one_write(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError(f"must be 1 or more (1 sends the writes one after another), not {value}")
+        return value
 
     @field_validator("url")
     @classmethod

@@ -36,6 +36,8 @@ from etiu_worker.sandbox import Fault, Faults, Sandbox
 from etiu_worker.sandbox import store as sandbox_store
 from etiu_worker.servicenow.client import ServiceNowClient
 
+from clocked_worker import CLOCK_ENV, clocked_command
+
 TICKETS, CHANGES, CTASKS = "u_etiu_ticket", "change_request", "change_task"
 CYCLE_TABLES = (TICKETS, CHANGES, CTASKS)
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -50,6 +52,8 @@ FIXED_MOMENT = datetime.combine(FIXED_DAY, clock_time(15, 0), timezone.utc)
 
 # Every worker note ends with this line; the reference is what makes a note "the same event".
 _FOOTER = re.compile(r"— etiu-worker · (?:rule (?P<rule>[^\s·]+)|(?P<check>write verification)) · ref (?P<ref>[0-9a-f]{12})\s*\Z")
+
+_FOOTER_LINE = re.compile(_FOOTER.pattern.removesuffix(r"\s*\Z") + r"[ \t]*(?:\n\n|\s*\Z)")
 
 
 # --- the instance's meaningful state -----------------------------------------------------------
@@ -96,6 +100,16 @@ def note_footer(text: str) -> tuple[str, str] | None:
     return (match["rule"] or match["check"], match["ref"])
 
 
+def note_footers(text: str) -> list[tuple[str, str, str]]:
+    """(rule, ref, body) of each worker note in a journal entry: the notes one request posted on one
+    record share one entry, joined by a blank line, each ending with its footer."""
+    notes, start = [], 0
+    for match in _FOOTER_LINE.finditer(text or ""):
+        notes.append((match["rule"] or match["check"], match["ref"], text[start:match.start()].rstrip("\n")))
+        start = match.end()
+    return notes
+
+
 def snapshot(sb: Sandbox) -> Snapshot:
     store = sb.store
     changes = {record["sys_id"]: record for record in store.query(CHANGES)}
@@ -118,12 +132,10 @@ def snapshot(sb: Sandbox) -> Snapshot:
     notes: dict[tuple[str, ...], list[tuple[str, str]]] = {}
     per_record: Counter = Counter()
     for entry in store.journal():
-        footer = note_footer(entry.get("value", ""))
         identity = identities.get(entry.get("element_id", ""))
-        if footer is None or identity is None:
-            continue
-        notes.setdefault(identity, []).append(footer)
-        per_record[(entry["element_id"], identity, footer[1])] += 1
+        for rule, ref, _ in note_footers(entry.get("value", "")) if identity is not None else ():
+            notes.setdefault(identity, []).append((rule, ref))
+            per_record[(entry["element_id"], identity, ref)] += 1
     duplicates = tuple(sorted((identity, ref) for (_, identity, ref), count in per_record.items() if count > 1))
     tickets_per_code = Counter(identity[1:] for identity, _ in records if identity[0] == TICKETS)
     return Snapshot(
@@ -295,13 +307,18 @@ def worker_command(*args: str) -> list[str]:
     return [sys.executable, "-m", "etiu_worker", *args]
 
 
+def _command(env: Mapping[str, str], args: Sequence[str]) -> list[str]:
+    """The worker's command line; on the test's clock when ``env`` hands one over (clocked_worker.py)."""
+    return clocked_command(*args) if CLOCK_ENV in env else worker_command(*args)
+
+
 def run_worker(env: Mapping[str, str], *args: str, timeout: float = SUBPROCESS_TIMEOUT) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(worker_command(*args), env=dict(env), capture_output=True, text=True,
+    return subprocess.run(_command(env, args), env=dict(env), capture_output=True, text=True,
                           encoding="utf-8", errors="replace", timeout=timeout)
 
 
 def start_worker(env: Mapping[str, str], *args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen(worker_command(*args), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    return subprocess.Popen(_command(env, args), env=dict(env), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, encoding="utf-8", errors="replace")
 
 

@@ -122,7 +122,8 @@ def test_a_worker_killed_mid_cycle_and_run_again_ends_like_an_uninterrupted_run(
         hold.release()
     assert ended_early is None, f"the worker ended before request #{n}: exit {ended_early}"
     assert killed == -signal.SIGKILL
-    assert write_requests(sb) == writes_before_kill
+    # Writes go from several threads: others than the held one may have reached the instance too.
+    assert write_requests(sb) >= writes_before_kill
     if lands and reference.first_cycle[n - 1] in WRITE_METHODS:
         assert hold.landed.wait(10), "the held write never reached the instance"
     assert pending_actions(state), "the killed run recorded nothing as pending"

@@ -23,7 +23,7 @@ from safety_helpers import (
     assert_same_instance,
     in_process_settings,
     journal_entries,
-    note_footer,
+    note_footers,
     pending_actions,
     run_cycle,
     snapshot,
@@ -47,9 +47,7 @@ def instance_value(sb, table: str, sys_id: str, name: str) -> str | None:
 def notes_on(sb, sys_id: str) -> set[str]:
     refs = set()
     for entry in sb.store.journal(sys_id=sys_id):
-        footer = note_footer(entry.get("value", ""))
-        if footer:
-            refs.add(footer[1])
+        refs.update(ref for _, ref, _ in note_footers(entry.get("value", "")))
     return refs
 
 
@@ -127,7 +125,7 @@ def test_a_faulty_instance_ends_where_a_clean_one_does_with_nothing_done_twice(r
     assert not pending_actions(state), "actions left pending"
     assert not run_cycle(settings).report.plan.writes, "the instance is not in line yet"
     flagged = {entry["element_id"] for entry in sb.store.journal()
-               if (note_footer(entry["value"]) or ("",))[0] == WRITE_VERIFICATION}
+               if any(rule == WRITE_VERIFICATION for rule, _, _ in note_footers(entry["value"]))}
     assert flagged <= {entry.sys_id for entry in journal_entries(state, outcome="unverified")}, \
         "a record was flagged as not saved without a write on it being unverified"
     # The seed matters: these faults hit writes, failed cycles, and made the client back off.
@@ -150,10 +148,10 @@ def test_a_field_that_never_saves_is_reported_named_and_flagged_once(request, cl
     assert state_writes and all("state" in entry.verification for entry in state_writes), state_writes
     flagged = {}
     for entry in sb.store.journal():
-        footer = note_footer(entry["value"])
-        if footer and footer[0] == WRITE_VERIFICATION:
-            assert "did not save" in entry["value"]
-            flagged.setdefault((entry["element_id"], footer[1]), []).append(entry)
+        for rule, ref, body in note_footers(entry["value"]):
+            if rule == WRITE_VERIFICATION:
+                assert "did not save" in body
+                flagged.setdefault((entry["element_id"], ref), []).append(entry)
     assert {sys_id for sys_id, _ in flagged} == {entry.sys_id for entry in state_writes}
     assert all(len(entries) == 1 for entries in flagged.values()), "a not-saved flag was posted twice"
     assert not snapshot(sb).duplicate_notes

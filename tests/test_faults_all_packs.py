@@ -2,9 +2,10 @@
 pack's demo engagements on one instance, ``rules.packs`` naming the five.
 
 Faults at 20% (in-process, on the fixed ticking clock), SIGKILL mid-cycle then a rerun, and two
-runs started together on one state folder (real processes, on the real clock): each ends where an
-uninterrupted, fault-free run on an identically seeded mix ends, with no note posted twice on a
-record and no record created twice.
+runs started together on one state folder (real processes, on a clock shared with the reference
+run and slowed to stay in its minute: clocked_worker.py): each ends where an uninterrupted,
+fault-free run on an identically seeded mix ends, with no note posted twice on a record and no
+record created twice.
 
 The comparison covers every table the five packs read. A record the sandbox seeded is known by its
 sys_id (seeded with deterministic ids, so the same in every sandbox); a record the worker created
@@ -23,15 +24,19 @@ import shutil
 import signal
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date, timedelta
 
 import pytest
+
+from etiu_worker.cycle import engine
 
 from etiu_worker.sandbox import Faults, Sandbox
 from etiu_worker.sandbox.demo_packs import PACKS as DEMO_PACKS
 
+from clocked_worker import SharedClock
 from safety_helpers import (
     FIXED_DAY,
+    FIXED_MOMENT,
     PASSWORD,
     SUBPROCESS_TIMEOUT,
     WRITE_METHODS,
@@ -42,11 +47,12 @@ from safety_helpers import (
     describe,
     in_process_settings,
     kill_and_reap,
-    note_footer,
+    note_footers,
     pending_actions,
     run_cycle,
     run_worker,
     start_worker,
+    use_clock,
     wait_for,
     worker_env,
     write_requests,
@@ -84,8 +90,8 @@ def mix_settings(sb: Sandbox, state):
     return settings.model_copy(update={"rules": settings.rules.model_copy(update={"packs": list(MIX)})})
 
 
-def mix_env(sb: Sandbox, state) -> dict[str, str]:
-    return worker_env(sb, state, rules__packs=json.dumps(list(MIX)))
+def mix_env(sb: Sandbox, state, clock: SharedClock) -> dict[str, str]:
+    return {**worker_env(sb, state, rules__packs=json.dumps(list(MIX))), **clock.env()}
 
 
 @dataclass(frozen=True)
@@ -115,12 +121,12 @@ def mix_snapshot(mix: Mix) -> MixSnapshot:
     notes: dict[str, list] = {}
     refs: Counter = Counter()
     for entry in mix.sandbox.store.journal():
-        footer = note_footer(entry.get("value", ""))
-        if footer is None or entry.get("element_id") not in by_id:
+        if entry.get("element_id") not in by_id:
             continue
         owner = identity(entry["element_id"])
-        notes.setdefault(owner, []).append((footer[0], entry["value"].rsplit("\n\n", 1)[0]))
-        refs[(entry["element_id"], owner, footer[1])] += 1
+        for rule, ref, body in note_footers(entry.get("value", "")):  # notes one request posted share an entry
+            notes.setdefault(owner, []).append((rule, body))
+            refs[(entry["element_id"], owner, ref)] += 1
     duplicates = tuple(sorted((owner, ref) for (_, owner, ref), count in refs.items() if count > 1))
     return MixSnapshot(tuple(records), created, {key: tuple(sorted(found)) for key, found in notes.items()}, duplicates)
 
@@ -187,12 +193,12 @@ def in_line(settings, limit: int) -> list:
 
 # Seed 3 found two bugs: a lost pisaas-monthly "move to next month" write after the cancel beside it
 # landed (fixed; test_a_next_cycle_write_that_failed_beside_a_cancel_that_landed_is_sent_again), and
-# an etiu carry note that, after a carry reached only some tickets, names a ticket the worker wrote
-# as the change's source (open: see the stop's note). Seeds 7 and 9 meet that open bug too since a
-# quiet five-pack cycle reads each table once (5 list requests, not 11: the faults fall elsewhere).
+# an etiu carry note that, after a carry reached only some tickets, named a ticket the worker wrote
+# as the change's source (fixed, seeds 5, 7 and 9 found it too; test_rules_roadmap_sync.py's
+# test_a_carry_that_reached_some_tickets_only_still_names_the_ticket_a_person_changed).
 @pytest.mark.expected_errors("ServiceNow may have applied it", "could not be verified",
                              "they are checked again by the next run")
-@pytest.mark.parametrize("seed", [5, 8])
+@pytest.mark.parametrize("seed", [3, 5, 7, 8])
 def test_the_five_pack_mix_under_20_percent_faults_ends_like_a_clean_run_with_nothing_twice(clock, retry_waits,
                                                                                            tmp_path, seed):
     clean = mix_sandbox(FIXED_DAY)
@@ -223,7 +229,7 @@ def test_the_five_pack_mix_under_20_percent_faults_ends_like_a_clean_run_with_no
         faulty.sandbox.stop()
 
 
-# --- SIGKILL mid-cycle, and two runs together (real processes, real clock) -----------------------
+# --- SIGKILL mid-cycle, and two runs together (real processes, one slowed clock) ------------------
 
 
 @dataclass(frozen=True)
@@ -231,6 +237,7 @@ class Reference:
     today: date
     snapshot: MixSnapshot
     first_cycle: list[str]  # the method of each request of the first cycle, in order
+    clock: SharedClock  # the reference's, the sandboxes' and every worker process's
 
     def request_number(self, point: str) -> int:
         """1-based position, in the first cycle, of the request named by ``point``."""
@@ -244,19 +251,23 @@ class Reference:
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory) -> Reference:
-    """An uninterrupted run on today's five-pack mix, until a cycle has nothing to do."""
-    today = datetime.now(timezone.utc).date()
-    mix = mix_sandbox(today)
+    """An uninterrupted run on the five-pack mix, until a cycle has nothing to do, on the clock
+    every run of these tests reads: slowed, it stays in the reference's minute all along, so a note
+    naming a minute counted from now (a projected finish) reads the same in the tests' runs."""
+    clock = SharedClock(FIXED_MOMENT)
+    mix = mix_sandbox(FIXED_DAY)
     try:
         mix.sandbox.faults = log = RequestLog()
         settings = mix_settings(mix.sandbox, tmp_path_factory.mktemp("mix-reference") / "state")
-        first = run_cycle(settings)
-        assert first.exit_code == 0 and first.report.plan.writes, first
-        first_cycle = list(log.methods)
-        assert "POST" in first_cycle, "the mix no longer creates a record: pick another kill point"
-        second = run_cycle(settings)
+        with pytest.MonkeyPatch.context() as patched:
+            use_clock(patched, clock, mix.sandbox)
+            first = run_cycle(settings)
+            assert first.exit_code == 0 and first.report.plan.writes, first
+            first_cycle = list(log.methods)
+            assert "POST" in first_cycle, "the mix no longer creates a record: pick another kill point"
+            second = run_cycle(settings)
         assert second.exit_code == 0 and not second.report.plan.writes, "a clean run does not converge in one cycle"
-        return Reference(today, mix_snapshot(mix), first_cycle)
+        return Reference(FIXED_DAY, mix_snapshot(mix), first_cycle, clock)
     finally:
         mix.sandbox.stop()
 
@@ -264,6 +275,7 @@ def reference(tmp_path_factory) -> Reference:
 @pytest.fixture
 def mix(reference):
     mix = mix_sandbox(reference.today)
+    mix.sandbox.store.now = reference.clock
     yield mix
     mix.sandbox.stop()
 
@@ -280,7 +292,7 @@ def assert_converged_like(mix: Mix, state, reference: Reference) -> None:
 def test_the_five_pack_mix_killed_mid_cycle_and_run_again_ends_like_an_uninterrupted_run(mix, reference, tmp_path,
                                                                                          point, lands):
     sb, state = mix.sandbox, tmp_path / "state"
-    env = mix_env(sb, state)
+    env = mix_env(sb, state, reference.clock)
     n = reference.request_number(point)
     writes_before_kill = sum(method in WRITE_METHODS for method in reference.first_cycle[:n])
     sb.faults = hold = HoldRequest(n, lands=lands, latency=LATENCY).watch(sb)
@@ -295,7 +307,8 @@ def test_the_five_pack_mix_killed_mid_cycle_and_run_again_ends_like_an_uninterru
         hold.release()
     assert ended_early is None, f"the worker ended before request #{n}: exit {ended_early}"
     assert killed == -signal.SIGKILL
-    assert write_requests(sb) == writes_before_kill
+    # Writes go from several threads: others than the held one may have reached the instance too.
+    assert write_requests(sb) >= writes_before_kill
     if lands:
         assert hold.landed.wait(10), "the held write never reached the instance"
     assert pending_actions(state), "the killed run recorded nothing as pending"
@@ -309,9 +322,47 @@ def test_the_five_pack_mix_killed_mid_cycle_and_run_again_ends_like_an_uninterru
     assert_converged_like(mix, state, reference)
 
 
+class Killed(BaseException):
+    """The worker killed after a pack's writes went out, before it saved the engagements' memory."""
+
+
+LATCHED_NOTE = "intake_complete"  # aurea-cx-managed: its reference holds the moment a latch set
+
+
+def test_a_run_killed_before_it_saved_the_memory_does_not_post_a_note_whose_reference_holds_a_latch_again(
+        clock, tmp_path, monkeypatch):
+    mix = mix_sandbox(FIXED_DAY)
+    try:
+        sb = mix.sandbox
+        sb.store.now = clock
+        settings = mix_settings(sb, tmp_path / "state")
+        record_state = engine.record_state
+
+        def killed_after_the_latched_note(journal, cycle, outcomes):
+            if any(outcome.write.rule == LATCHED_NOTE for outcome in outcomes):
+                raise Killed()
+            record_state(journal, cycle, outcomes)
+
+        with monkeypatch.context() as patched:
+            patched.setattr(engine, "record_state", killed_after_the_latched_note)
+            with pytest.raises(Killed):
+                run_cycle(settings)
+        clock.start += timedelta(minutes=1)  # the rerun's latch, set anew, would hold another moment
+
+        cycles = in_line(settings, 3)
+
+        assert not cycles[-1].report.plan.writes
+        notes = mix_snapshot(mix).notes
+        assert any(rule == LATCHED_NOTE for found in notes.values() for rule, _ in found), "no latched note was posted"
+        twice = {key: note for key, found in notes.items() for note, n in Counter(found).items() if n > 1}
+        assert not twice, f"notes posted twice: {twice}"
+    finally:
+        mix.sandbox.stop()
+
+
 def test_two_runs_of_the_five_pack_mix_started_together_never_write_twice(mix, reference, tmp_path):
     sb, state = mix.sandbox, tmp_path / "state"
-    env = mix_env(sb, state)
+    env = mix_env(sb, state, reference.clock)
     # The first write waits at the door: the run holding the lock is still in its cycle when the other arrives.
     sb.faults = hold = HoldRequest(reference.request_number("first write"), latency=LATENCY)
 
@@ -369,8 +420,8 @@ def test_a_write_that_does_not_save_on_a_pack_other_than_etiu_is_flagged_and_the
         first = run_cycle(mix_settings(sb, tmp_path / "state"))
 
         assert first.exit_code == 1, first  # reported as unverified, the other writes sent
-        assert any(note_footer(entry["value"]) and note_footer(entry["value"])[0] == "write verification"
-                   for entry in sb.store.journal(sys_id=globex_bi_case(sb)["sys_id"])), "the case was not flagged"
+        assert any(rule == "write verification" for entry in sb.store.journal(sys_id=globex_bi_case(sb)["sys_id"])
+                   for rule, _, _ in note_footers(entry["value"])), "the case was not flagged"
     finally:
         mix.sandbox.stop()
 

@@ -7,8 +7,10 @@ is written; a scheduled upgrade that moved or was cancelled is flagged loudly.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 
+import pytest
 
 import playbook_helpers as h
 from etiu_worker.engagement.roadmap import ProdUpgrade
@@ -64,6 +66,32 @@ def test_without_memory_the_ticket_whose_date_changed_last_wins():
     assert len(updates) == 3
     assert all(h.roadmap_of(w.fields["short_description"]).bp == date(2026, 12, 2) for w in updates)
     assert "BP: 2026-12-03 → 2026-12-02 (changed on ETIU0100004)" in updates[0].note
+
+
+def _first_sight(data):
+    """The fixture without memory, ETIU04's BP date moved this morning by its history."""
+    del data["memory"]
+    etiu04 = data["tickets"][3]["short_description"]
+    data["audit"] = [{"number": "ETIU0100004", "oldvalue": etiu04.replace("BP: 2026-12-02", "BP: 2026-12-03"),
+                      "newvalue": etiu04, "sys_created_on": "2026-11-24 15:47:21"}]
+    return data
+
+
+@pytest.mark.parametrize("seen", ["remembered roadmap", "first sight"])
+def test_a_carry_that_reached_some_tickets_only_still_names_the_ticket_a_person_changed(seen):
+    data = h.load("roadmap_date_carried")
+    data = _first_sight(data) if seen == "first sight" else data
+    first = h.plan(data)
+    # Only ETIU01's write saved: ETIU01 now holds the new date too, written by the worker.
+    landed = replace(first, writes=[w for w in first.writes if w.number == "ETIU0100001"])
+    partly = h.apply_writes(data, landed)
+    second = h.plan(partly, already_posted=h.posted([landed]))
+    updates = h.writes(second, kind="update_roadmap")
+    assert sorted(w.number for w in updates) == ["ETIU0100002", "ETIU0100003"]
+    for write in updates:
+        assert "BP: 2026-12-03 → 2026-12-02 (changed on ETIU0100004)" in write.note, write.note
+    done = h.plan(h.apply_writes(partly, second), already_posted=h.posted([landed, second]))
+    assert done.writes == [] and "carried_from" not in done.memories["ENG-MASSIVE"]
 
 
 def test_missing_labels_and_placeholders_are_filled_in_from_the_siblings():

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import base64
+import socket
 import time
 from collections import Counter
+from urllib.parse import urlsplit
 
 import pytest
 import requests
@@ -187,3 +190,18 @@ def test_mixed_splits_the_rate_evenly_among_four_kinds():
 def test_an_unknown_script_item_is_refused():
     with pytest.raises(ValueError, match="unknown fault script item"):
         Faults(script=["explode"])
+
+
+@pytest.mark.parametrize("sent", [b"", b'{"short_description": "Upg'])
+def test_a_write_whose_client_went_away_before_its_whole_body_arrived_changes_nothing(sb, sent):
+    # A worker killed between a request's headers and its body (sent apart): an instance acts on no
+    # such request, so neither may the sandbox, or a record with none of the fields would exist.
+    body = b'{"short_description": "Upgrade"}'
+    host, port = urlsplit(sb.url).hostname, urlsplit(sb.url).port
+    credentials = base64.b64encode(f"{sb.user}:{sb.password}".encode()).decode()
+    with socket.create_connection((host, port), timeout=5) as client:
+        client.sendall(f"POST /api/now/table/change_request HTTP/1.1\r\nHost: {host}\r\nAuthorization: Basic {credentials}\r\n"
+                       f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n".encode() + sent)
+        client.shutdown(socket.SHUT_WR)
+        assert client.recv(1024) == b"", "the sandbox answered a request it never received in full"
+    assert sb.store.query("change_request") == []

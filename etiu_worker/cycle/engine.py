@@ -32,7 +32,7 @@ from ..playbook.pack_match import assign
 from .pack_reads import cache_names, distinct, pack_scopes, tables_of
 from .read import read_scopes, remember_own_writes
 from ..engagement.roadmap import Roadmap
-from ..engagement.roadmap_memory import AGREED, CARRYING, remember_roadmap, upgraded
+from ..engagement.roadmap_memory import AGREED, CARRIED_FROM, CARRYING, remember_roadmap, upgraded
 from ..playbook.roadmap_sync import remembered_conflicts
 from ..playbook.rules import Playbook
 from .verify import Outcome, send_and_verify
@@ -51,6 +51,7 @@ class CyclePlan:
     results: list[RuleResult] = field(default_factory=list)
     writes: list[Write] = field(default_factory=list)
     memories: dict[str, dict[str, Any]] = field(default_factory=dict)
+    latched: dict[str, dict[str, Any]] = field(default_factory=dict)  # memory as read, latches as now (saved first)
     raised_flags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
     evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # engagement -> why it could not be planned
@@ -123,6 +124,9 @@ def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: Cyc
         log.info("%s %s", record, why, extra={"engagement": engagement.key, "rule": rule})
     cycle.evaluated_rules[engagement.key] = evaluated
     cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base, playbook)
+    latched = with_latches(memory, base, playbook)
+    if latched != memory:
+        cycle.latched[engagement.key] = latched
 
 
 def _holds(playbook, conditions, context) -> bool:
@@ -153,12 +157,14 @@ def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[s
 def _remembered_carry(memory: dict[str, Any], sync) -> dict[str, Any]:
     """The dates the worker is about to carry, so that next cycle a ticket holding one is read as
     the worker's write (a carry that did not reach every ticket goes on), and only a ticket
-    holding a third date as a person's newer change."""
-    rest = {key: value for key, value in memory.items() if key != CARRYING}
+    holding a third date as a person's newer change; and the ticket each came from, which the
+    carry's note goes on naming (the other tickets holding it are the worker's)."""
+    rest = {key: value for key, value in memory.items() if key not in (CARRYING, CARRIED_FROM)}
     if sync.consistent or not sync.carried:
         return rest
     carrying = Roadmap(sync.agreed.labels, **{carry.field: carry.new for carry in sync.carried})
-    return {**rest, CARRYING: remember_roadmap(carrying)}
+    sources = {carry.field: carry.source for carry in sync.carried}
+    return {**rest, CARRYING: remember_roadmap(carrying), CARRIED_FROM: sources}
 
 
 def _upgraded_memories(memories: dict[str, dict[str, Any]], playbooks: Sequence[Playbook]) -> dict[str, dict[str, Any]]:
@@ -175,7 +181,7 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     """One cycle of every pack in ``playbook`` (one pack, or several: pack_match.py says which
     engagement goes to which); with ``dry_run`` nothing is written to ServiceNow or to the journal.
 
-    ``should_stop`` is asked between two writes: a stopping worker finishes the write in flight,
+    ``should_stop`` is asked before each request: a stopping worker finishes the writes in flight,
     verifies what it sent, and leaves the rest to the next run.
     """
     playbooks = (playbook,) if isinstance(playbook, Playbook) else tuple(playbook)
@@ -197,7 +203,7 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     if not dry_run:
         for pack, part, engagements in parts:
             _enforce_pack(client, journal, cache, pack, report, part, engagements, should_stop,
-                          cache_names(chosen, pack.name))
+                          cache_names(chosen, pack.name), settings.servicenow.max_parallel_writes)
         report.plan = _merged(parts)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
@@ -222,7 +228,7 @@ def _merged(parts: list[tuple[Playbook, CyclePlan, list[Engagement]]]) -> CycleP
     for _, part, _ in parts:
         whole.results += part.results
         whole.writes += part.writes
-        for name in ("memories", "raised_flags", "evaluated_rules", "skipped", "waiting"):
+        for name in ("memories", "latched", "raised_flags", "evaluated_rules", "skipped", "waiting"):
             getattr(whole, name).update(getattr(part, name))
     return whole
 
@@ -239,30 +245,31 @@ def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_
 
 
 def _enforce_pack(client, journal, cache, playbook, report: CycleReport, part: CyclePlan, engagements, should_stop,
-                  names) -> None:
+                  names, parallel: int = 1) -> None:
     """``_enforce`` of one pack's part of the cycle, its outcomes added to the report."""
     own = CycleReport(report.run_id, False, report.started, 0.0, part)
     try:
-        _enforce(client, journal, cache, playbook, own, engagements, should_stop, names)
+        _enforce(client, journal, cache, playbook, own, engagements, should_stop, names, parallel)
     finally:
         report.outcomes += own.outcomes
         report.moved_meanwhile += own.moved_meanwhile
 
 
 def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, engagements, should_stop,
-             names=None) -> None:
+             names=None, parallel: int = 1) -> None:
     """Send what is still fresh, verify it, send the follow-up flags; then record what happened."""
     cycle, read = report.plan, record_index(engagements)
     try:
+        save_latches(journal, cycle)
         cycle.writes = fresh_writes(client, cache, cycle.writes, read)
         since = client.instance_now() or report.started  # the read-back's window, on the instance's clock
-        report.outcomes = send_and_verify(client, journal, report.run_id, cycle.writes, since, now, should_stop)
+        report.outcomes = send_and_verify(client, journal, report.run_id, cycle.writes, since, now, should_stop, parallel)
         follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
         follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
         follow_ups = unsent_writes(client, journal, cache, playbook.declarations, follow_ups, report.run_id)
         if follow_ups:
             cycle.writes += follow_ups
-            report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now)
+            report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now, parallel=parallel)
     finally:
         record_state(journal, cycle, report.outcomes)
         report.moved_meanwhile = remember_own_writes(cache, playbook.declarations, report.outcomes, read, names)
@@ -344,6 +351,14 @@ def _last_run_was_clean(journal, run_id: str, interrupted: int) -> bool:
     # A run that stopped on an error never finished: its outcome is None, which is not clean. A run
     # whose written records moved meanwhile did not cache them: their last updater may be the worker.
     return bool(earlier) and earlier[0].outcome == "ok" and not earlier[0].counts.get("moved_meanwhile")
+
+
+def save_latches(journal, cycle: CyclePlan) -> None:
+    """The latches' new memory, saved before any write leaves: a note's reference may hold the
+    moment a latch set, which a run killed before ``record_state`` must find again (not a new one).
+    ``record_state`` saves the same latches whatever the writes do, so this changes nothing else."""
+    if cycle.latched:
+        journal.save_engagement_states(cycle.latched)
 
 
 def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:

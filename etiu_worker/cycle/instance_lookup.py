@@ -22,7 +22,8 @@ from .verify import JOURNAL_TABLE
 
 log = logging.getLogger(__name__)
 WORKER_MARK = "etiu-worker"
-_REF = re.compile(r"· ref ([0-9a-f]{12})\s*\Z")
+# A footer ends each note; notes merged into one request's entry are joined by a blank line.
+_REF = re.compile(r"· ref ([0-9a-f]{12})[ \t]*(?=\n\n|\s*\Z)")
 
 
 def unsent_writes(client, journal, cache, declarations: Declarations, writes: list[Write], run_id: str) -> list[Write]:
@@ -39,9 +40,9 @@ def posted_refs(client, sys_ids: Iterable[str]) -> dict[str, set[str]]:
     for chunk in in_batches(sorted(set(sys_ids))):
         query = Query.where("element_id", "IN", chunk).and_where("value", "LIKE", WORKER_MARK)
         for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "value"]):
-            match = _REF.search(entry.get("value", ""))
-            if match:
-                refs.setdefault(entry.get("element_id", ""), set()).add(match[1])
+            found = _REF.findall(entry.get("value", ""))
+            if found:
+                refs.setdefault(entry.get("element_id", ""), set()).update(found)
     return refs
 
 

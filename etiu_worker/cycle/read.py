@@ -182,7 +182,8 @@ def _moved_meanwhile(outcomes, read) -> set[tuple[str, str]]:
     """(table, sys_id) of each written record whose update count jumped past the worker's own writes."""
     known: dict[tuple[str, str], int | None] = {}
     moved: set[tuple[str, str]] = set()
-    for outcome in outcomes:
+    # Writes that shared one request share its answer: one update of the record, counted once.
+    for outcome in {id(outcome.saved): outcome for outcome in outcomes}.values():
         key = (outcome.write.table, outcome.saved.get("sys_id", ""))
         count = _count(outcome.saved)
         if not key[1] or count is None:

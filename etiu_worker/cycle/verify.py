@@ -1,145 +1,67 @@
 """Enforce: send planned writes, then read every one back, because fields fail silently.
 
+The writes go one request per record (``batching``), from ``servicenow.max_parallel_writes``
+threads (``send``); each write keeps its own journal entry, outcome and read-back.
+
 The read-backs of a cycle are batched: one list request per table per 100 written records
 (``sys_idIN...``), and one per 100 records for the journal entries of the notes. A field that did
 not persist is written once more and checked again; what still does not hold is reported.
 
 One fault costs one action, not the cycle: a write that fails after the client's retries fails
-alone and the others go on. Where ServiceNow may have applied it (the answer was lost, a 5xx
+alone (with the writes sharing its request) and the others go on. Where ServiceNow may have applied it (the answer was lost, a 5xx
 after the commit) its outcome is ``unknown`` and its journal entry stays pending, so it is
 settled by looking it up before anything is sent again (``recover.settle_pending``). Only an
-instance that cannot be reached at all (``UNREACHABLE_STREAK`` writes in a row find no
+instance that cannot be reached at all (``UNREACHABLE_STREAK`` requests in a row find no
 connection and nothing got through) or that refuses the credentials ends the cycle.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Iterable
 
 from ..actions import Write
-from ..errors import AuthenticationError, NotFoundError, ServiceNowError, UnreachableError
-from ..state.journal import ActionRecord
+from ..errors import AuthenticationError, ServiceNowError, UnreachableError
+from ..state.journal_actions import ActionFinish
 from ..engagement.values import format_sn_datetime, parse_sn_datetime
 from ..servicenow.query import Query, in_batches
+from .batching import batch
+from .send import UNKNOWN, UNREACHABLE_STREAK, Outcome, Sending
 
 log = logging.getLogger(__name__)
 JOURNAL_TABLE = "sys_journal_field"
 # Journal entries are looked for from a little before the writes began on the instance's clock.
 CLOCK_SLACK = timedelta(minutes=10)
-UNREACHABLE_STREAK = 5  # writes in a row without a connection: the instance is down, stop sending
-UNKNOWN = "unknown"  # sent, but whether ServiceNow applied it is not known: settled next run
 NOT_RETURNED = "the record was not returned by its read-back (deleted, or hidden by an ACL)"
-
-
-@dataclass
-class Outcome:
-    write: Write
-    status: str = "pending"  # done, failed, unverified, unknown
-    verification: str = ""
-    error: str = ""
-    sys_id: str = ""
-    number: str = ""
-    journal_id: int = 0
-    missing: dict[str, str] = field(default_factory=dict)
-    saved: dict = field(default_factory=dict)  # the record as ServiceNow answered the write
-    unreachable: bool = False  # failed because no connection could be made
-    gone: bool = False  # the record written to does not exist (deleted since it was read)
-    not_returned: bool = False  # the read-back did not return the record
-    sent_at: datetime | None = None  # the worker's clock when the write was sent
-    stamped_at: datetime | None = None  # the instance's time stamp on the note it posted
+__all__ = ["Outcome", "UNKNOWN", "UNREACHABLE_STREAK", "send_and_verify", "verify", "read_back", "finish"]
 
 
 def send_and_verify(client, journal, run_id: str, writes: list[Write], since: datetime, clock,
-                    should_stop=lambda: False) -> list[Outcome]:
-    """Send the writes in order (stopping early, between two writes, when asked), then verify them.
+                    should_stop=lambda: False, parallel: int = 1) -> list[Outcome]:
+    """Send the writes, one request per record from ``parallel`` threads (no new request once
+    ``should_stop`` says so), then verify each write of the requests sent.
 
     ``since`` is a moment on the instance's clock before the first write: the read-back looks
     for the notes posted from then on.
     """
-    outcomes: list[Outcome] = []
-    down = False
-    for write in writes:
-        if should_stop():
-            log.info("stopping: %d planned writes left for the next run", len(writes) - len(outcomes))
-            break
-        outcomes.append(send(client, journal, run_id, write, clock))
-        down = _instance_is_down(outcomes)
-        if down:
-            log.error("%d writes in a row found no connection to ServiceNow; %d planned writes left for the next run",
-                      UNREACHABLE_STREAK, len(writes) - len(outcomes))
-            break
+    sending = Sending(client, journal, run_id, clock, parallel)
+    outcomes = sending.run(batch(writes), should_stop)
     sent = [outcome for outcome in outcomes if outcome.status == "sent"]
     verify(client, sent, since)
     retry = [outcome for outcome in sent if _fields_only_missing(outcome)]
-    for outcome in retry:
-        resend_missing(client, outcome)
+    resend_missing(client, retry)
     if retry:
         verify(client, retry, since, notes=False)
-    for outcome in outcomes:
-        finish(journal, outcome)
-    if down and not any(outcome.status != "failed" for outcome in outcomes):
-        raise UnreachableError(outcomes[-1].error, method="write", table=outcomes[-1].write.table)
+    finish_all(journal, outcomes)
+    if sending.down and not any(outcome.status != "failed" for outcome in outcomes):
+        raise UnreachableError(sending.last_error, method="write", table=outcomes[-1].write.table if outcomes else "")
     return outcomes
-
-
-def _instance_is_down(outcomes: list[Outcome]) -> bool:
-    streak = outcomes[-UNREACHABLE_STREAK:]
-    return len(streak) == UNREACHABLE_STREAK and all(o.unreachable for o in streak)
 
 
 def _fields_only_missing(outcome: Outcome) -> bool:
     """A missing plain field may be written again; a missing note never (it could post twice)."""
     return bool(outcome.missing) and outcome.write.note_field not in outcome.missing
-
-
-def send(client, journal, run_id: str, write: Write, clock) -> Outcome:
-    outcome = Outcome(write, sys_id=write.sys_id, number=write.number, sent_at=clock())
-    outcome.journal_id = journal.record_action(ActionRecord(
-        run_id=run_id, rule=write.rule, engagement=write.engagement, table=write.table,
-        sys_id=write.sys_id, number=write.number, target=write.target, kind=write.kind,
-        before=dict(write.before), after=_after(write), note_key=write.note_ref if write.note else "",
-    ))
-    extra = {"run": run_id, "rule": write.rule, "engagement": write.engagement, "record": write.number or write.target, "action": write.kind}
-    try:
-        if write.is_create:
-            record = outcome.saved = client.create(write.table, write.payload())
-            outcome.sys_id, outcome.number = record.get("sys_id", ""), record.get("number", "")
-        else:
-            outcome.saved = client.update(write.table, write.sys_id, write.payload())
-    except AuthenticationError as error:
-        outcome.status, outcome.error = "failed", str(error)
-        journal.finish_action(outcome.journal_id, "failed", error=str(error))
-        raise
-    except ServiceNowError as error:
-        _failed(outcome, error, extra)
-        return outcome
-    log.info("%s on %s %s", write.kind, write.target, outcome.number, extra=extra)
-    outcome.status = "sent"
-    return outcome
-
-
-def _failed(outcome: Outcome, error: ServiceNowError, extra: dict) -> None:
-    """A write that failed after the client's retries: unknown where ServiceNow may have acted."""
-    outcome.error = str(error)
-    outcome.gone = isinstance(error, NotFoundError)
-    outcome.unreachable = isinstance(error, UnreachableError) and not error.maybe_applied
-    if error.maybe_applied:
-        outcome.status = UNKNOWN
-        log.error("%s on %s: %s; ServiceNow may have applied it, it is looked up before anything is sent again",
-                  outcome.write.kind, outcome.write.number or outcome.write.target, error, extra=extra)
-        return
-    outcome.status = "failed"
-    log.error("%s on %s failed: %s", outcome.write.kind, outcome.write.number or outcome.write.target, error, extra=extra)
-
-
-def _after(write: Write) -> dict[str, str]:
-    after = dict(write.fields)
-    if write.note:
-        after[write.note_field] = write.note
-    return after
 
 
 def verify(client, outcomes: list[Outcome], since: datetime, notes: bool = True) -> None:
@@ -233,22 +155,35 @@ def journal_entries(client, sys_ids: Iterable[str], since: str) -> dict[str, lis
     return entries
 
 
-def resend_missing(client, outcome: Outcome) -> None:
-    fields = {name: outcome.write.fields[name] for name in outcome.missing if name in outcome.write.fields}
-    log.warning("%s on %s did not persist %s; writing it once more", outcome.write.kind, outcome.number, ", ".join(fields))
-    try:
-        client.update(outcome.write.table, outcome.sys_id, fields)
-    except ServiceNowError as error:
-        outcome.error = str(error)
+def resend_missing(client, outcomes: list[Outcome]) -> None:
+    """Write the fields that did not persist once more: one request per record, as the first time."""
+    by_record: dict[tuple[str, str], list[Outcome]] = {}
+    for outcome in outcomes:
+        by_record.setdefault((outcome.write.table, outcome.sys_id), []).append(outcome)
+    for (table, sys_id), group in by_record.items():
+        fields = {name: o.write.fields[name] for o in group for name in o.missing if name in o.write.fields}
+        log.warning("%s on %s did not persist %s; writing it once more", ", ".join(o.write.kind for o in group),
+                    group[0].number, ", ".join(fields))
+        try:
+            client.update(table, sys_id, fields)
+        except ServiceNowError as error:
+            for outcome in group:
+                outcome.error = str(error)
 
 
-def finish(journal, outcome: Outcome) -> None:
+def finish_all(journal, outcomes: list[Outcome]) -> None:
+    """Judge each outcome and record them all in one transaction; unknown ones stay pending."""
+    journal.finish_actions([finished for finished in map(finish, outcomes) if finished is not None])
+
+
+def finish(outcome: Outcome) -> ActionFinish | None:
+    """How the outcome's journal entry ends; None leaves it pending, for the next run to look up."""
     if outcome.status == UNKNOWN:
-        return  # its journal entry stays pending: the next run looks it up before anything else
+        return None
     if outcome.status == "sent":
         _judge(outcome)
-    journal.finish_action(outcome.journal_id, outcome.status, verification=outcome.verification,
-                          error=outcome.error, sys_id=outcome.sys_id, number=outcome.number)
+    return ActionFinish(outcome.journal_id, outcome.status, verification=outcome.verification,
+                        error=outcome.error, sys_id=outcome.sys_id, number=outcome.number)
 
 
 def _judge(outcome: Outcome) -> None:

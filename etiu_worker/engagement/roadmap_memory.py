@@ -2,7 +2,8 @@
 
 Two keys of the memory hold one: ``AGREED`` (``roadmap``), the last roadmap every ticket agreed
 on, and ``CARRYING`` (``carrying``), the dates the worker was carrying to the tickets when it
-last wrote them. State folders written before hold either as short-description text: that old
+last wrote them; beside it ``CARRIED_FROM`` (``carried_from``) names, by label, the ticket a
+person changed each of those dates on. State folders written before hold either as short-description text: that old
 form is still read (parsed once, as it was), and ``upgraded`` rewrites it as data, so that the
 next time the memory is saved the text form is gone.
 """
@@ -19,6 +20,7 @@ from .roadmap_labels import RoadmapLabels
 
 AGREED = "roadmap"
 CARRYING = "carrying"
+CARRIED_FROM = "carried_from"  # label -> the number of the ticket the carried date came from
 ROADMAP_KEYS = (AGREED, CARRYING)
 
 

@@ -15,7 +15,7 @@ from ..engagement.grouping import build_engagements
 from ..engagement.history import History
 from ..engagement.roadmap import Roadmap, prod_upgrade_to_utc
 from ..engagement.roadmap_labels import LOCAL_DATETIME, RoadmapLabels
-from ..engagement.roadmap_memory import AGREED, CARRYING, remembered_roadmap
+from ..engagement.roadmap_memory import AGREED, CARRIED_FROM, CARRYING, remembered_roadmap
 from .context_names import EngagementView, group_records
 from .durations import TimeFrame
 from .roadmap_check import carriers, client_name, with_roadmap_problems
@@ -60,7 +60,7 @@ def compute_facts(engagement: Engagement, playbook: Playbook, memory: Mapping[st
     if check is not None:
         labels = check.roadmap_labels
         synced = f.reconcile_roadmap(found, baseline_roadmap(memory, labels), history, memory.get("conflicts"),
-                                     baseline_roadmap(memory, labels, CARRYING), labels)
+                                     baseline_roadmap(memory, labels, CARRYING), labels, memory.get(CARRIED_FROM))
         sync = _without_unplaceable_local_times(synced, engagement)
     name = playbook.declarations.engagement.name
     client = client_name(engagement, found, name.after_last if name else None, name.role if name else None)

@@ -29,7 +29,7 @@ from .latch_memory import UTC, decode_value, encode_value, parse_instant
 
 KEYS = ("when", "value", "reset_when", "kept_as")
 RENEW = "renew_when"  # accepted beside KEYS; the message of an unknown key names KEYS as before
-RESERVED_MEMORY = ("latches", "roadmap", "carrying", "conflicts")  # the memory keys the engine writes
+RESERVED_MEMORY = ("latches", "roadmap", "carrying", "carried_from", "conflicts")  # the memory keys the engine writes
 MEANINGS = {
     "name": "The latch's name, as declared under `[latches.NAME]`.",
     "set": "True once `when` has held (and stays true, whatever `when` says later, until `reset_when` holds).",

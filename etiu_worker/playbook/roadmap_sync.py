@@ -83,14 +83,16 @@ class RoadmapSync:
 
 def reconcile_roadmap(tickets: tuple[Carrier, ...], baseline: Roadmap | None,
                       history: History | None = None, disputed: Held | None = None,
-                      carrying: Roadmap | None = None, labels: RoadmapLabels | None = None) -> RoadmapSync:
+                      carrying: Roadmap | None = None, labels: RoadmapLabels | None = None,
+                      carried_from: Mapping[str, str] | None = None) -> RoadmapSync:
     """The roadmap all tickets should carry, given what they carry now and the last agreed one.
 
     ``history`` is each ticket's short-description history (None: not available), consulted on
     first sight only; ``disputed`` the conflicts remembered from earlier cycles; ``carrying`` the
     dates the worker was carrying when it last wrote: a ticket holding one of those holds the
     worker's own write, not a person's change. ``labels`` are the pack's (by default those of the
-    roadmaps read).
+    roadmaps read). ``carried_from``: the ticket each of those dates came from (by label), the one
+    a person changed, which a carry that goes on names again as its source.
     """
     readable = [ticket for ticket in tickets if ticket.parsed is not None]
     labels = labels or _labels_of(readable, baseline)
@@ -100,7 +102,8 @@ def reconcile_roadmap(tickets: tuple[Carrier, ...], baseline: Roadmap | None,
     for name in labels.names:
         holders = _holders(readable, name)
         ours = getattr(carrying, name) if carrying else None
-        value, carry, conflict = _resolve(name, holders, baseline, history, (disputed or {}).get(name), ours)
+        value, carry, conflict = _resolve(name, holders, baseline, history, (disputed or {}).get(name), ours,
+                                          (carried_from or {}).get(name))
         agreed[name] = value
         carried += [carry] if carry else []
         conflicts += [conflict] if conflict else []
@@ -138,23 +141,25 @@ def _holders(readable: list[Carrier], name: str) -> list[tuple[Carrier, Any]]:
     return [(ticket, value) for ticket, value in holders if value is not None]
 
 
-def _resolve(name, holders, baseline, history, held, ours=None):
+def _resolve(name, holders, baseline, history, held, ours=None, source=None):
     if not holders:
         return None, None, None  # no ticket carries it: removed everywhere, or never set
     base = getattr(baseline, name) if baseline else None
     if held is not None:
         return _resolve_disputed(name, holders, base, baseline is not None, held)
     if baseline is not None:
-        return _resolve_against_baseline(name, holders, base, ours)
+        return _resolve_against_baseline(name, holders, base, ours, source)
     return _resolve_first_sight(name, holders, history)
 
 
-def _resolve_against_baseline(name, holders, base, ours=None):
+def _resolve_against_baseline(name, holders, base, ours=None, source=None):
     changed = [(ticket, value) for ticket, value in holders if value not in (base, ours)]
     if not changed:
-        carrying = [ticket for ticket, value in holders if ours is not None and value == ours]
+        carrying = [ticket.number for ticket, value in holders if ours is not None and value == ours]
         if carrying:  # the worker's carry reached some tickets only: it goes on to the others
-            return ours, Carried(name, base, ours, carrying[0].number), None
+            # Named by the ticket the person changed, never by one the worker wrote; a memory
+            # written before sources were remembered has none, and names the first holder.
+            return ours, Carried(name, base, ours, source or carrying[0]), None
         return base, None, None
     newest = _newest_updated(changed)
     if newest is None:

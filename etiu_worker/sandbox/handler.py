@@ -94,6 +94,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _serve(self, method: str) -> None:
         body = self._read_body()
+        if body is None:  # the client went away mid-request: an instance acts on no such request
+            self.close_connection = True
+            return
         url = urlsplit(self.path)
         if url.path == oauth.TOKEN_PATH:  # not the Table API: no request count, no faults
             return self._token(method, body)
@@ -309,9 +312,12 @@ class Handler(BaseHTTPRequestHandler):
             return False
         return user == self.sandbox.user and password == self.sandbox.password
 
-    def _read_body(self) -> bytes:
+    def _read_body(self) -> bytes | None:
+        """The request's body; None when the connection closed before all of it arrived (a worker
+        killed between the headers and the body, which its HTTP client sends apart)."""
         length = _integer(self.headers.get("Content-Length"), 0)
-        return self.rfile.read(length) if length > 0 else b""
+        body = self.rfile.read(length) if length > 0 else b""
+        return body if len(body) >= length else None
 
     def _json(self, status: int, payload: object, headers: dict[str, str] | None = None) -> None:
         body = json.dumps(payload, separators=(",", ":")).encode("utf-8")

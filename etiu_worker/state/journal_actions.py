@@ -1,6 +1,6 @@
 """The actions part of the journal: what the worker did or planned, and how each went.
 
-A mixin of ``Journal``: callers use ``Journal.record_action``, ``finish_action``,
+A mixin of ``Journal``: callers use ``Journal.record_action(s)``, ``finish_action(s)``, ``withdraw_actions``,
 ``pending_actions`` and ``entries``, and import ``ActionRecord`` and the outcomes from journal.py.
 """
 
@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -62,6 +62,19 @@ class ActionRecord:
     note_key: str = ""
 
 
+@dataclass(frozen=True)
+class ActionFinish:
+    """How one pending action ended, as handed to ``Journal.finish_actions``."""
+
+    action_id: int
+    outcome: str
+    verification: str = ""
+    error: str = ""
+    after: Mapping[str, str] | None = None
+    sys_id: str | None = None
+    number: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class JournalEntry(ActionRecord):
     """An action as stored: the record plus its id and the time it was recorded."""
@@ -79,26 +92,14 @@ class ActionsMixin:
 
     def record_action(self, entry: ActionRecord) -> int:
         """Store an action (``pending`` before its write is sent, or ``planned``); return its id."""
-        _check_kind(entry.kind, self._action_kinds)
-        if entry.outcome not in RECORD_OUTCOMES:
-            raise ValueError(
-                f"an action is recorded as pending or planned, not {entry.outcome!r}: "
-                "finish_action sets the outcome"
-            )
-        before, after = _stored_values(entry.before), _stored_values(entry.after)
+        return self.record_actions([entry])[0]
+
+    def record_actions(self, entries: Sequence[ActionRecord]) -> list[int]:
+        """``record_action`` of each entry, in one transaction (one commit for a chunk of writes)."""
+        rows = [_action_row(entry, self._action_kinds) for entry in entries]
         with self._transaction() as db:
-            cursor = db.execute(
-                "INSERT INTO actions (time, run_id, rule, engagement, table_name, sys_id, number,"
-                " target, kind, before, after, outcome, verification, error, note_key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    iso(self._now()), entry.run_id, entry.rule, entry.engagement, entry.table,
-                    entry.sys_id, entry.number, entry.target, entry.kind, before, after,
-                    entry.outcome, truncate(entry.verification), truncate(entry.error),
-                    entry.note_key,
-                ),
-            )
-        return int(cursor.lastrowid)
+            ids = [int(db.execute(_INSERT, (iso(self._now()), *row)).lastrowid) for row in rows]
+        return ids
 
     def finish_action(
         self,
@@ -116,28 +117,46 @@ class ActionsMixin:
         ``after`` replaces the recorded after-values (say, as read back); ``sys_id`` and
         ``number`` fill in what a ``create_ticket`` only learns once the record exists.
         """
-        if outcome not in FINISH_OUTCOMES:
-            raise ValueError(f"an action finishes as done, failed or unverified, not {outcome!r}")
-        stored_after = _stored_values(after) if after is not None else None
+        self.finish_actions([ActionFinish(action_id, outcome, verification, error, after, sys_id, number)])
+
+    def finish_actions(self, finishes: Sequence[ActionFinish]) -> None:
+        """``finish_action`` of each, in one transaction: all of them are finished, or none."""
+        for finish in finishes:
+            if finish.outcome not in FINISH_OUTCOMES:
+                raise ValueError(f"an action finishes as done, failed or unverified, not {finish.outcome!r}")
         with self._transaction() as db:
-            row = db.execute(
-                "SELECT outcome, sys_id, note_key, run_id FROM actions WHERE id = ?", (action_id,)
-            ).fetchone()
-            if row is None:
-                raise ValueError(f"no action {action_id} in the journal")
-            if row[0] != PENDING:
-                raise ValueError(f"action {action_id} is {row[0]}, not pending: it cannot be finished")
-            db.execute(
-                "UPDATE actions SET outcome = ?, verification = ?, error = ?,"
-                " after = coalesce(?, after), sys_id = coalesce(?, sys_id),"
-                " number = coalesce(?, number) WHERE id = ?",
-                (outcome, truncate(verification), truncate(error), stored_after, sys_id, number,
-                 action_id),
+            for finish in finishes:
+                self._finish(db, finish)
+
+    def _finish(self, db, finish: ActionFinish) -> None:
+        stored_after = _stored_values(finish.after) if finish.after is not None else None
+        row = db.execute(
+            "SELECT outcome, sys_id, note_key, run_id FROM actions WHERE id = ?", (finish.action_id,)
+        ).fetchone()
+        if row is None:
+            raise ValueError(f"no action {finish.action_id} in the journal")
+        if row[0] != PENDING:
+            raise ValueError(f"action {finish.action_id} is {row[0]}, not pending: it cannot be finished")
+        db.execute(
+            "UPDATE actions SET outcome = ?, verification = ?, error = ?,"
+            " after = coalesce(?, after), sys_id = coalesce(?, sys_id),"
+            " number = coalesce(?, number) WHERE id = ?",
+            (finish.outcome, truncate(finish.verification), truncate(finish.error), stored_after,
+             finish.sys_id, finish.number, finish.action_id),
+        )
+        note_key = row[2]
+        # A failed write posted nothing; an unverified one may have, so it counts as posted.
+        if note_key and finish.outcome in (DONE, UNVERIFIED):
+            self._remember_note(db, finish.sys_id or row[1], note_key, row[3])
+
+    def withdraw_actions(self, action_ids: Sequence[int], reason: str) -> None:
+        """Pending actions whose write was never sent (the run stopped first) become ``planned``:
+        decided, not taken. Recorded ahead of their request, they are known not to have left."""
+        with self._transaction() as db:
+            db.executemany(
+                "UPDATE actions SET outcome = ?, error = ? WHERE id = ? AND outcome = ?",
+                [(PLANNED, truncate(reason), action_id, PENDING) for action_id in action_ids],
             )
-            note_key = row[2]
-            # A failed write posted nothing; an unverified one may have, so it counts as posted.
-            if note_key and outcome in (DONE, UNVERIFIED):
-                self._remember_note(db, sys_id or row[1], note_key, row[3])
 
     def pending_actions(self) -> list[JournalEntry]:
         """Actions whose write was (perhaps) sent but whose outcome was never recorded, oldest first."""
@@ -180,6 +199,27 @@ class ActionsMixin:
 
 
 # --- helpers -----------------------------------------------------------------------------------
+
+_INSERT = (
+    "INSERT INTO actions (time, run_id, rule, engagement, table_name, sys_id, number,"
+    " target, kind, before, after, outcome, verification, error, note_key)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _action_row(entry: ActionRecord, known: frozenset[str] | None) -> tuple[Any, ...]:
+    """The values ``_INSERT`` stores for an entry after its time, checked before anything is written."""
+    _check_kind(entry.kind, known)
+    if entry.outcome not in RECORD_OUTCOMES:
+        raise ValueError(
+            f"an action is recorded as pending or planned, not {entry.outcome!r}: "
+            "finish_action sets the outcome"
+        )
+    return (
+        entry.run_id, entry.rule, entry.engagement, entry.table, entry.sys_id, entry.number,
+        entry.target, entry.kind, _stored_values(entry.before), _stored_values(entry.after),
+        entry.outcome, truncate(entry.verification), truncate(entry.error), entry.note_key,
+    )
 
 
 def _check_kind(kind: str, known: frozenset[str] | None) -> None:
