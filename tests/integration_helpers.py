@@ -7,6 +7,7 @@ a wide terminal so that rich does not fold table cells) and its own state folder
 
 from __future__ import annotations
 
+import re
 import os
 import shutil
 import subprocess
@@ -193,3 +194,12 @@ def error_line(result) -> str:
     """The one ``etiu-worker:`` error line of a run."""
     [line] = [line for line in result.stderr.splitlines() if line.startswith("etiu-worker:")]
     return line
+
+
+_NOTE_END = re.compile(r"(?<=· ref [0-9a-f]{12})\n\n")
+
+
+def split_notes(entries: list[str]) -> list[str]:
+    """The notes the worker posted, one by one: the notes one request posted on one record share one
+    journal entry, joined by a blank line after each one's footer."""
+    return [note for entry in entries for note in _NOTE_END.split(entry)]

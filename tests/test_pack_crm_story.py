@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from etiu_worker.sandbox import Sandbox
-from integration_helpers import PASSWORD, REPO, describe, etiu, worker_env, writes
+from integration_helpers import PASSWORD, REPO, describe, etiu, split_notes, worker_env, writes
 
 PACK = REPO / "packs" / "aurea-crm-cloud"
 ZONE = "America/Chicago"
@@ -113,7 +113,7 @@ def story(tmp_path_factory):
 
 def notes_of(store, table: str, sys_id: str) -> dict[str, list[str]]:
     """The record's journal as the instance holds it: its work notes and its customer-visible comments."""
-    return {element: [entry["value"] for entry in store.journal(table, sys_id, element)]
+    return {element: split_notes([entry["value"] for entry in store.journal(table, sys_id, element)])
             for element in ("work_notes", "comments")}
 
 

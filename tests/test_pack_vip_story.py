@@ -20,7 +20,7 @@ import pytest
 from etiu_worker.sandbox import Sandbox
 from etiu_worker.sandbox.demo_packs import seed_packs
 from etiu_worker.sandbox.demo_parts import business_days, early, ensure_users, local, stamp
-from integration_helpers import PASSWORD, REPO, cycle_rows, describe, etiu, worker_env, writes
+from integration_helpers import PASSWORD, REPO, cycle_rows, describe, etiu, split_notes, worker_env, writes
 
 PACK = REPO / "packs" / "vip-upgrade"
 PENDING, OPEN, CLOSED, CANCELED = "-5", "1", "3", "4"
@@ -57,7 +57,7 @@ def tasks_of(store, change: dict[str, str]) -> dict[str, dict[str, str]]:
 
 
 def notes(store, record: dict[str, str], element: str) -> list[str]:
-    return [entry["value"] for entry in store.journal(sys_id=record["sys_id"], element=element)]
+    return split_notes([entry["value"] for entry in store.journal(sys_id=record["sys_id"], element=element)])
 
 
 def run(sandbox, env) -> dict:

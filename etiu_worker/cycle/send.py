@@ -2,8 +2,8 @@
 
 Every action's journal entry is recorded ``pending`` before its request leaves: the entries of the
 next ``CHUNK_PER_THREAD`` × threads requests are recorded in one transaction, then those requests
-are handed to the threads as they come free. There is one request per record, so two requests to
-one record never run at once. The journal is only touched from the calling thread.
+are handed to the threads as they come free, lane by lane: there is one request per record, and
+one engagement's creates on a table go one after another (a checklist numbered in its steps' order). The journal is only touched from the calling thread.
 
 Asked to stop (``should_stop``), or once the instance cannot be reached (``UNREACHABLE_STREAK``
 requests in a row, counted as they complete, find no connection), no request is started any
@@ -72,8 +72,8 @@ class Sending:
                 while (waiting or self._ready) and not self._stopping(should_stop, waiting):
                     if not self._ready:
                         recorded += self._record(waiting)
-                    self._submit(pool)
-                    self._collect(block=len(self._flight) >= self.parallel)
+                    submitted = self._submit(pool)
+                    self._collect(block=len(self._flight) >= self.parallel or not submitted)
                 while self._flight:
                     self._collect(block=True)
             finally:
@@ -100,13 +100,20 @@ class Sending:
         self._ready.extend(zip(chunk, outcomes))
         return flat
 
-    def _submit(self, pool) -> None:
-        send, outcomes = self._ready.popleft()
+    def _submit(self, pool) -> bool:
+        """Start the first ready request whose lane is free; False when every lane is busy."""
+        busy = {_lane(send) for send, _ in self._flight.values()}
+        ready = next((item for item in self._ready if _lane(item[0]) not in busy), None)
+        if ready is None:
+            return False
+        self._ready.remove(ready)
+        send, outcomes = ready
         sent_at = self.clock()
         for outcome in outcomes:
             outcome.sent_at = sent_at
             self._started.add(outcome.journal_id)
         self._flight[pool.submit(_request, self.client, send)] = (send, outcomes)
+        return True
 
     def _collect(self, block: bool) -> None:
         """Take in the requests that completed (waiting for one when ``block``)."""
@@ -147,6 +154,14 @@ class Sending:
         self._ready.clear()
         if ids:
             self.journal.withdraw_actions(ids, NOT_SENT)
+
+
+def _lane(send: Send) -> tuple[str, ...]:
+    """Requests in one lane go one after another: those to one record, and one engagement's
+    creates on one table, so that a checklist's records are numbered in the order of its steps."""
+    if send.is_create:
+        return ("create", send.table, send.first.engagement)
+    return ("update", send.table, send.sys_id)
 
 
 def _request(client, send: Send) -> dict:
