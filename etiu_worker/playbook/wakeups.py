@@ -33,6 +33,9 @@ WARN_EARLY = timedelta(hours=1)  # a warn time is a share of a duration, compute
 _SKIPPED = frozenset({"now", "today", "calendar", "zone", "codes", "contacts", "numbers", "params", "rule",
                       "engagement"})  # the clock itself, and what holds no moment of the engagement's
 _DEPTH = 8
+# A step's projected finish moves with now while a step is open: it is no moment to wake at. A pack
+# that reads it is evaluated every cycle meanwhile (``wake_up``); one that does not never compares it.
+_MOVING = frozenset({"projected_finish"})
 
 
 def wake_up(playbook: Any, engagement: Any, context: Mapping[str, Any], at: datetime) -> datetime:
@@ -89,7 +92,7 @@ def _children(value: Any) -> list[Any]:
     if isinstance(value, (list, tuple, set, frozenset)):
         return list(value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [getattr(value, item.name, None) for item in dataclasses.fields(value)]
+        return [getattr(value, item.name, None) for item in dataclasses.fields(value) if item.name not in _MOVING]
     return []
 
 
