@@ -8,8 +8,8 @@ would miss a rule that should fire, so every choice here errs early:
 * every instant still ahead in the engagement's context: its records' dates and times, the
   pack's ``[dates.*]``, latch moments, the roadmap's instants, each step's start and due time
   (clock_reads.py says why a comparison of ``now`` with any of them is then caught);
-* each running step's warn time (its ``warn_at`` share of its duration), an hour early, and the
-  next cycle once it is past without the step warning;
+* each running step's warn time (its ``warn_at`` share of its duration), found by halving the
+  time to it, a second early; the next cycle when that cannot be found;
 * the next cycle, when the pack reads the clock in a way clock_reads.py cannot follow, or reads a
   step's projected finish or share (which move with ``now``) while one of its steps is open.
 """
@@ -29,7 +29,7 @@ from .dayrange import DayRange, local_midnight
 from .durations import Duration, TimeFrame
 from .step_states import StepsState, StepState
 
-WARN_EARLY = timedelta(hours=1)  # a warn time is a share of a duration, computed back: allow for rounding
+_PRECISION = timedelta(seconds=1)  # how close before its warn time a running step wakes
 _SKIPPED = frozenset({"now", "today", "calendar", "zone", "codes", "contacts", "numbers", "params", "rule",
                       "engagement"})  # the clock itself, and what holds no moment of the engagement's
 _DEPTH = 8
@@ -109,6 +109,22 @@ def _warn_times(playbook: Any, steps: StepsState, zone: ZoneInfo, at: datetime) 
         warn_at = getattr(step, "warn_at", None)
         if state.closed or state.paused or state.warn or warn_at is None or state.start is None or state.duration is None:
             continue
-        estimate = frame.add(state.start, Duration(state.duration.amount * warn_at, state.duration.unit)) - WARN_EARLY
-        found.append(max(estimate, at))
+        found.append(_warn_time(frame, state, warn_at, at))
     return found
+
+
+def _warn_time(frame: TimeFrame, state: StepState, warn_at: float, at: datetime) -> datetime:
+    """The last instant before a running step warns (within a second), found by halving: the share
+    of its duration used only grows with time, so the search cannot pass the moment it warns (a
+    business-day share stands still overnight, which a duration computed back would not show)."""
+    def reached(moment: datetime) -> bool:
+        return frame.share(state.start, moment, state.duration) >= warn_at
+
+    later = frame.add(state.start, Duration(state.duration.amount * warn_at, state.duration.unit))
+    if reached(at) or not reached(later):
+        return at  # cannot tell when: the next cycle looks again
+    earlier = at
+    while later - earlier > _PRECISION:
+        middle = earlier + (later - earlier) / 2
+        later, earlier = (middle, earlier) if reached(middle) else (later, middle)
+    return earlier
