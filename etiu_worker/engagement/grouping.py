@@ -264,8 +264,13 @@ def _raw_claims(declarations: Declarations, raw: Mapping[str, Mapping[str, list[
 
 
 def _stamps(records: Iterable[RawRecord]) -> str:
-    return ";".join(sorted(f"{plain(r.get('sys_id'))},{plain(r.get(UPDATED_ON))},{plain(r.get('sys_mod_count'))}"
+    return ";".join(sorted(f"{_text(r.get('sys_id'))},{_text(r.get(UPDATED_ON))},{_text(r.get('sys_mod_count'))}"
                            for r in records))
+
+
+def _text(value: Any) -> str:
+    # ``plain`` for the common case first: most stamps are already text (this runs for every row, every cycle).
+    return value if type(value) is str else plain(value)
 
 
 def _claimed(engagement: Engagement, claims: Mapping[tuple[str, str], list[str]]) -> tuple[Problem, ...]:
