@@ -138,6 +138,9 @@ class StateSettings(_Section):
     journal_retention_days: int = Field(180, ge=1)
     full_resync_hours: float = Field(24.0, gt=0)
     watermark_overlap_seconds: int = Field(300, ge=0)
+    # Hours between two cycles that evaluate every engagement; between them a cycle evaluates only
+    # the engagements something changed for (cycle/incremental.py). 0: every cycle evaluates all.
+    full_evaluation_hours: float = Field(24.0, ge=0)
     adopt: bool = Field(False, description="take over a state folder recorded for another instance")
 
     @field_validator("dir")

@@ -15,27 +15,24 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
-from ..actions import KINDS, Plan, Write
+from ..actions import Write
 from ..actions.base import ClockCheck, flag_write, note_ref
 from ..playbook.templates import render_file
-from ..playbook.context import build_context, compute_facts, needs_history, pack_engagements, rule_context, with_latches
+from ..playbook.context import needs_history
 from ..playbook.roadmap_check import carrier_field
 from ..errors import EXIT_ACTIONS_FAILED, EXIT_OK
-from ..playbook.evaluate import RuleResult, evaluate_conditions, evaluate_rule
 from .freshness import fresh_writes, record_index
 from .instance_lookup import unsent_writes
-from ..engagement.history import History, cycle_history
-from ..engagement.engagements import Engagement
+from ..engagement.history import cycle_history
 from ..config import Settings
 from .recover import settle_pending
-from ..playbook.pack_match import assign
-from .pack_reads import cache_names, distinct, pack_scopes, tables_of
+from .pack_reads import cache_names, distinct, pack_scopes
+from .planning import CyclePlan, next_memory, plan_cycle, plan_engagement  # noqa: F401 - their home before planning.py
 from .read import read_scopes, remember_own_writes
-from ..engagement.roadmap import Roadmap
-from ..engagement.roadmap_memory import AGREED, CARRIED_FROM, CARRYING, remember_roadmap, upgraded
-from ..playbook.roadmap_sync import remembered_conflicts
+from ..engagement.roadmap_memory import upgraded
 from ..playbook.rules import Playbook
 from .verify import Outcome, send_and_verify
+from . import incremental
 
 log = logging.getLogger(__name__)
 
@@ -43,20 +40,6 @@ log = logging.getLogger(__name__)
 def now() -> datetime:
     """The worker's clock; tests replace it to run a cycle at any moment."""
     return datetime.now(timezone.utc)
-
-
-@dataclass
-class CyclePlan:
-    engagements: list[Engagement]
-    results: list[RuleResult] = field(default_factory=list)
-    writes: list[Write] = field(default_factory=list)
-    memories: dict[str, dict[str, Any]] = field(default_factory=dict)
-    latched: dict[str, dict[str, Any]] = field(default_factory=dict)  # memory as read, latches as now (saved first)
-    raised_flags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
-    evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
-    skipped: dict[str, str] = field(default_factory=dict)  # engagement -> why it could not be planned
-    packs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # pack -> the engagements it took
-    waiting: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # engagement -> (rule, record, why not created)
 
 
 @dataclass
@@ -77,94 +60,6 @@ class CycleReport:
     @property
     def exit_code(self) -> int:
         return EXIT_ACTIONS_FAILED if self.failed or self.plan.skipped else EXIT_OK
-
-
-def plan_cycle(
-    playbook: Playbook,
-    engagements: list[Engagement],
-    memories: dict[str, dict[str, Any]],
-    at: datetime,
-    already_posted: Callable[[str, str], bool],
-    history: History | None = None,
-) -> CyclePlan:
-    """``history``: the tickets' short-description history by sys_id, read for the engagements
-    ``needs_history`` names (None: the instance would not give it)."""
-    cycle = CyclePlan(engagements)
-    for engagement in engagements:
-        try:
-            plan_engagement(playbook, engagement, memories.get(engagement.key, {}), at, already_posted, cycle, history)
-        except Exception as error:  # noqa: BLE001 - one engagement's bad data must not stop the others
-            log.error("engagement %s skipped: %s: %s", engagement.key, type(error).__name__, error,
-                      extra={"engagement": engagement.key}, exc_info=log.isEnabledFor(logging.DEBUG))
-            cycle.skipped[engagement.key] = f"{type(error).__name__}: {error}"
-    return cycle
-
-
-def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: CyclePlan, history=None) -> None:
-    facts = compute_facts(engagement, playbook, memory, at, history)
-    base = build_context(engagement, facts, playbook, at)
-    plan = Plan(engagement, playbook, already_posted, created_earlier=memory.get("created", {}))
-    evaluated: set[str] = set()
-    for rule in playbook.rules:
-        context = rule_context(base, rule)
-        result = evaluate_rule(playbook, rule, engagement.key, engagement.is_broken, context)
-        cycle.results.append(result)
-        if result.skipped:
-            continue
-        evaluated.add(rule.name)
-        if result.matched:
-            for action in rule.actions:
-                if _holds(playbook, action.when, context):
-                    KINDS[action.kind].plan(plan, rule, action, context)
-    cycle.writes += plan.writes
-    cycle.raised_flags[engagement.key] = plan.raised_flags
-    if plan.waiting:
-        cycle.waiting[engagement.key] = plan.waiting
-    for rule, record, why in plan.waiting:
-        log.info("%s %s", record, why, extra={"engagement": engagement.key, "rule": rule})
-    cycle.evaluated_rules[engagement.key] = evaluated
-    cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base, playbook)
-    latched = with_latches(memory, base, playbook)
-    if latched != memory:
-        cycle.latched[engagement.key] = latched
-
-
-def _holds(playbook, conditions, context) -> bool:
-    results = evaluate_conditions(playbook, conditions, context)
-    return len(results) == len(conditions) and all(result.value for result in results)
-
-
-def next_memory(engagement: Engagement, memory: dict[str, Any], facts) -> dict[str, Any]:
-    """What to remember: the roadmap once every ticket agrees on it (the pack's latches are
-    remembered by ``with_latches``)."""
-    updated = dict(memory)
-    if facts.sync is None:
-        return updated  # a pack without a roadmap remembers only its latches
-    if facts.carriers and facts.sync.consistent and not engagement.is_broken:
-        updated[AGREED] = remember_roadmap(facts.sync.agreed)
-    elif not memory.get(AGREED) and facts.sync.carried and not facts.sync.conflicts and not engagement.is_broken:
-        # First sight, and a person's change is being carried: remember the dates it replaces as
-        # the last agreed roadmap. Should a carry not land on every ticket, the ticket left behind
-        # is then carried to again next cycle, instead of its old date being read as the newest
-        # change (its update stamp moves with any note the worker posts on it) and carried back.
-        replaced = facts.sync.agreed.replace(**{carry.field: carry.old for carry in facts.sync.carried})
-        updated[AGREED] = remember_roadmap(replaced)
-    if not engagement.is_broken:
-        updated = _remembered_carry(remembered_conflicts(updated, facts.sync), facts.sync)
-    return updated
-
-
-def _remembered_carry(memory: dict[str, Any], sync) -> dict[str, Any]:
-    """The dates the worker is about to carry, so that next cycle a ticket holding one is read as
-    the worker's write (a carry that did not reach every ticket goes on), and only a ticket
-    holding a third date as a person's newer change; and the ticket each came from, which the
-    carry's note goes on naming (the other tickets holding it are the worker's)."""
-    rest = {key: value for key, value in memory.items() if key not in (CARRYING, CARRIED_FROM)}
-    if sync.consistent or not sync.carried:
-        return rest
-    carrying = Roadmap(sync.agreed.labels, **{carry.field: carry.new for carry in sync.carried})
-    sources = {carry.field: carry.source for carry in sync.carried}
-    return {**rest, CARRYING: remember_roadmap(carrying), CARRIED_FROM: sources}
 
 
 def _upgraded_memories(memories: dict[str, dict[str, Any]], playbooks: Sequence[Playbook]) -> dict[str, dict[str, Any]]:
@@ -191,44 +86,42 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     before = Counter(client.requests)
     log.info("cycle started", extra={"run": run_id})
     interrupted = settle_pending(client, journal) if not dry_run else 0
-    own_user = settings.servicenow.user if _last_run_was_clean(journal, run_id, interrupted) else ""
+    clean = _last_run_was_clean(journal, run_id, interrupted)
+    own_user = settings.servicenow.user if clean else ""
     chosen = pack_scopes(playbooks)
-    rows = read_scopes(client, cache, [(s.cache_name, s.table, s.query) for s in distinct(chosen)], settings.state,
-                       started, progress, own_user=own_user, user=settings.servicenow.user)
-    memories = _upgraded_memories(journal.all_engagement_states(), playbooks)
-    owned = _owned(playbooks, chosen, rows, memories, settings, started)
+    full = dry_run or not clean or incremental.full_read_due(cache, chosen, settings.state, started)
+    rows = read_scopes(client, cache, [(s.cache_name, s.table, s.query) for s in distinct(chosen)],
+                       settings.state, started, progress, own_user=own_user, user=settings.servicenow.user)
+    selection = incremental.select(playbooks, chosen, rows, journal, settings, started, full=full,
+                                   upgrade=lambda memories: _upgraded_memories(memories, playbooks))
+    owned, memories = selection.owned, selection.memories
     parts = [(p, _plan(client, None if dry_run else journal, cache, p, owned[p.name], started, run_id, memories,
                        journal.note_posted), owned[p.name]) for p in playbooks]
-    report = CycleReport(run_id, dry_run, started, 0.0, _merged(parts))
+    report = CycleReport(run_id, dry_run, started, 0.0, _merged(parts, selection))
     if not dry_run:
         for pack, part, engagements in parts:
             _enforce_pack(client, journal, cache, pack, report, part, engagements, should_stop,
                           cache_names(chosen, pack.name), settings.servicenow.max_parallel_writes)
-        report.plan = _merged(parts)
+        report.plan = _merged(parts, selection)
+        incremental.remember(journal, selection, report.plan, started)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
     if not dry_run:
         _finish_run(journal, settings, report)
-    log.info("cycle finished: %d engagements, %d writes, %d failed", len(report.plan.engagements), len(report.outcomes),
-             len(report.failed), extra={"run": run_id})
+    log.info("cycle finished: %d engagements, %d evaluated, %d writes, %d failed", report.plan.total,
+             len(report.plan.evaluated), len(report.outcomes), len(report.failed), extra={"run": run_id})
     return report
 
 
-def _owned(playbooks, chosen, rows, memories, settings: Settings, at: datetime) -> dict[str, list[Engagement]]:
-    """Each pack's engagements, built from its tables as read, then assigned by the packs' match."""
-    zone = settings.worker.default_timezone
-    built = {p.name: pack_engagements(p, tables_of(chosen[p.name], rows), zone) for p in playbooks}
-    return assign(playbooks, built, memories, at)
-
-
-def _merged(parts: list[tuple[Playbook, CyclePlan, list[Engagement]]]) -> CyclePlan:
+def _merged(parts: list[tuple[Playbook, CyclePlan, list]], selection) -> CyclePlan:
     """The packs' plans as one, in pack order, saying which pack took which engagements."""
-    whole = CyclePlan([engagement for _, part, _ in parts for engagement in part.engagements])
+    whole = CyclePlan([engagement for _, part, _ in parts for engagement in part.engagements],
+                      evaluated=list(selection.evaluated), total=selection.total)
     whole.packs = {pack.name: tuple(engagement.key for engagement in part.engagements) for pack, part, _ in parts}
     for _, part, _ in parts:
         whole.results += part.results
         whole.writes += part.writes
-        for name in ("memories", "latched", "raised_flags", "evaluated_rules", "skipped", "waiting"):
+        for name in ("memories", "latched", "raised_flags", "evaluated_rules", "skipped", "waiting", "wakes"):
             getattr(whole, name).update(getattr(part, name))
     return whole
 
@@ -382,5 +275,4 @@ def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
             if outcome.gone:
                 del created[write.role]
             memory["created"] = created
-    for key, memory in cycle.memories.items():
-        journal.save_engagement_state(key, memory)
+    journal.save_engagement_states(cycle.memories)  # one transaction for the whole cycle

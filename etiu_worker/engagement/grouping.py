@@ -31,9 +31,46 @@ def build_engagements(
     default_zone: str,
 ) -> list[Engagement]:
     """The engagements in the records, by key; ``default_zone`` when the pack names none."""
-    tables = {table: tuple(records) for table, records in raw_by_table.items()}
-    builder = _Builder(declarations, tables, default_zone)
-    return _with_claims(declarations, [builder.engagement(key) for key in builder.keys()])
+    grouping = Grouping(declarations, raw_by_table, default_zone)
+    return grouping.build(grouping.keys())
+
+
+class Grouping:
+    """The records of one batch grouped by engagement key, raw, with a signature per key; only
+    the engagements asked for are built (typed, chosen, checked), which is where the cost is.
+
+    A key's ``signature`` changes whenever anything its built engagement is made of changes: the
+    raw records found for it in each role (each by sys_id, update stamp and update count), the
+    records of unknown codes it carries, and which other engagements claim one of its records.
+    """
+
+    def __init__(self, declarations: Declarations, raw_by_table: Mapping[str, Iterable[RawRecord]], default_zone: str):
+        tables = {table: tuple(records) for table, records in raw_by_table.items()}
+        self.declarations = declarations
+        self.builder = _Builder(declarations, tables, default_zone)
+        self._keys = self.builder.keys()
+        self._raw = {key: self.builder.find(key) for key in self._keys}
+        self.claims = _raw_claims(declarations, self._raw)
+        self._contested: dict[str, list[str]] = defaultdict(list)
+        for (role, sys_id), keys in sorted(self.claims.items()):
+            for key in keys if len(keys) > 1 else ():
+                self._contested[key].append(f"claim:{role}:{sys_id}:{','.join(keys)}")
+
+    def keys(self) -> list[str]:
+        return list(self._keys)
+
+    def signature(self, key: str) -> str:
+        """A stable text standing for everything the engagement ``key`` is built from."""
+        raw = self._raw[key]
+        parts = [f"{role}:{_stamps(records)}" for role, records in raw.items()]
+        parts += [f"code:{_stamps(self.builder.strays(key, raw))}"]
+        parts += self._contested.get(key, [])
+        return "|".join(parts)
+
+    def build(self, keys: Iterable[str]) -> list[Engagement]:
+        """The engagements ``keys``, each with its problems, the claims of every key counted."""
+        built = [self.builder.engagement(key) for key in keys]
+        return [replace(engagement, problems=engagement.problems + _claimed(engagement, self.claims)) for engagement in built]
 
 
 def tables_to_read(declarations: Declarations) -> dict[str, tuple[str, ...]]:
@@ -135,6 +172,10 @@ class _Builder:
             return max(records, key=_raw_age)
         return records[0] if records else None
 
+    def strays(self, key: str, raw: Mapping[str, list[RawRecord]]) -> list[RawRecord]:
+        """The records of unknown codes the engagement ``key`` finds."""
+        return [record for _, index in self.unknown for record in index.found_by(key, raw)]
+
     def unknown_codes(self, key: str, raw: Mapping[str, list[RawRecord]]) -> list[Problem]:
         problems = []
         for (table, field), index in self.unknown:
@@ -217,16 +258,27 @@ def _repeated_steps(role: str, records: list[Record]) -> list[Problem]:
     ]
 
 
-def _with_claims(declarations: Declarations, engagements: list[Engagement]) -> list[Engagement]:
-    """Each engagement, with a problem for a record that is not shared but that several
-    engagements found by reference."""
+def _raw_claims(declarations: Declarations, raw: Mapping[str, Mapping[str, list[RawRecord]]]) -> dict[tuple[str, str], list[str]]:
+    """(role, sys_id) of each record that is not shared but found by reference, with the keys of
+    the engagements that found it: more than one is a problem of each of them."""
     claims: dict[tuple[str, str], list[str]] = defaultdict(list)
-    for engagement in engagements:
-        for role, records in engagement.found.items():
+    for key, found in raw.items():
+        for role, records in found.items():
             link = declarations.link_of(role)
-            for record in records if link.kind == "referenced_by" and not link.shared else ():
-                claims[(role, record.sys_id)].append(engagement.key)
-    return [replace(engagement, problems=engagement.problems + _claimed(engagement, claims)) for engagement in engagements]
+            sys_ids = {plain(record.get("sys_id")) for record in records} if link.kind == "referenced_by" and not link.shared else ()
+            for sys_id in sorted(sys_ids):
+                claims[(role, sys_id)].append(key)
+    return claims
+
+
+def _stamps(records: Iterable[RawRecord]) -> str:
+    return ";".join(sorted(f"{_text(r.get('sys_id'))},{_text(r.get(UPDATED_ON))},{_text(r.get('sys_mod_count'))}"
+                           for r in records))
+
+
+def _text(value: Any) -> str:
+    # ``plain`` for the common case first: most stamps are already text (this runs for every row, every cycle).
+    return value if type(value) is str else plain(value)
 
 
 def _claimed(engagement: Engagement, claims: Mapping[tuple[str, str], list[str]]) -> tuple[Problem, ...]:

@@ -95,6 +95,16 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         "UPDATE flags SET kind = 'clock-gap' WHERE substr(key, 1, 10) = 'clock-gap:'",
         "UPDATE flags SET kind = 'not-saved' WHERE substr(key, 1, 10) = 'not-saved:'",
     ),
+    (
+        # Incremental evaluation: what each engagement was last evaluated from (a fingerprint of
+        # its records, its memory, the packs and the settings) and when a moment it depends on
+        # passes. A folder from before has none: its first cycle evaluates every engagement.
+        """CREATE TABLE evaluations (
+            key TEXT PRIMARY KEY,
+            fingerprint TEXT NOT NULL,
+            wake_at TEXT NOT NULL
+        ) WITHOUT ROWID""",
+    ),
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

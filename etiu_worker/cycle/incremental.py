@@ -1,0 +1,157 @@
+"""Incremental evaluation: a cycle builds and evaluates only the engagements something changed for.
+
+An engagement's outcome (its planned writes, its memory, its flags) is a function of its records,
+its memory, the packs and the settings, and the clock. So each evaluation is recorded in the
+journal (``evaluations``) with a fingerprint of the first three and the engagement's wake-up, the
+earliest instant the clock alone may change the outcome (playbook/wakeups.py). A later cycle
+groups the cached rows by key (cheap: engagement/grouping.Grouping), and builds and evaluates an
+engagement only when
+
+* its records changed: one of them has a new update stamp or update count, one joined or left
+  it, a record it shares became claimed by another engagement (the grouping's signature);
+* its memory changed (the journal's engagement state, as stored);
+* its wake-up has passed;
+* its last evaluation planned writes, or could not be planned: the next cycle looks again.
+
+Everything is evaluated (a full evaluation) on a dry run (``plan`` shows every engagement), after
+a run that did not finish clean (a write may have landed unseen), on a full read of any table,
+when the packs' files or the settings that shape planning changed, and every
+``state.full_evaluation_hours``. Engagements not evaluated keep their flags and memory untouched.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+from ..config import Settings
+from ..engagement.engagements import Engagement
+from ..engagement.grouping import Grouping
+from ..playbook.clock_reads import clock_use
+from ..playbook.pack_match import assign
+from ..playbook.roadmap_check import with_roadmap_problems
+from ..playbook.rules import Playbook
+from .pack_reads import distinct, tables_of
+
+log = logging.getLogger(__name__)
+
+FINGERPRINT_KEY = "evaluation_fingerprint"  # journal meta: the packs' and settings' fingerprint
+FULL_AT_KEY = "full_evaluation_at"  # journal meta: when every engagement was last evaluated
+NEVER = "9999-12-31T00:00:00+00:00"  # the wake-up of an engagement the clock cannot change
+
+
+@dataclass
+class Selection:
+    """The engagements a cycle evaluates, and what their evaluation marks are made of."""
+
+    owned: dict[str, list[Engagement]]  # by pack: the engagements to evaluate, assigned by pack match
+    evaluated: list[str]  # the keys built and evaluated this cycle
+    total: int  # every key found
+    full: bool
+    fingerprint: str  # of the packs and the settings
+    signatures: dict[str, str] = field(default_factory=dict)  # key -> its records, across packs
+    texts: dict[str, str] = field(default_factory=dict)  # key -> its memory as stored at the start
+    memories: dict[str, dict[str, Any]] = field(default_factory=dict)  # the evaluated keys' memory
+    match_reads_clock: bool = False
+
+
+def full_read_due(cache, chosen, state, at: datetime) -> bool:
+    """Whether this cycle's read of some table is a full one (read.py decides it the same way)."""
+    period = timedelta(hours=state.full_resync_hours)
+    return any(cache.watermark(s.cache_name) is None or cache.full_sync_due(s.cache_name, at, period)
+               for s in distinct(chosen))
+
+
+def select(playbooks: Sequence[Playbook], chosen, rows, journal, settings: Settings, at: datetime, *, full: bool,
+           upgrade: Callable[[dict], dict]) -> Selection:
+    """The engagements to evaluate, built and assigned to their packs; ``full`` forces all of them."""
+    zone = settings.worker.default_timezone
+    groupings = {p.name: Grouping(p.declarations, tables_of(chosen[p.name], rows), zone) for p in playbooks}
+    keys = sorted({key for grouping in groupings.values() for key in grouping.keys()})
+    present = {name: set(grouping.keys()) for name, grouping in groupings.items()}
+    signatures = {key: "#".join(f"{n}={g.signature(key)}" for n, g in groupings.items() if key in present[n]) for key in keys}
+    texts = journal.engagement_state_texts() if journal is not None else {}
+    fingerprint = settings_fingerprint(playbooks, settings)
+    full = full or journal is None or _full_due(journal.metadata(), fingerprint, at, settings)
+    marks = {} if full else journal.evaluations()
+    due = [key for key in keys if full or _changed(key, marks, fingerprint, signatures, texts, at)]
+    memories = upgrade({key: json.loads(texts[key]) for key in due if key in texts})
+    built = {p.name: _built(p, groupings[p.name], [key for key in due if key in present[p.name]]) for p in playbooks}
+    selection = Selection(assign(playbooks, built, memories, at), due, len(keys), full, fingerprint,
+                          {key: signatures[key] for key in due}, {key: texts.get(key, "") for key in due}, memories,
+                          any(clock_use(p).match for p in playbooks))
+    log.info("%d engagements, %d evaluated%s", len(keys), len(due), " (full evaluation)" if full else "")
+    return selection
+
+
+def _built(playbook: Playbook, grouping: Grouping, keys: list[str]) -> list[Engagement]:
+    return [with_roadmap_problems(engagement, playbook.checks.roadmap_sync) for engagement in grouping.build(keys)]
+
+
+def _full_due(meta: Mapping[str, str], fingerprint: str, at: datetime, settings: Settings) -> bool:
+    if meta.get(FINGERPRINT_KEY) != fingerprint or not meta.get(FULL_AT_KEY):
+        return True
+    return datetime.fromisoformat(meta[FULL_AT_KEY]) + timedelta(hours=settings.state.full_evaluation_hours) <= at
+
+
+def _changed(key: str, marks, fingerprint: str, signatures, texts, at: datetime) -> bool:
+    mark = marks.get(key)
+    if mark is None:
+        return True
+    if mark[0] != key_fingerprint(fingerprint, signatures[key], texts.get(key, "")):
+        return True
+    return datetime.fromisoformat(mark[1]) <= at
+
+
+def key_fingerprint(fingerprint: str, signature: str, memory_text: str) -> str:
+    """One engagement's fingerprint: the packs and settings, its records, its memory as stored."""
+    return _digest("\n".join((fingerprint, signature, memory_text)))
+
+
+def settings_fingerprint(playbooks: Sequence[Playbook], settings: Settings) -> str:
+    """The packs' files and the settings that shape planning (the zone, the schema, the packs)."""
+    parts = [settings.worker.default_timezone, settings.schema.model_dump_json(), ",".join(p.name for p in playbooks)]
+    for playbook in playbooks:
+        parts += [playbook.name, *_files(playbook)]
+    return _digest("\n".join(parts))
+
+
+def _files(playbook: Playbook) -> list[str]:
+    if playbook.files is None:
+        return [repr(playbook)]
+    root = Path(playbook.files.root)
+    found = sorted(path for path in root.rglob("*") if path.is_file() and "fixtures" not in path.relative_to(root).parts)
+    return [f"{path.relative_to(root)}:{_digest_bytes(path.read_bytes())}" for path in found]
+
+
+def marks(selection: Selection, plan, at: datetime) -> dict[str, tuple[str, str]]:
+    """The evaluation marks to record for the engagements ``plan`` evaluated (after its writes)."""
+    again = {write.engagement for write in plan.writes} | set(plan.waiting) | set(plan.skipped)
+    unowned = at if selection.match_reads_clock else datetime.fromisoformat(NEVER)
+    found = {}
+    for key in selection.evaluated:
+        memory = plan.memories.get(key)
+        text = json.dumps(dict(memory), sort_keys=True) if memory is not None else selection.texts.get(key, "")
+        wake = at if key in again else plan.wakes.get(key, unowned)
+        found[key] = (key_fingerprint(selection.fingerprint, selection.signatures[key], text), wake.isoformat())
+    return found
+
+
+def remember(journal, selection: Selection, plan, at: datetime) -> None:
+    """Record what each evaluated engagement was evaluated from, and when to wake it."""
+    journal.save_evaluations({}, marks(selection, plan, at), forget_others=selection.full)
+    if selection.full:
+        journal.set_metadata({FINGERPRINT_KEY: selection.fingerprint, FULL_AT_KEY: at.isoformat()})
+
+
+def _digest(text: str) -> str:
+    return _digest_bytes(text.encode("utf-8"))
+
+
+def _digest_bytes(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
