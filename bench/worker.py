@@ -69,13 +69,13 @@ def _install_probes() -> None:
     engine.fresh_writes = PARTS.wrap("freshness", engine.fresh_writes)
     replace, merge = RecordCache.replace, RecordCache.merge
 
-    def counted_replace(self, table, rows, at):
+    def counted_replace(self, table, rows, at, **options):
         PARTS.rows[_table(table)] += len(rows)
-        return replace(self, table, rows, at)
+        return replace(self, table, rows, at, **options)
 
-    def counted_merge(self, table, rows):
+    def counted_merge(self, table, rows, **options):
         PARTS.rows[_table(table)] += len(rows)
-        return merge(self, table, rows)
+        return merge(self, table, rows, **options)
 
     RecordCache.replace, RecordCache.merge = counted_replace, counted_merge
 

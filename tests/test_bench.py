@@ -94,7 +94,7 @@ def test_every_cycle_tells_its_worker_cpu_and_the_engagements_it_evaluated(resul
     for size in results.sizes:
         for cycle in size.cycles.values():
             assert cycle.cpu > 0
-            assert 0 < cycle.evaluated <= cycle.data["engagements"]
+            assert 0 <= cycle.evaluated <= cycle.data["engagements"]  # a quiet cycle may evaluate none
 
 
 def test_the_naive_baseline_sends_three_queries_per_engagement_and_one_list(etiu, five_packs):
