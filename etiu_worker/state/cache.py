@@ -162,6 +162,19 @@ class RecordCache:
         rows = self._db.execute("SELECT data FROM records WHERE tbl = ? ORDER BY sys_id", (table,))
         return [json.loads(data) for (data,) in rows]
 
+    def sys_ids(self, table: str) -> set[str]:
+        """The sys_ids of the table's cached rows, without decoding them."""
+        return {sys_id for (sys_id,) in self._db.execute("SELECT sys_id FROM records WHERE tbl = ?", (table,))}
+
+    def field_values(self, table: str, field: str) -> set[str]:
+        """The distinct values of ``field`` in the table's cached rows, each as text (a reference sent
+        as {"value": sys_id, ...} by its value), read by SQLite without decoding the rows in Python."""
+        path = '$."' + field.replace('"', '""') + '"'
+        found = self._db.execute(
+            "SELECT DISTINCT CASE json_type(data, ?) WHEN 'object' THEN json_extract(data, ? || '.value') "
+            "ELSE json_extract(data, ?) END FROM records WHERE tbl = ?", (path, path, path, table))
+        return {str(value) for (value,) in found if value is not None}
+
     def _changed(self, table: str, rows: list[dict]) -> list[dict]:
         """The rows whose cached version is not exactly them (new rows included)."""
         held: dict[str, str] = {}
