@@ -127,3 +127,13 @@ def test_a_table_empty_at_its_full_read_without_the_instances_clock_is_read_in_f
     read(instance, timedelta(minutes=1))
 
     assert len(cache.records(TASKS)) == BULK
+
+
+def test_the_cache_tells_a_fields_values_and_the_sys_ids_without_decoding_the_rows(tmp_path):
+    rows = [{"sys_id": "a", "assigned_to": "u1"}, {"sys_id": "b", "assigned_to": {"value": "u2", "link": "x"}},
+            {"sys_id": "c"}, {"sys_id": "d", "assigned_to": "u1"}]
+    with RecordCache.open(tmp_path) as cache:
+        cache.replace(TASKS, rows, datetime(2026, 10, 14, tzinfo=timezone.utc))
+
+        assert cache.field_values(TASKS, "assigned_to") == {"u1", "u2"}
+        assert cache.sys_ids(TASKS) == {"a", "b", "c", "d"}

@@ -27,7 +27,7 @@ _SYS_ID = re.compile(r"[0-9a-f]{32}")
 
 def remember_assignees(client, cache: RecordCache, tables: Iterable[str]) -> None:
     """Read the names of assignees the cache does not know yet; a failed read is tried next cycle."""
-    known = {row.get("sys_id") for row in cache.records(USERS_TABLE)}
+    known = cache.sys_ids(USERS_TABLE)
     wanted = sorted(assignee_ids(cache, tables) - known)
     for batch in in_batches(wanted):
         try:
@@ -45,8 +45,9 @@ def remember_assignees(client, cache: RecordCache, tables: Iterable[str]) -> Non
 
 
 def assignee_ids(cache: RecordCache, tables: Iterable[str]) -> set[str]:
-    """The sys_ids in the assignee field of the records of ``tables``."""
-    values = (reference_value(row.get(ASSIGNEE_FIELD)) for table in tables for row in cache.records(table))
+    """The sys_ids in the assignee field of the records of ``tables`` (SQLite reads them out of the
+    cached rows: decoding every row in Python on every quiet cycle cost more than the rest of it)."""
+    values = (value.strip() for table in tables for value in cache.field_values(table, ASSIGNEE_FIELD))
     return {value for value in values if _SYS_ID.fullmatch(value)}
 
 

@@ -63,6 +63,6 @@ def link_order(declarations: Declarations) -> list[str]:
 def _unique(items: Iterable[Any]) -> list[Any]:
     seen: list[Any] = []
     for item in items:
-        if not any(item is other or item == other for other in seen):
+        if item not in seen:  # a list's ``in`` is "is or ==", item by item, in C
             seen.append(item)
     return seen
