@@ -75,3 +75,18 @@ def test_a_quiet_cycle_of_the_five_packs_reads_each_table_once_and_writes_nothin
 
 def ids(rows: list[dict]) -> list[str]:
     return sorted(row["sys_id"] for row in rows)
+
+
+def test_a_cold_cycle_of_the_five_packs_reads_each_table_back_once_per_100_written_records(mix):
+    """The packs' writes go out as one round: a table written by four packs is read back once."""
+    sb, settings = mix
+    read_backs: Counter = Counter()  # by sys_id, with the written fields (a freshness check reads whole rows)
+    sb.on_request = lambda method, table, params: read_backs.update(
+        [table] if method == "GET" and params.get("sysparm_query", "").startswith("sys_idIN")
+        and params.get("sysparm_fields") else [])
+
+    cold = run_cycle(settings).report
+
+    written = Counter(outcome.write.table for outcome in cold.outcomes if not outcome.write.is_create)
+    assert written["change_request"] and written["change_task"]  # tables several packs write to
+    assert all(read_backs[table] <= 1 for table in written), read_backs

@@ -99,9 +99,7 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
                        journal.note_posted), owned[p.name]) for p in playbooks]
     report = CycleReport(run_id, dry_run, started, 0.0, _merged(parts, selection))
     if not dry_run:
-        for pack, part, engagements in parts:
-            _enforce_pack(client, journal, cache, pack, report, part, engagements, should_stop,
-                          cache_names(chosen, pack.name), settings.servicenow.max_parallel_writes)
+        _enforce(client, journal, cache, parts, report, should_stop, chosen, settings.servicenow.max_parallel_writes)
         report.plan = _merged(parts, selection)
         incremental.remember(journal, selection, report.plan, started)
     report.requests = Counter(client.requests) - before
@@ -137,35 +135,47 @@ def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_
     return cycle
 
 
-def _enforce_pack(client, journal, cache, playbook, report: CycleReport, part: CyclePlan, engagements, should_stop,
-                  names, parallel: int = 1) -> None:
-    """``_enforce`` of one pack's part of the cycle, its outcomes added to the report."""
-    own = CycleReport(report.run_id, False, report.started, 0.0, part)
+def _enforce(client, journal, cache, parts, report: CycleReport, should_stop, chosen, parallel: int = 1) -> None:
+    """Send every pack's fresh writes as one round, then the follow-up flags as a second, and
+    record what happened pack by pack. One round for all packs: a record two packs write to gets
+    one request, and each table is read back once per 100 written records, not once per pack."""
+    pack_of = {engagement.key: pack for pack, part, _ in parts for engagement in part.engagements}
+    read = record_index([engagement for _, _, engagements in parts for engagement in engagements])
+    outcomes: list[Outcome] = []
     try:
-        _enforce(client, journal, cache, playbook, own, engagements, should_stop, names, parallel)
-    finally:
-        report.outcomes += own.outcomes
-        report.moved_meanwhile += own.moved_meanwhile
-
-
-def _enforce(client, journal, cache, playbook: Playbook, report: CycleReport, engagements, should_stop,
-             names=None, parallel: int = 1) -> None:
-    """Send what is still fresh, verify it, send the follow-up flags; then record what happened."""
-    cycle, read = report.plan, record_index(engagements)
-    try:
-        save_latches(journal, cycle)
-        cycle.writes = fresh_writes(client, cache, cycle.writes, read)
+        for _, part, _ in parts:
+            save_latches(journal, part)
+        fresh = {id(write) for write in fresh_writes(client, cache, [w for _, part, _ in parts for w in part.writes], read)}
+        for _, part, _ in parts:
+            part.writes = [write for write in part.writes if id(write) in fresh]
         since = client.instance_now() or report.started  # the read-back's window, on the instance's clock
-        report.outcomes = send_and_verify(client, journal, report.run_id, cycle.writes, since, now, should_stop, parallel)
-        follow_ups = clock_gap_flags(report.outcomes, journal.note_posted)
-        follow_ups += not_saved_flags(playbook, report.outcomes, journal.note_posted)
-        follow_ups = unsent_writes(client, journal, cache, playbook.declarations, follow_ups, report.run_id)
+        outcomes = send_and_verify(client, journal, report.run_id, [w for _, part, _ in parts for w in part.writes],
+                                   since, now, should_stop, parallel)
+        follow_ups = _follow_ups(client, journal, cache, parts, outcomes, report.run_id, pack_of)
         if follow_ups:
-            cycle.writes += follow_ups
-            report.outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now, parallel=parallel)
+            outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now, parallel=parallel)
     finally:
-        record_state(journal, cycle, report.outcomes)
-        report.moved_meanwhile = remember_own_writes(cache, playbook.declarations, report.outcomes, read, names)
+        report.outcomes += outcomes
+        for pack, part, _ in parts:
+            mine = [outcome for outcome in outcomes if pack_of.get(outcome.write.engagement, parts[0][0]) is pack]
+            record_state(journal, part, mine)
+            report.moved_meanwhile += remember_own_writes(cache, pack.declarations, mine, read,
+                                                          cache_names(chosen, pack.name))
+
+
+def _follow_ups(client, journal, cache, parts, outcomes: list[Outcome], run_id: str, pack_of) -> list[Write]:
+    """The flags the round's outcomes call for (a clock gap, a write that did not save), each in
+    its pack's words, less what the instance already has; added to their pack's part."""
+    gaps = clock_gap_flags(outcomes, journal.note_posted)
+    follow_ups: list[Write] = []
+    for pack, part, _ in parts:
+        mine = [outcome for outcome in outcomes if pack_of.get(outcome.write.engagement, parts[0][0]) is pack]
+        flags = [flag for flag in gaps if pack_of.get(flag.engagement, parts[0][0]) is pack]
+        flags = unsent_writes(client, journal, cache, pack.declarations,
+                              flags + not_saved_flags(pack, mine, journal.note_posted), run_id)
+        part.writes += flags
+        follow_ups += flags
+    return follow_ups
 
 
 def _finish_run(journal, settings: Settings, report: CycleReport) -> None:
