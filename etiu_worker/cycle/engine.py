@@ -139,7 +139,7 @@ def _enforce(client, journal, cache, parts, report: CycleReport, should_stop, ch
     """Send every pack's fresh writes as one round, then the follow-up flags as a second, and
     record what happened pack by pack. One round for all packs: a record two packs write to gets
     one request, and each table is read back once per 100 written records, not once per pack."""
-    pack_of = {engagement.key: pack for pack, part, _ in parts for engagement in part.engagements}
+    owner = _owner(parts)
     read = record_index([engagement for _, _, engagements in parts for engagement in engagements])
     outcomes: list[Outcome] = []
     try:
@@ -151,26 +151,32 @@ def _enforce(client, journal, cache, parts, report: CycleReport, should_stop, ch
         since = client.instance_now() or report.started  # the read-back's window, on the instance's clock
         outcomes = send_and_verify(client, journal, report.run_id, [w for _, part, _ in parts for w in part.writes],
                                    since, now, should_stop, parallel)
-        follow_ups = _follow_ups(client, journal, cache, parts, outcomes, report.run_id, pack_of)
+        follow_ups = _follow_ups(client, journal, cache, parts, outcomes, report.run_id, owner)
         if follow_ups:
             outcomes += send_and_verify(client, journal, report.run_id, follow_ups, since, now, parallel=parallel)
     finally:
         report.outcomes += outcomes
         for pack, part, _ in parts:
-            mine = [outcome for outcome in outcomes if pack_of.get(outcome.write.engagement, parts[0][0]) is pack]
+            mine = [outcome for outcome in outcomes if owner(outcome.write.engagement) is pack]
             record_state(journal, part, mine)
             report.moved_meanwhile += remember_own_writes(cache, pack.declarations, mine, read,
                                                           cache_names(chosen, pack.name))
 
 
-def _follow_ups(client, journal, cache, parts, outcomes: list[Outcome], run_id: str, pack_of) -> list[Write]:
+def _owner(parts) -> Callable[[str], Playbook]:
+    """The pack that took each engagement, by key (the first pack for a key none took)."""
+    packs = {engagement.key: pack for pack, part, _ in parts for engagement in part.engagements}
+    return lambda key: packs.get(key, parts[0][0])
+
+
+def _follow_ups(client, journal, cache, parts, outcomes: list[Outcome], run_id: str, owner) -> list[Write]:
     """The flags the round's outcomes call for (a clock gap, a write that did not save), each in
     its pack's words, less what the instance already has; added to their pack's part."""
     gaps = clock_gap_flags(outcomes, journal.note_posted)
     follow_ups: list[Write] = []
     for pack, part, _ in parts:
-        mine = [outcome for outcome in outcomes if pack_of.get(outcome.write.engagement, parts[0][0]) is pack]
-        flags = [flag for flag in gaps if pack_of.get(flag.engagement, parts[0][0]) is pack]
+        mine = [outcome for outcome in outcomes if owner(outcome.write.engagement) is pack]
+        flags = [flag for flag in gaps if owner(flag.engagement) is pack]
         flags = unsent_writes(client, journal, cache, pack.declarations,
                               flags + not_saved_flags(pack, mine, journal.note_posted), run_id)
         part.writes += flags

@@ -49,18 +49,18 @@ def read_value(kind: str, text: str, zone: ZoneInfo) -> Any:
 
 def parse_sn_datetime(text: str) -> datetime:
     """A ServiceNow UTC date-time (``2026-11-24 23:00:00``) as an aware datetime."""
-    parsed = _sn_datetime(text)
+    parsed = _parsed(text, SN_DATETIME)
     if parsed is None:
         raise UnreadableValue("a date-time like 2026-11-24 23:00:00")
-    return parsed
+    return parsed.replace(tzinfo=timezone.utc)
 
 
 # Parsed by their text: every cycle reads the same stamps again, and strptime is slow. The values
-# are immutable datetimes (None: the text is not one); the bound keeps a long run's memory flat.
+# are immutable (None: the text is not one); the bound keeps a long run's memory flat.
 @functools.lru_cache(maxsize=TEXT_CACHE_SIZE)
-def _sn_datetime(text: str) -> datetime | None:
+def _parsed(text: str, form: str) -> datetime | None:
     try:
-        return datetime.strptime(text, SN_DATETIME).replace(tzinfo=timezone.utc)
+        return datetime.strptime(text, form)
     except ValueError:
         return None
 
@@ -75,18 +75,10 @@ def _datetime(text: str, zone: ZoneInfo) -> datetime:
 
 
 def _date(text: str, zone: ZoneInfo) -> date:
-    parsed = _sn_date(text)
+    parsed = _parsed(text, SN_DATE)
     if parsed is None:
         raise UnreadableValue("a date like 2026-11-24")
-    return parsed
-
-
-@functools.lru_cache(maxsize=TEXT_CACHE_SIZE)
-def _sn_date(text: str) -> date | None:
-    try:
-        return datetime.strptime(text, SN_DATE).date()
-    except ValueError:
-        return None
+    return parsed.date()
 
 
 def _local_datetime(text: str, zone: ZoneInfo) -> datetime:
