@@ -53,7 +53,7 @@ def cycle_items(report, schema: FieldNames | None = None) -> list[dict]:
 def print_cycle(report, schema: FieldNames | None = None, *, full: bool = False) -> None:
     plan = report.plan
     verb = "would do" if report.dry_run else "did"
-    echo_wrapped(f"run {report.run_id}: {len(plan.engagements)} engagements, {len(plan.writes)} writes planned"
+    echo_wrapped(f"run {report.run_id}: {_engagements(plan)}, {len(plan.writes)} writes planned"
                  f" in {report.duration:.2f}s")
     items = cycle_items(report, schema)
     if items:
@@ -69,6 +69,13 @@ def print_cycle(report, schema: FieldNames | None = None, *, full: bool = False)
                      f"{outcome.error or outcome.verification}")
     if full:
         print_notes(items)
+
+
+def _engagements(plan) -> str:
+    """How many engagements the cycle found, and how many it evaluated when not all (the others
+    had nothing that could change their outcome: incremental evaluation)."""
+    found, evaluated = max(plan.total, len(plan.engagements)), len(plan.engagements)
+    return f"{found} engagements" + (f" ({evaluated} evaluated)" if evaluated < found else "")
 
 
 def _cycle_line(item: dict) -> str:
