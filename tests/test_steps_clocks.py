@@ -10,7 +10,8 @@ import pytest
 
 from etiu_worker.playbook.durations import TimeFrame
 from etiu_worker.playbook.step_states import StepFacts, StepRecord
-from etiu_worker.playbook.step_status import derive_steps
+from etiu_worker.playbook.projections import PRECISION, next_class_change
+from etiu_worker.playbook.step_status import derive_steps, projected_finishes
 from etiu_worker.playbook.steps import load_steps
 from etiu_worker.engagement.workdays import BusinessCalendar
 
@@ -194,3 +195,24 @@ def test_a_business_day_across_the_fall_back_change_ends_at_the_same_wall_clock_
     assert validation.due == local(11, 2, 9)
     assert validation.due.utcoffset().total_seconds() == -5 * 3600
     assert validation.overdue
+
+
+@pytest.mark.parametrize("now", [local(11, 18, 9), local(11, 24, 8, 59), local(11, 25, 12), local(12, 2, 9)])
+@pytest.mark.parametrize("paused", [False, True])
+def test_the_projected_finishes_alone_are_those_the_whole_derivation_gives(now, paused):
+    facts = {"delivery.backup": BACKUP_DONE, "delivery.upgrade": StepFacts(StepRecord("open"), paused=paused)}
+    steps = derive_steps(DELIVERY, facts, FRAME, now)
+
+    assert projected_finishes(DELIVERY, facts, FRAME, now) == [s.projected_finish for s in steps.delivery.items.values()]
+
+
+@pytest.mark.parametrize(("instants", "changes"), [
+    ([local(11, 24, 9), local(12, 1, 0)], local(11, 24, 9)),  # the upgrade's projected finish passes its due time
+    ([local(12, 1, 0)], local(11, 25, 0)),  # then days: the upgrade's, the playbook's two business days after it
+])
+def test_a_wake_up_comes_just_before_a_projected_finish_changes_day_or_passes_an_instant(instants, changes):
+    facts = {"delivery.backup": BACKUP_DONE}
+    at = local(11, 18, 9)
+    wake = next_class_change(DELIVERY, facts, FRAME, derive_steps(DELIVERY, facts, FRAME, at), instants, at)
+
+    assert changes - PRECISION <= wake <= changes

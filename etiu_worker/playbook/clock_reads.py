@@ -15,20 +15,20 @@ The uses of ``now`` it can follow:
 
 Any other use (``now | plus('2h')`` compared, ``{{ now }}`` in a note key) cannot be followed
 safely: the pack is then evaluated every cycle (``unsafe`` says why). Note bodies (templates/) are
-not read: a body is only rendered when its note is planned, which the rest decides.
+not read: a body is only rendered when its note is planned, which the rest decides. A step's
+projected finish moves with ``now`` too: projection_reads.py says whether its reads can be followed.
 """
 
 from __future__ import annotations
 
 import re
-import tomllib
-from dataclasses import dataclass
-from pathlib import Path
+from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-from jinja2 import TemplateSyntaxError, nodes
+from jinja2 import nodes
 
-from .condition_check import parse_expression
+from .projection_reads import ProjectionUse, projection_use
+from .source_trees import all_nodes, is_name, is_reference, pack_tables, strings, tree
 
 DAY_FUNCTIONS = ("business_days_between", "bd_range")
 DAY_FILTERS = ("local_day",)
@@ -41,9 +41,10 @@ class ClockUse:
     """What a pack's files do with the clock."""
 
     unsafe: str = ""  # why its wake-ups cannot be derived ("" when they can)
-    projected: bool = False  # it reads a step's projected finish, which moves with now while a step is open
+    projection: ProjectionUse = field(default_factory=ProjectionUse)  # its reads of a step's projected finish
     share: bool = False  # it reads a step's share of its duration used
     match: bool = False  # its [pack] match reads the clock
+    moving_latches: frozenset[str] = frozenset()  # latches whose value is now: their ``current`` is the clock
 
 
 def clock_use(playbook: Any) -> ClockUse:
@@ -58,98 +59,59 @@ def clock_use(playbook: Any) -> ClockUse:
 def _clock_use(playbook: Any) -> ClockUse:
     if playbook.files is None:
         return ClockUse(unsafe="a pack loaded without its files")
-    sources = [text for table in _tables(playbook.files) for text in _strings(table)]
+    tables = list(pack_tables(playbook.files))
+    sources = [text for _, table in tables for text in strings(table)]
     unsafe = next((why for why in (_unsafe_use(playbook.env, source) for source in sources) if why), "")
     unsafe = unsafe or _moving_latch_reads(playbook, sources)
-    code = [source for source in sources if _parses(playbook.env, source)]
-    return ClockUse(unsafe=unsafe, projected=any("projected_finish" in s for s in code),
-                    share=any(re.search(r"\.share\b", s) for s in code),
+    share = any(re.search(r"\.share\b", source) and tree(playbook.env, source) is not None for source in sources)
+    return ClockUse(unsafe=unsafe, projection=projection_use(playbook.env, tables, _date_sources(playbook)),
+                    share=share, moving_latches=_now_latches(playbook),
                     match=any(_CLOCK.search(condition.text) for condition in playbook.match))
 
 
-def _tables(files: Any) -> Iterator[Any]:
-    for path in (files.pack_file, *files.rule_files()):
-        try:
-            yield tomllib.loads(Path(path).read_text(encoding="utf-8"))
-        except (OSError, tomllib.TOMLDecodeError):
-            yield {"unreadable": "now"}  # cannot tell: treated as a use that cannot be followed
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
-def _tree(env: Any, source: str) -> nodes.Node | None:
-    try:
-        return env.parse(source) if "{{" in source or "{%" in source else parse_expression(env, source)
-    except TemplateSyntaxError:
-        return None
-
-
-def _parses(env: Any, source: str) -> bool:
-    return _tree(env, source) is not None
+def _date_sources(playbook: Any) -> dict[str, str]:
+    expressions = playbook.moments.dates.expressions
+    return {name: expressions[name].source for name in playbook.moments.dates.order}
 
 
 def _unsafe_use(env: Any, source: str) -> str:
     """Why the string's use of ``now`` cannot be followed, or ""."""
     if "now" not in source:
         return ""
-    tree = _tree(env, source)
-    if tree is None:
+    root = tree(env, source)
+    if root is None:
         return ""
-    if isinstance(tree, nodes.Name) and tree.name == "now":
+    if is_name(root, "now"):
         return ""  # the moment itself, remembered by a latch
-    allowed = {id(node) for node in _followed_reads(tree)}
-    for node in _all(tree, nodes.Name):
+    allowed = {id(node) for node in _followed_reads(root)}
+    for node in all_nodes(root, nodes.Name):
         if node.name == "now" and id(node) not in allowed:
             return f"{source!r} reads now in a way whose next change cannot be derived"
     return ""
 
 
-def _followed_reads(tree: nodes.Node) -> Iterator[nodes.Name]:
+def _followed_reads(root: nodes.Node) -> Iterator[nodes.Name]:
     """The reads of ``now`` whose next change a wake-up follows (see the module's docstring)."""
-    for compare in _all(tree, nodes.Compare):
+    for compare in all_nodes(root, nodes.Compare):
         operands = [compare.expr, *(operand.expr for operand in compare.ops)]
-        if all(_reference(operand) for operand in operands):
-            yield from (operand for operand in operands if _is_now(operand))
-    for call in _all(tree, nodes.Call):
+        if all(is_reference(operand) for operand in operands):
+            yield from (operand for operand in operands if is_name(operand, "now"))
+    for call in all_nodes(root, nodes.Call):
         if isinstance(call.node, nodes.Name) and call.node.name in DAY_FUNCTIONS:
-            yield from (arg for arg in call.args if _is_now(arg))
-    for used in _all(tree, nodes.Filter):
-        if used.name in DAY_FILTERS and _is_now(used.node):
+            yield from (arg for arg in call.args if is_name(arg, "now"))
+    for used in all_nodes(root, nodes.Filter):
+        if used.name in DAY_FILTERS and is_name(used.node, "now"):
             yield used.node
-
-
-def _all(tree: nodes.Node, kind: type) -> list[Any]:
-    """The nodes of ``kind`` in the tree, its root included (``find_all`` leaves the root out)."""
-    return [tree, *tree.find_all(kind)] if isinstance(tree, kind) else list(tree.find_all(kind))
-
-
-def _is_now(node: Any) -> bool:
-    return isinstance(node, nodes.Name) and node.name == "now"
-
-
-def _reference(node: nodes.Node) -> bool:
-    """A plain read of a value in the context (``a.b['c'].d``), or ``now`` itself."""
-    while isinstance(node, (nodes.Getattr, nodes.Getitem)):
-        if isinstance(node, nodes.Getitem) and not isinstance(node.arg, nodes.Const):
-            return False
-        node = node.node
-    return isinstance(node, nodes.Name) and node.name != "today" or isinstance(node, nodes.Const)
 
 
 def _moving_latch_reads(playbook: Any, sources: list[str]) -> str:
     """A latch whose value is ``now`` has a ``current`` (and ``changed``) that moves with the clock."""
-    for name, latch in playbook.moments.latches.items():
-        if "now" in latch.value.source:
-            pattern = re.compile(rf"latches\.{re.escape(name)}\.(current|changed)\b")
-            if any(pattern.search(source) for source in sources):
-                return f"latches.{name}.current moves with now"
+    for name in _now_latches(playbook):
+        pattern = re.compile(rf"latches\.{re.escape(name)}\.(current|changed)\b")
+        if any(pattern.search(source) for source in sources):
+            return f"latches.{name}.current moves with now"
     return ""
+
+
+def _now_latches(playbook: Any) -> frozenset[str]:
+    return frozenset(name for name, latch in playbook.moments.latches.items() if "now" in latch.value.source)

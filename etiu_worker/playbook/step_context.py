@@ -28,8 +28,15 @@ def engagement_steps(plan: StepPlan, declarations: Declarations, engagement: Any
                      context: Mapping[str, Any], frame: TimeFrame, now: datetime) -> StepsState:
     """Every step of ``plan`` derived for ``engagement``; ``context`` is what ``paused_when`` and
     amounts read."""
-    facts = {step.key: _facts(step, plan, declarations, engagement, env, context) for step in plan.steps.values()}
-    return derive_steps(plan, facts, frame, now)
+    return derive_steps(plan, step_facts(plan, declarations, engagement, env, context), frame, now)
+
+
+def step_facts(plan: StepPlan, declarations: Declarations, engagement: Any, env: Any,
+               context: Mapping[str, Any]) -> dict[str, StepFacts]:
+    """What ``derive_steps`` reads of the engagement, by step key; a wake-up derives the steps
+    again from them at later moments (playbook/projections.py): they change with the clock only
+    where a ``paused_when`` compares ``now``, at an instant the wake-up already wakes at."""
+    return {step.key: _facts(step, plan, declarations, engagement, env, context) for step in plan.steps.values()}
 
 
 def _facts(step: Step, plan: StepPlan, declarations: Declarations, engagement: Any, env: Any,

@@ -28,7 +28,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Mapping, Sequence
+from typing import Mapping, NamedTuple, Sequence
 
 from .durations import Duration, TimeFrame
 from .step_states import GroupState, StepFacts, StepItems, StepsState, StepState
@@ -54,6 +54,31 @@ def derive_steps(plan: StepPlan, facts: Mapping[str, StepFacts], frame: TimeFram
     return StepsState(groups=MappingProxyType(groups), next=tuple(s for s in everything if s.ready),
                       done=all(g.done for g in groups.values()),
                       projected_finish=_latest(s.projected_finish for s in everything))
+
+
+class _Before(NamedTuple):
+    """What a step's clock and projected finish read of a predecessor."""
+
+    settled: bool
+    projected_finish: datetime | None
+
+
+def projected_finishes(plan: StepPlan, facts: Mapping[str, StepFacts], frame: TimeFrame,
+                       now: datetime) -> list[datetime | None]:
+    """Each step's projected finish as ``derive_steps`` derives it at ``now``, in the plan's order,
+    and nothing else of its state: what a wake-up's search derives again and again (projections.py)."""
+    kept = _kept(plan, facts)
+    found: dict[str, _Before] = {}
+    for key in plan.order:
+        if key in kept:
+            step, after = kept[key]
+            before = [found[p] for p in after if p in found]
+            fact = facts.get(key, NO_FACTS)
+            closed = fact.record.meaning in CLOSED
+            clock = _clock(step, before, fact, frame, now)
+            finish = _finish(closed, fact.record.done_at, before, clock, not closed and not fact.paused, frame, now)
+            found[key] = _Before(fact.record.meaning in ("done", "skipped"), finish)
+    return [state.projected_finish for state in found.values()]
 
 
 def _kept(plan: StepPlan, facts: Mapping[str, StepFacts]) -> dict[str, tuple[Step, tuple[str, ...]]]:

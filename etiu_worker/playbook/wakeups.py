@@ -10,8 +10,11 @@ would miss a rule that should fire, so every choice here errs early:
   (clock_reads.py says why a comparison of ``now`` with any of them is then caught);
 * each running step's warn time (its ``warn_at`` share of its duration), found by halving the
   time to it, a second early; the next cycle when that cannot be found;
-* the next cycle, when the pack reads the clock in a way clock_reads.py cannot follow, or reads a
-  step's projected finish or share (which move with ``now``) while one of its steps is open.
+* while a step is open, the last moment before a projected finish it reads changes its local day
+  or passes an instant of the context (projections.py);
+* the next cycle, when the pack reads the clock, or a projected finish, in a way clock_reads.py or
+  projection_reads.py cannot follow, or reads a step's share (which moves with ``now``) while
+  one of its steps is open.
 """
 
 from __future__ import annotations
@@ -24,17 +27,18 @@ from zoneinfo import ZoneInfo
 
 from ..engagement.records import Record
 from ..engagement.roadmap_fields import Roadmap
-from .clock_reads import clock_use
+from .clock_reads import ClockUse, clock_use
 from .dayrange import DayRange, local_midnight
 from .durations import Duration, TimeFrame
+from .projections import projection_change
 from .step_states import StepsState, StepState
 
 _PRECISION = timedelta(seconds=1)  # how close before its warn time a running step wakes
 _SKIPPED = frozenset({"now", "today", "calendar", "zone", "codes", "contacts", "numbers", "params", "rule",
                       "engagement"})  # the clock itself, and what holds no moment of the engagement's
 _DEPTH = 8
-# A step's projected finish moves with now while a step is open: it is no moment to wake at. A pack
-# that reads it is evaluated every cycle meanwhile (``wake_up``); one that does not never compares it.
+# A step's projected finish moves with now while a step is open: it is no moment to wake at (its
+# changes are searched for apart, by projections.py).
 _MOVING = frozenset({"projected_finish"})
 
 
@@ -42,13 +46,16 @@ def wake_up(playbook: Any, engagement: Any, context: Mapping[str, Any], at: date
     """When the engagement must be evaluated again if nothing else changes (``at``: the next cycle)."""
     use = clock_use(playbook)
     steps = context.get("steps")
-    moving = isinstance(steps, StepsState) and (use.projected or use.share) and any(not s.closed for s in _steps(steps))
-    if use.unsafe or moving:
+    open_step = isinstance(steps, StepsState) and any(not s.closed for s in _steps(steps))
+    projected = use.projection.read and open_step
+    if use.unsafe or (open_step and use.share) or (projected and use.projection.unfollowed):
         return at
-    candidates = [next_midnight(at, engagement.zone)]
-    candidates += [moment for moment in instants(context, engagement.zone) if moment >= at]
+    found = sorted(instants(context, engagement.zone, use))
+    candidates = [next_midnight(at, engagement.zone), *(moment for moment in found if moment >= at)]
     if isinstance(steps, StepsState):
         candidates += _warn_times(playbook, steps, engagement.zone, at)
+    if projected:
+        candidates.append(projection_change(playbook, engagement, context, found, at))
     return min(candidates)
 
 
@@ -57,12 +64,22 @@ def next_midnight(at: datetime, zone: ZoneInfo) -> datetime:
     return local_midnight(at.astimezone(zone).date() + timedelta(days=1), zone)
 
 
-def instants(context: Mapping[str, Any], zone: ZoneInfo) -> Iterator[datetime]:
-    """Every instant the context holds (a date at its local midnight), but for the clock itself."""
+def instants(context: Mapping[str, Any], zone: ZoneInfo, use: ClockUse = ClockUse()) -> Iterator[datetime]:
+    """Every instant the context holds (a date at its local midnight), but for the clock itself:
+    ``now``, a date that is a projected finish, the ``current`` of a latch whose value is ``now``."""
     seen: set[int] = set()
     for name, value in context.items():
         if name not in _SKIPPED:
-            yield from _walk(value, zone, seen, _DEPTH)
+            yield from _walk(_fixed(name, value, use), zone, seen, _DEPTH)
+
+
+def _fixed(name: str, value: Any, use: ClockUse) -> Any:
+    if name == "dates" and use.projection.dates and isinstance(value, Mapping):
+        return {key: item for key, item in value.items() if key not in use.projection.dates}
+    if name == "latches" and use.moving_latches and isinstance(value, Mapping):
+        return {key: dataclasses.replace(item, current=None) if key in use.moving_latches else item
+                for key, item in value.items()}
+    return value
 
 
 def _walk(value: Any, zone: ZoneInfo, seen: set[int], depth: int) -> Iterator[datetime]:
