@@ -76,6 +76,11 @@ def local_midnight(day: date, zone: ZoneInfo) -> datetime:
     return wall_instant(datetime.combine(day, time()), zone)
 
 
+def next_midnight(at: datetime, zone: ZoneInfo) -> datetime:
+    """The first local midnight after ``at`` in ``zone``."""
+    return local_midnight(at.astimezone(zone).date() + ONE_DAY, zone)
+
+
 def wall_instant(wall: datetime, zone: ZoneInfo) -> datetime:
     """The instant a wall-clock reading names in ``zone``.
 

@@ -16,13 +16,13 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from datetime import datetime, timedelta
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Mapping, Sequence
 from zoneinfo import ZoneInfo
 
-from .dayrange import local_midnight
+from .dayrange import next_midnight
 from .durations import TimeFrame
 from .step_context import step_facts
-from .step_states import StepFacts, StepsState, StepState
+from .step_states import StepFacts, StepsState, every_step
 from .step_status import projected_finishes
 from .steps import StepPlan
 
@@ -36,7 +36,7 @@ def projection_change(playbook: Any, engagement: Any, context: Mapping[str, Any]
     """The last moment (within PRECISION) before a projected finish of the engagement's steps
     changes its class; ``instants``: the context's, sorted, the projected finishes left out."""
     steps = context["steps"]
-    if any(state.paused and state.start is not None for state in _states(steps)):
+    if any(state.paused and state.start is not None for state in every_step(steps)):
         return at
     facts = step_facts(playbook.steps, playbook.declarations, engagement, playbook.env, context)
     return next_class_change(playbook.steps, facts, TimeFrame(playbook.calendar, engagement.zone), steps, instants, at)
@@ -66,19 +66,14 @@ def _first_change(classes: Callable[[datetime], list[Class]], at: datetime, boun
 
 def _bound(steps: StepsState, instants: Sequence[datetime], zone: ZoneInfo, at: datetime) -> datetime | None:
     """A moment by which some open step's projected finish has surely changed class."""
-    bounds = [_boundary(state.projected_finish, instants, zone) for state in _states(steps)
+    bounds = [_boundary(state.projected_finish, instants, zone) for state in every_step(steps)
               if not state.closed and state.projected_finish is not None]
     return max(at, min(bounds)) if bounds else None
 
 
-def _states(steps: StepsState) -> Iterator[StepState]:
-    for group in steps.groups.values():
-        yield from group.items.values()
-
-
 def _boundary(value: datetime, instants: Sequence[datetime], zone: ZoneInfo) -> datetime:
     """The first moment past which ``value`` is in another class (a second past it when it is an instant)."""
-    midnight = local_midnight(value.astimezone(zone).date() + timedelta(days=1), zone)
+    midnight = next_midnight(value, zone)
     index = bisect_right(instants, value)
     if index and instants[index - 1] == value:
         return value + timedelta(seconds=1)

@@ -161,3 +161,9 @@ class StepsState:
 
     def __dir__(self) -> list[str]:
         return sorted({*super().__dir__(), *self.groups})
+
+
+def every_step(steps: StepsState) -> Iterator[StepState]:
+    """Every step of every group, in the plan's order."""
+    for group in steps.groups.values():
+        yield from group.items.values()

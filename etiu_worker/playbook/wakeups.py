@@ -28,10 +28,10 @@ from zoneinfo import ZoneInfo
 from ..engagement.records import Record
 from ..engagement.roadmap_fields import Roadmap
 from .clock_reads import ClockUse, clock_use
-from .dayrange import DayRange, local_midnight
+from .dayrange import DayRange, local_midnight, next_midnight
 from .durations import Duration, TimeFrame
 from .projections import projection_change
-from .step_states import StepsState, StepState
+from .step_states import StepsState, StepState, every_step
 
 _PRECISION = timedelta(seconds=1)  # how close before its warn time a running step wakes
 _SKIPPED = frozenset({"now", "today", "calendar", "zone", "codes", "contacts", "numbers", "params", "rule",
@@ -46,7 +46,7 @@ def wake_up(playbook: Any, engagement: Any, context: Mapping[str, Any], at: date
     """When the engagement must be evaluated again if nothing else changes (``at``: the next cycle)."""
     use = clock_use(playbook)
     steps = context.get("steps")
-    open_step = isinstance(steps, StepsState) and any(not s.closed for s in _steps(steps))
+    open_step = isinstance(steps, StepsState) and any(not s.closed for s in every_step(steps))
     projected = use.projection.read and open_step
     if use.unsafe or (open_step and use.share) or (projected and use.projection.unfollowed):
         return at
@@ -57,11 +57,6 @@ def wake_up(playbook: Any, engagement: Any, context: Mapping[str, Any], at: date
     if projected:
         candidates.append(projection_change(playbook, engagement, context, found, at))
     return min(candidates)
-
-
-def next_midnight(at: datetime, zone: ZoneInfo) -> datetime:
-    """The first local midnight after ``at`` in ``zone``."""
-    return local_midnight(at.astimezone(zone).date() + timedelta(days=1), zone)
 
 
 def instants(context: Mapping[str, Any], zone: ZoneInfo, use: ClockUse = ClockUse()) -> Iterator[datetime]:
@@ -113,15 +108,10 @@ def _children(value: Any) -> list[Any]:
     return []
 
 
-def _steps(steps: StepsState) -> Iterator[StepState]:
-    for group in steps.groups.values():
-        yield from group.items.values()
-
-
 def _warn_times(playbook: Any, steps: StepsState, zone: ZoneInfo, at: datetime) -> list[datetime]:
     frame = TimeFrame(playbook.calendar, zone)
     found = []
-    for state in _steps(steps):
+    for state in every_step(steps):
         step = playbook.steps.steps.get(state.key)
         warn_at = getattr(step, "warn_at", None)
         if state.closed or state.paused or state.warn or warn_at is None or state.start is None or state.duration is None:
