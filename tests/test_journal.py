@@ -443,6 +443,37 @@ def test_resolving_leaves_other_engagements_and_rules_alone(journal: Journal) ->
     assert {(f.engagement, f.rule) for f in journal.open_flags()} == {("ENG-2", "dates"), ("ENG-1", "ctasks")}
 
 
+def test_many_engagements_and_rules_resolve_at_once_as_one_by_one(journal: Journal) -> None:
+    flag(journal, "a", engagement="ENG-1", rule="dates")
+    flag(journal, "b", engagement="ENG-1", rule="dates")
+    flag(journal, "k", engagement="ENG-2", rule="dates")
+    flag(journal, "k", engagement="ENG-1", rule="ctasks")
+    resolved = journal.resolve_flags_of({("ENG-1", "dates"): {"b"}, ("ENG-2", "dates"): set()})
+    assert sorted((f.engagement, f.key) for f in resolved) == [("ENG-1", "a"), ("ENG-2", "k")]
+    assert {(f.engagement, f.rule, f.key) for f in journal.open_flags()} == {("ENG-1", "dates", "b"), ("ENG-1", "ctasks", "k")}
+
+
+def test_a_batch_stores_every_step_or_none(state_dir: Path, journal: Journal) -> None:
+    with pytest.raises(KeyError):
+        with journal.batch():
+            flag(journal, "end-before-start")
+            journal.save_engagement_state("ENG-1", {"seen": True})
+            raise KeyError("stopped")
+    assert journal.open_flags() == [] and journal.engagement_state("ENG-1") == {}
+    with journal.batch():
+        flag(journal, "end-before-start")
+        journal.save_engagement_state("ENG-1", {"seen": True})
+    with Journal.open_read_only(state_dir) as reader:
+        assert len(reader.open_flags()) == 1 and reader.engagement_state("ENG-1") == {"seen": True}
+
+
+def test_a_batch_refuses_to_record_pending_actions_that_it_would_commit_only_at_its_end(journal: Journal) -> None:
+    with pytest.raises(RuntimeError, match="committed before"):
+        with journal.batch():
+            journal.record_action(action())
+    assert journal.pending_actions() == []
+
+
 def test_a_resolved_problem_that_comes_back_is_flagged_again(journal: Journal) -> None:
     flag(journal, "end-before-start")
     journal.resolve_flags("ENG-1", "dates", set())

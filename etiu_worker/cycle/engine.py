@@ -271,16 +271,32 @@ def save_latches(journal, cycle: CyclePlan) -> None:
 
 
 def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
-    """Flags opened and resolved, and engagement memory, after the writes were sent."""
-    for outcome in outcomes:
-        write = outcome.write
-        if write.kind == "flag" and outcome.status == "done":
-            journal.open_flag(write.engagement, write.rule, write.flag_key, write.table, write.sys_id, write.number,
-                              write.flag_message, severity=write.flag_severity, kind=write.flag_kind)
+    """Flags opened and resolved, and engagement memory, after the writes were sent: one
+    transaction for the whole cycle (the writes' own entries were finished before)."""
+    with journal.batch():
+        for outcome in outcomes:
+            write = outcome.write
+            if write.kind == "flag" and outcome.status == "done":
+                journal.open_flag(write.engagement, write.rule, write.flag_key, write.table, write.sys_id, write.number,
+                                  write.flag_message, severity=write.flag_severity, kind=write.flag_kind)
+        journal.resolve_flags_of(_still_open(cycle))
+        _remember_created(cycle, outcomes)
+        journal.save_engagement_states(cycle.memories)
+
+
+def _still_open(cycle: CyclePlan) -> dict[tuple[str, str], set[str]]:
+    """The flag keys each evaluated (engagement, rule) still raises: its other open flags resolve."""
+    still: dict[tuple[str, str], set[str]] = {}
     for key, rules in cycle.evaluated_rules.items():
-        raised = cycle.raised_flags.get(key, set())
         for rule in rules:
-            journal.resolve_flags(key, rule, {flag for name, flag in raised if name == rule})
+            still[(key, rule)] = set()
+        for rule, flag in cycle.raised_flags.get(key, ()):
+            if rule in rules:
+                still[(key, rule)].add(flag)
+    return still
+
+
+def _remember_created(cycle: CyclePlan, outcomes: list[Outcome]) -> None:
     for outcome in outcomes:
         write = outcome.write
         if write.kind in ("create_ticket", "create") and outcome.sys_id and write.engagement in cycle.memories:
@@ -291,4 +307,3 @@ def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
             if outcome.gone:
                 del created[write.role]
             memory["created"] = created
-    journal.save_engagement_states(cycle.memories)  # one transaction for the whole cycle

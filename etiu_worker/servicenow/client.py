@@ -1,4 +1,4 @@
-"""The ServiceNow Table API client: with sessions.py, the only modules that import pysnow; the only one that retries.
+"""The ServiceNow Table API client: with sessions.py and writing.py, the only modules that import pysnow; the only one that retries.
 
 pysnow 0.7.17 stays behind these modules because it is in maintenance only and has defects that
 the client absorbs (see servicenow-api.md):

@@ -15,6 +15,11 @@ Two costs requests and pysnow would pay on every request are paid once here:
   lookup depends on nothing else of the URL. REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE are read once.
 * pysnow builds a new Resource (URL builder, path check, deep copy of its parameters) for each
   call. A connection keeps one per table and gives it fresh parameters before each request.
+
+A write (a POST or a PATCH: one per record the worker changes, thousands in a cold cycle) skips
+pysnow and ``Session.request`` altogether (``Connection.write``, writing.py): it prepares the
+request itself and hands it to the session's adapter, with the same URL, parameters, headers,
+cookies, auth, hooks, environment settings and redirects, and reads the answer as pysnow would.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ from requests.sessions import merge_setting
 from requests.utils import get_environ_proxies
 
 from .arguments import ReadParameters, total_count
+from .writing import Writer
 
 API_PATH = "/api/now"
 _CHUNK_SIZE = 8192  # pysnow's own default for a resource
@@ -106,6 +112,7 @@ class Connection:
         self._base_url = base_url
         self._timeout = timeout
         self._resources: dict[str, Resource] = {}
+        self._writer_for = Writer(session, f"{base_url}{API_PATH}/table/", timeout)
 
     def read_page(
         self, table: str, query: str, parameters: ReadParameters, limit: int
@@ -129,17 +136,11 @@ class Connection:
         return resource.request("GET", path_append=path).one()
 
     def post(self, table: str, payload: Record) -> Record:
-        return self._writer(table).create(payload).one()
+        return self._writer_for.send("POST", table, payload)
 
     def patch(self, table: str, path: str, payload: Record) -> Record:
         # One PATCH: pysnow's own update() would send a GET, then a PUT.
-        return self._writer(table).request("PATCH", path_append=path, json=payload).one()
-
-    def _writer(self, table: str) -> Any:
-        resource = self.resource(table)
-        # Returned records then have the shape list() and get() give by default.
-        resource.parameters.exclude_reference_link = True
-        return resource
+        return self._writer_for.send("PATCH", table + path, payload)
 
     def resource(self, table: str) -> Any:
         """The table's resource, with fresh parameters for one request."""

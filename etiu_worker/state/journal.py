@@ -98,6 +98,7 @@ class Journal(ActionsMixin, FlagsMixin, MemoryMixin, RunsMixin):
         self._db = connection
         self.path = path
         self._action_kinds = None if action_kinds is None else frozenset(action_kinds)
+        self._batched = False  # inside ``batch()``: each step joins its one transaction
 
     @classmethod
     def open(cls, state_dir: Path, *, action_kinds: Collection[str] | None = None) -> Journal:
@@ -157,6 +158,9 @@ class Journal(ActionsMixin, FlagsMixin, MemoryMixin, RunsMixin):
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
+        if self._batched:
+            yield self._db  # the batch commits (or rolls back) every step at once
+            return
         # IMMEDIATE takes the write lock up front, so the busy timeout applies; a deferred
         # transaction that upgrades from read to write can fail at once with "locked".
         self._db.execute("BEGIN IMMEDIATE")
@@ -167,6 +171,22 @@ class Journal(ActionsMixin, FlagsMixin, MemoryMixin, RunsMixin):
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Every step inside is one transaction: all of them are stored, or none (one commit).
+
+        Recording actions as pending is refused inside: their entry must be committed before
+        their request leaves, which a batch only does at its end.
+        """
+        if self._batched:
+            raise RuntimeError("a journal batch cannot be nested")
+        with self._transaction():
+            self._batched = True
+            try:
+                yield
+            finally:
+                self._batched = False
 
     def _migrate(self) -> None:
         if self._user_version() == SCHEMA_VERSION:

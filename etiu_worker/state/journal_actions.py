@@ -84,8 +84,8 @@ class JournalEntry(ActionRecord):
 
 
 class ActionsMixin:
-    """Record, finish and list actions; needs the journal's ``_db``, ``_transaction``, ``_now`` and
-    ``_action_kinds`` (the kinds it may record; ``None``: any name).
+    """Record, finish and list actions; needs the journal's ``_db``, ``_transaction``, ``_now``,
+    ``_batched`` and ``_action_kinds`` (the kinds it may record; ``None``: any name).
 
     ``_remember_note`` comes from the memory part: finishing a note action remembers the note.
     """
@@ -96,6 +96,8 @@ class ActionsMixin:
 
     def record_actions(self, entries: Sequence[ActionRecord]) -> list[int]:
         """``record_action`` of each entry, in one transaction (one commit for a chunk of writes)."""
+        if self._batched:
+            raise RuntimeError("actions are recorded in their own transaction, committed before their write is sent")
         rows = [_action_row(entry, self._action_kinds) for entry in entries]
         with self._transaction() as db:
             ids = [int(db.execute(_INSERT, (iso(self._now()), *row)).lastrowid) for row in rows]

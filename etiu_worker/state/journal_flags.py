@@ -5,7 +5,7 @@ A mixin of ``Journal``: callers use ``Journal.open_flag`` and friends, as before
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -66,6 +66,18 @@ class FlagsMixin:
                 "UPDATE flags SET resolved_at = ? WHERE id = ?",
                 [(resolved_at, flag.id) for flag in gone],
             )
+        return [replace(flag, resolved_at=parse(resolved_at)) for flag in gone]
+
+    def resolve_flags_of(self, still_open: Mapping[tuple[str, str], Iterable[str]]) -> list[Flag]:
+        """``resolve_flags`` of each (engagement, rule) with its keys still open, in one transaction
+        that reads the open flags once (a cycle evaluates thousands of engagements × rules)."""
+        keep = {pair: set(keys) for pair, keys in still_open.items()}
+        resolved_at = iso(self._now())
+        with self._transaction() as db:
+            rows = db.execute(f"SELECT {FLAG_COLUMNS} FROM flags WHERE resolved_at IS NULL ORDER BY id").fetchall()
+            gone = [flag_from_row(row) for row in rows
+                    if (row[1], row[2]) in keep and row[3] not in keep[(row[1], row[2])]]
+            db.executemany("UPDATE flags SET resolved_at = ? WHERE id = ?", [(resolved_at, flag.id) for flag in gone])
         return [replace(flag, resolved_at=parse(resolved_at)) for flag in gone]
 
     def open_flags(self, engagement: str | None = None) -> list[Flag]:
