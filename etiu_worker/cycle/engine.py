@@ -32,7 +32,7 @@ from .read import read_scopes, remember_own_writes
 from ..engagement.roadmap_memory import upgraded
 from ..playbook.rules import Playbook
 from .verify import Outcome, send_and_verify
-from . import incremental
+from . import incremental, quiet
 
 log = logging.getLogger(__name__)
 
@@ -91,9 +91,8 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     chosen = pack_scopes(playbooks)
     full = dry_run or not clean or incremental.full_read_due(cache, chosen, settings.state, started)
     rows = read_scopes(client, cache, [(s.cache_name, s.table, s.query) for s in distinct(chosen)],
-                       settings.state, started, progress, own_user=own_user, user=settings.servicenow.user)
-    selection = incremental.select(playbooks, chosen, rows, journal, settings, started, full=full,
-                                   upgrade=lambda memories: _upgraded_memories(memories, playbooks))
+                       settings.state, started, progress, own_user=own_user, user=settings.servicenow.user, lazy=True)
+    selection = _select(playbooks, chosen, rows, journal, cache, settings, started, full)
     owned, memories = selection.owned, selection.memories
     parts = [(p, _plan(client, None if dry_run else journal, cache, p, owned[p.name], started, run_id, memories,
                        journal.note_posted), owned[p.name]) for p in playbooks]
@@ -101,7 +100,9 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     if not dry_run:
         _enforce(client, journal, cache, parts, report, should_stop, chosen, settings.servicenow.max_parallel_writes)
         report.plan = _merged(parts, selection)
-        incremental.remember(journal, selection, report.plan, started)
+        marks = incremental.remember(journal, selection, report.plan, started)
+        if not selection.quiet:
+            quiet.remember(journal, cache, [s.cache_name for s in distinct(chosen)], selection, marks)
     report.requests = Counter(client.requests) - before
     report.duration = time.monotonic() - clock
     if not dry_run:
@@ -109,6 +110,18 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
     log.info("cycle finished: %d engagements, %d evaluated, %d writes, %d failed", report.plan.total,
              len(report.plan.evaluated), len(report.outcomes), len(report.failed), extra={"run": run_id})
     return report
+
+
+def _select(playbooks, chosen, rows, journal, cache, settings: Settings, started: datetime, full: bool):
+    """The engagements to evaluate: none, without grouping any, when the cycle is quiet (quiet.py)."""
+    fingerprint = incremental.settings_fingerprint(playbooks, settings)
+    names = [scope.cache_name for scope in distinct(chosen)]
+    total = None if full else quiet.known_total(journal, cache, names, fingerprint, settings, started)
+    if total is not None:
+        log.info("%d engagements, none evaluated (nothing changed, no wake-up due)", total)
+        return incremental.quiet(playbooks, total, fingerprint)
+    return incremental.select(playbooks, chosen, rows, journal, settings, started, full=full, fingerprint=fingerprint,
+                              upgrade=lambda memories: _upgraded_memories(memories, playbooks))
 
 
 def _merged(parts: list[tuple[Playbook, CyclePlan, list]], selection) -> CyclePlan:

@@ -58,6 +58,9 @@ class Selection:
     texts: dict[str, str] = field(default_factory=dict)  # key -> its memory as stored at the start
     memories: dict[str, dict[str, Any]] = field(default_factory=dict)  # the evaluated keys' memory
     match_reads_clock: bool = False
+    keys: list[str] = field(default_factory=list)  # every key found
+    marks: dict[str, tuple[str, str]] = field(default_factory=dict)  # as the journal held them (none when full)
+    quiet: bool = False  # nothing was grouped: cycle/quiet.py found nothing to evaluate
 
 
 def full_read_due(cache, chosen, state, at: datetime) -> bool:
@@ -68,23 +71,24 @@ def full_read_due(cache, chosen, state, at: datetime) -> bool:
 
 
 def select(playbooks: Sequence[Playbook], chosen, rows, journal, settings: Settings, at: datetime, *, full: bool,
-           upgrade: Callable[[dict], dict]) -> Selection:
-    """The engagements to evaluate, built and assigned to their packs; ``full`` forces all of them."""
+           upgrade: Callable[[dict], dict], fingerprint: str | None = None) -> Selection:
+    """The engagements to evaluate, built and assigned to their packs; ``full`` forces all of them.
+    ``fingerprint``: ``settings_fingerprint(playbooks, settings)`` when the caller has it."""
     zone = settings.worker.default_timezone
     groupings = {p.name: Grouping(p.declarations, tables_of(chosen[p.name], rows), zone) for p in playbooks}
     keys = sorted({key for grouping in groupings.values() for key in grouping.keys()})
     present = {name: set(grouping.keys()) for name, grouping in groupings.items()}
     signatures = {key: "#".join(f"{n}={g.signature(key)}" for n, g in groupings.items() if key in present[n]) for key in keys}
     texts = journal.engagement_state_texts() if journal is not None else {}
-    fingerprint = settings_fingerprint(playbooks, settings)
-    full = full or journal is None or _full_due(journal.metadata(), fingerprint, at, settings)
+    fingerprint = fingerprint or settings_fingerprint(playbooks, settings)
+    full = full or journal is None or full_evaluation_due(journal.metadata(), fingerprint, at, settings)
     marks = {} if full else journal.evaluations()
     due = [key for key in keys if full or _changed(key, marks, fingerprint, signatures, texts, at)]
     memories = upgrade({key: json.loads(texts[key]) for key in due if key in texts})
     built = {p.name: _built(p, groupings[p.name], [key for key in due if key in present[p.name]]) for p in playbooks}
     selection = Selection(assign(playbooks, built, memories, at), due, len(keys), full, fingerprint,
                           {key: signatures[key] for key in due}, {key: texts.get(key, "") for key in due}, memories,
-                          any(clock_use(p).match for p in playbooks))
+                          any(clock_use(p).match for p in playbooks), keys, marks)
     log.info("%d engagements, %d evaluated%s", len(keys), len(due), " (full evaluation)" if full else "")
     return selection
 
@@ -93,7 +97,13 @@ def _built(playbook: Playbook, grouping: Grouping, keys: list[str]) -> list[Enga
     return [with_roadmap_problems(engagement, playbook.checks.roadmap_sync) for engagement in grouping.build(keys)]
 
 
-def _full_due(meta: Mapping[str, str], fingerprint: str, at: datetime, settings: Settings) -> bool:
+def quiet(playbooks: Sequence[Playbook], total: int, fingerprint: str) -> Selection:
+    """No engagement to evaluate, none grouped: ``total`` were found by the last cycle."""
+    return Selection({p.name: [] for p in playbooks}, [], total, False, fingerprint, quiet=True)
+
+
+def full_evaluation_due(meta: Mapping[str, str], fingerprint: str, at: datetime, settings: Settings) -> bool:
+    """Whether the packs or settings changed since the last full evaluation, or it is due again."""
     if meta.get(FINGERPRINT_KEY) != fingerprint or not meta.get(FULL_AT_KEY):
         return True
     return datetime.fromisoformat(meta[FULL_AT_KEY]) + timedelta(hours=settings.state.full_evaluation_hours) <= at
@@ -142,11 +152,13 @@ def marks(selection: Selection, plan, at: datetime) -> dict[str, tuple[str, str]
     return found
 
 
-def remember(journal, selection: Selection, plan, at: datetime) -> None:
-    """Record what each evaluated engagement was evaluated from, and when to wake it."""
-    journal.save_evaluations({}, marks(selection, plan, at), forget_others=selection.full)
+def remember(journal, selection: Selection, plan, at: datetime) -> dict[str, tuple[str, str]]:
+    """Record what each evaluated engagement was evaluated from, and when to wake it; the marks."""
+    found = marks(selection, plan, at)
+    journal.save_evaluations({}, found, forget_others=selection.full)
     if selection.full:
         journal.set_metadata({FINGERPRINT_KEY: selection.fingerprint, FULL_AT_KEY: at.isoformat()})
+    return found
 
 
 def _digest(text: str) -> str:

@@ -26,7 +26,23 @@ _SYS_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def remember_assignees(client, cache: RecordCache, tables: Iterable[str]) -> None:
-    """Read the names of assignees the cache does not know yet; a failed read is tried next cycle."""
+    """Read the names of assignees the cache does not know yet; a failed read is tried next cycle.
+    Not even looked for when no row of ``tables`` or of sys_user changed since the last look
+    (the tables' change tokens, cache.py): a quiet cycle scans no row."""
+    tables = tuple(tables)
+    mark = "assignees:" + ",".join(tables)
+    if cache.mark(mark) == _tokens(cache, tables):
+        return
+    if _read_names(client, cache, tables):
+        cache.set_mark(mark, _tokens(cache, tables))
+
+
+def _tokens(cache: RecordCache, tables: tuple[str, ...]) -> str:
+    return ",".join(str(cache.token(table)) for table in (*tables, USERS_TABLE))
+
+
+def _read_names(client, cache: RecordCache, tables: tuple[str, ...]) -> bool:
+    """Read the unknown assignees' names; whether every read answered."""
     known = cache.sys_ids(USERS_TABLE)
     wanted = sorted(assignee_ids(cache, tables) - known)
     for batch in in_batches(wanted):
@@ -38,10 +54,11 @@ def remember_assignees(client, cache: RecordCache, tables: Iterable[str]) -> Non
             found = []
         except ServiceNowError as error:
             log.info("assignees' names not read this cycle: %s", error)
-            return
+            return False
         seen = {row.get("sys_id") for row in found}
         cache.merge(USERS_TABLE, found + [{"sys_id": sys_id, "name": "", "user_name": ""}
                                           for sys_id in batch if sys_id not in seen])
+    return True
 
 
 def assignee_ids(cache: RecordCache, tables: Iterable[str]) -> set[str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from ..state.cache import RecordCache
@@ -82,7 +82,7 @@ def _key_path(declarations: Declarations, role: str, seen: tuple[str, ...] = ())
 
 
 def read_records(client, cache: RecordCache, declarations: Declarations, state: StateSettings, at: datetime,
-                 progress: SyncProgress | None = None, own_user: str = "", user: str = "") -> dict[str, list[dict]]:
+                 progress: SyncProgress | None = None, own_user: str = "", user: str = "") -> Mapping[str, list[dict]]:
     """The current records of each scope's table, by table.
 
     A delta read leaves out the rows ``own_user`` (the worker) updated last: the cache already
@@ -95,14 +95,16 @@ def read_records(client, cache: RecordCache, declarations: Declarations, state: 
 
 
 def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Scoped]], state: StateSettings, at: datetime,
-                progress: SyncProgress | None = None, own_user: str = "", user: str = "") -> dict[str, list[dict]]:
-    """``read_records`` for (cache name, table, query) scopes: the records by cache name. A query
-    may be several, ORed (``^NQ``): the packs that read one table (pack_reads.py). A cache read
-    with another query than this one (a pack added, a field renamed) is read in full again."""
+                progress: SyncProgress | None = None, own_user: str = "", user: str = "",
+                lazy: bool = False) -> Mapping[str, list[dict]]:
+    """``read_records`` for (cache name, table, query) scopes: the records by cache name; with
+    ``lazy``, each table's decoded from the (open) cache only when first asked for, and a quiet
+    cycle asks for none. A query may be several, ORed (``^NQ``): the packs that read one table
+    (pack_reads.py). A cache read with another query than this one (a pack added, a field
+    renamed) is read in full again."""
     progress = progress or SyncProgress(enabled=False)
     period = timedelta(hours=state.full_resync_hours)
     overlap = timedelta(seconds=state.watermark_overlap_seconds)
-    tables: dict[str, list[dict]] = {}
     for name, table, query in chosen:
         watermark, text = cache.watermark(name), encoded(query)
         # An empty watermark: the table was empty at its full read and the instance sent no clock.
@@ -118,8 +120,29 @@ def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Scoped]
             delta = encoded(query, _delta_terms(since, own_user))
             rows, read_at = _timed(client, lambda: client.list(table, delta))
             cache.merge(name, rows, read_at=read_at)
-        tables[name] = cache.records(name)
-    return tables
+    tables = CachedTables(cache, [name for name, _, _ in chosen])
+    return tables if lazy else dict(tables)
+
+
+class CachedTables(Mapping):
+    """The cached rows of some tables by cache name, each table decoded on first use and kept
+    (the cycle uses them before it merges its own writes into the cache)."""
+
+    def __init__(self, cache: RecordCache, names: Sequence[str]) -> None:
+        self._cache, self._names, self._held = cache, list(names), {}
+
+    def __getitem__(self, name: str) -> list[dict]:
+        if name not in self._names:
+            raise KeyError(name)
+        if name not in self._held:
+            self._held[name] = self._cache.records(name)
+        return self._held[name]
+
+    def __iter__(self):
+        return iter(self._names)
+
+    def __len__(self) -> int:
+        return len(self._names)
 
 
 def encoded(query: Scoped, terms: tuple[tuple[str, str, str], ...] = ()) -> str:

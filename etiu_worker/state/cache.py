@@ -8,6 +8,10 @@ time-based rules (a step running late, a range of days ending) fire on engagemen
 read replaces a table's cache on a configurable period; it is also what notices deleted records
 and records that left the worker's scope.
 
+Every change of a table's cached rows (a merge of rows that differ, a full read's replace, a
+look-up stored) gives the table a new random token in the same transaction: a cycle that finds
+every token as it left them knows no row changed without reading one (cycle/quiet.py).
+
 Records and watermark of a table change in one SQLite transaction: a crash leaves either the old
 pair or the new one, never a watermark ahead of the records it stands for.
 
@@ -20,6 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
 import sqlite3
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
@@ -31,7 +36,7 @@ from .files import connect_read_only, damage, guard_database_errors, remove, use
 log = logging.getLogger(__name__)
 
 CACHE_NAME = "records.sqlite3"
-CACHE_VERSION = 1  # PRAGMA user_version; a cache from a newer worker is rebuilt, not read
+CACHE_VERSION = 2  # PRAGMA user_version; a cache from a newer worker is rebuilt, not read
 _DECODE_CHUNK = 2000  # cached rows decoded at once
 _LOOKUP_BATCH = 500  # sys_ids per look-up of cached rows (SQLite allows 999 parameters at least)
 SCHEMA = """
@@ -44,6 +49,20 @@ CREATE TABLE IF NOT EXISTS sync (
 CREATE TABLE IF NOT EXISTS scopes (
     tbl TEXT PRIMARY KEY, query TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS tokens (
+    tbl TEXT PRIMARY KEY, token TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS marks (
+    name TEXT PRIMARY KEY, value TEXT NOT NULL
+);
+"""
+# A cache from before the tokens (version 1) holds rows no token stands for: each table gets a new
+# one, and what was remembered against the old ones is dropped.
+_UPGRADE = """
+INSERT OR REPLACE INTO tokens (tbl, token) SELECT tbl, lower(hex(randomblob(16))) FROM (
+    SELECT DISTINCT tbl FROM records UNION SELECT tbl FROM sync
+);
+DELETE FROM marks;
 """
 
 
@@ -120,6 +139,7 @@ class RecordCache:
         with self._transaction():
             self._db.execute("DELETE FROM records WHERE tbl = ?", (table,))
             self._store(table, rows)
+            self._renew_token(table)
             self._db.execute(
                 "INSERT OR REPLACE INTO sync (tbl, watermark, full_sync_at) VALUES (?, ?, ?)",
                 (table, read_at or _newest(rows), at.astimezone(timezone.utc).isoformat()),
@@ -156,6 +176,22 @@ class RecordCache:
             self._db.execute("DELETE FROM records")
             self._db.execute("DELETE FROM sync")
             self._db.execute("DELETE FROM scopes")
+            self._db.execute("DELETE FROM tokens")
+            self._db.execute("DELETE FROM marks")
+
+    def token(self, table: str) -> str | None:
+        """The table's change token: a new one whenever its cached rows change; None before any."""
+        row = self._db.execute("SELECT token FROM tokens WHERE tbl = ?", (table,)).fetchone()
+        return row[0] if row else None
+
+    def mark(self, name: str) -> str | None:
+        """A value remembered with the cache (dropped with it), e.g. the tokens a scan last saw."""
+        row = self._db.execute("SELECT value FROM marks WHERE name = ?", (name,)).fetchone()
+        return row[0] if row else None
+
+    def set_mark(self, name: str, value: str) -> None:
+        with self._transaction():
+            self._db.execute("INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (name, value))
 
     def records(self, table: str) -> list[dict]:
         """The table's rows in sys_id order, the order of a full read: the same rows come out in the
@@ -192,10 +228,13 @@ class RecordCache:
         return [row for row in rows if held.get(row["sys_id"]) != json.dumps(row)]
 
     def _store(self, table: str, rows: Iterable[dict]) -> None:
-        self._db.executemany(
-            "INSERT OR REPLACE INTO records (tbl, sys_id, data) VALUES (?, ?, ?)",
-            [(table, row["sys_id"], json.dumps(row)) for row in rows],
-        )
+        stored = [(table, row["sys_id"], json.dumps(row)) for row in rows]
+        self._db.executemany("INSERT OR REPLACE INTO records (tbl, sys_id, data) VALUES (?, ?, ?)", stored)
+        if stored:
+            self._renew_token(table)
+
+    def _renew_token(self, table: str) -> None:
+        self._db.execute("INSERT OR REPLACE INTO tokens (tbl, token) VALUES (?, ?)", (table, secrets.token_hex(16)))
 
     def _transaction(self):
         return _Transaction(self._db)
@@ -246,7 +285,8 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, timeout=30, isolation_level=None)
     try:
         connection.execute("PRAGMA journal_mode=WAL")
-        connection.executescript(SCHEMA)
+        older = connection.execute("PRAGMA user_version").fetchone()[0] < CACHE_VERSION
+        connection.executescript(SCHEMA + (_UPGRADE if older else ""))
         connection.execute(f"PRAGMA user_version = {CACHE_VERSION}")
     except BaseException:
         connection.close()

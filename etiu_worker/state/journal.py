@@ -44,6 +44,7 @@ from .journal_actions import (
     ActionsMixin,
     JournalEntry,
 )
+from .journal_basis import BasisMixin
 from .journal_flags import Flag, FlagsMixin
 from .journal_memory import MemoryMixin
 from .journal_open import (
@@ -87,7 +88,7 @@ def _describe_failure(journal: Journal, error: sqlite3.DatabaseError) -> str:
 
 
 @guard_database_errors(_describe_failure)
-class Journal(ActionsMixin, FlagsMixin, MemoryMixin, RunsMixin):
+class Journal(ActionsMixin, FlagsMixin, MemoryMixin, RunsMixin, BasisMixin):
     """The state database. Open it with ``Journal.open(state_dir)``; use it from one thread.
 
     Every SQLite error in a public method becomes a ``StateError`` (exit 3) naming the file.
