@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Mapping
-from weakref import WeakKeyDictionary
 
 from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError as JinjaTemplateError, Undefined, nodes
 from jinja2.parser import Parser
@@ -25,8 +24,10 @@ ENGINE_NOTES = FileSystemLoader(str(Path(__file__).parent / "engine_notes"))
 
 # What an environment made of each source it was given: a pack's checks parse and compile one
 # string in several places (a date in [dates] and in the report, a template for each of its checks).
-# A source that fails is not kept: it fails again, in the same words, wherever it is read.
-_MADE: WeakKeyDictionary[ImmutableSandboxedEnvironment, dict[tuple[str, str], Any]] = WeakKeyDictionary()
+# A source that fails is not kept: it fails again, in the same words, wherever it is read. Kept on
+# the environment itself, so it goes when the environment does (a compiled template holds its
+# environment: as the value of a weak map it would keep it alive).
+_MADE = "_etiu_sources_made"
 
 
 def _local(value: datetime | None, zone: Any) -> datetime | None:
@@ -65,7 +66,7 @@ def templates_folder(env: ImmutableSandboxedEnvironment) -> str:
 def use_labels(env: ImmutableSandboxedEnvironment, titles: Mapping[str, str]) -> None:
     """The ``label`` filter names a roadmap field as the pack's labels write it: prod_upgrade -> Prod upgrade."""
     env.filters["label"] = lambda field_name: titles.get(field_name) or _label(field_name)
-    _MADE.pop(env, None)  # what was compiled bound the filter it replaces
+    vars(env).pop(_MADE, None)  # what was compiled bound the filter it replaces
 
 
 def _weekday(value: date | datetime | None) -> str:
@@ -95,7 +96,7 @@ def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnv
 
 
 def _made(env: ImmutableSandboxedEnvironment, kind: str, source: str, make: Callable[[], Any]) -> Any:
-    made = _MADE.setdefault(env, {})
+    made = vars(env).setdefault(_MADE, {})
     key = (kind, source)
     if key not in made:
         made[key] = make()
