@@ -24,7 +24,7 @@ from ..engagement.roadmap_labels import LOCAL_DATETIME, RoadmapLabels
 from ..engagement.roadmap_memory import AGREED, remember_roadmap
 from ..playbook.roadmap_check import carriers, with_roadmap_problems
 from .base import Plan, render_inline, render_note
-from ..playbook.templates import render_file
+from ..playbook.templates import parsed_template, render_file
 
 SAMPLE_NOW = datetime(2026, 11, 16, 15, 0, tzinfo=timezone.utc)
 SAMPLE_PROBLEM = Problem("duplicate-code:X02", "2 records carry the code X02: R0001002, R0001009", "", "2" * 32, "R0001002")
@@ -199,7 +199,7 @@ def _check_unreached_names(env, action, context: dict[str, Any], templates: dict
     sources = [(label, source, context) for label, source in action.options.inline_templates().items()]
     sources += [(f"template {name}", _template_source(env, name), names) for name, names in templates.items()]
     for label, source, names in sources:
-        missing = find_missing_name(env, env.parse(source), names) if source else ""
+        missing = find_missing_name(env, parsed_template(env, source), names) if source else ""
         if missing:
             raise RulesError(f"{action.where}: {label} reads a name that does not exist: {missing}")
 
@@ -209,7 +209,7 @@ def _template_reason(env, action, context: dict[str, Any], error: str) -> str:
     where = error.split(": ", 1)[0]  # "title", "key" or "template NAME.j2"
     sources = action.options.inline_templates()
     source = sources.get(where) or _template_source(env, where.removeprefix("template "))
-    hint = explain_missing(env, env.parse(source), context, error) if source else ""
+    hint = explain_missing(env, parsed_template(env, source), context, error) if source else ""
     return f"{where}: {hint}" if hint else error
 
 

@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping
 
 from jinja2 import nodes
-from jinja2.parser import Parser
 from jinja2.runtime import Undefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import RulesError
 from .names import did_you_mean, names_of
 from .step_states import MEANINGS as STEP_STATES
+from .templates import parsed_expression
+from .tree_nodes import with_root
 
 COMPARISONS = ("eq", "ne", "in", "notin")
 # Top-level names whose members are records by role: ``records.change.state``.
@@ -34,8 +35,7 @@ JINJA_OWN = {"loop", "self", "varargs", "kwargs", "caller"}  # names Jinja defin
 
 def parse_expression(env: ImmutableSandboxedEnvironment, source: str) -> nodes.Expr:
     """The syntax tree of a condition, parsed the way ``compile_expression`` parses it."""
-    parser = Parser(env, source, state="variable")
-    return parser.parse_expression()
+    return parsed_expression(env, source)
 
 
 @dataclass(frozen=True)
@@ -92,9 +92,7 @@ def _state_comparisons(tree: nodes.Node) -> Iterator[tuple[nodes.Expr, nodes.Exp
 
 def _find_all(tree: nodes.Node, kind: type) -> Iterator[Any]:
     """Every node of a kind in the tree, the tree itself included (``find_all`` leaves it out)."""
-    if isinstance(tree, kind):
-        yield tree
-    yield from tree.find_all(kind)
+    return iter(with_root(tree, kind))
 
 
 def _is_state(node: nodes.Node) -> bool:

@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import datetime
 from types import MappingProxyType
 from typing import Any, Mapping
-from weakref import WeakKeyDictionary
 
 from . import facts as f
 from ..errors import RoadmapError
@@ -22,9 +21,7 @@ from .roadmap_check import carriers, client_name, with_roadmap_problems
 from .rules import Playbook, Rule
 from .scope import Scope, evaluate_in
 from .step_context import engagement_steps
-
-# A check's expressions, compiled once per pack's environment.
-_COMPILED: WeakKeyDictionary[Any, dict[str, Any]] = WeakKeyDictionary()
+from .templates import compiled_expression
 
 
 def baseline_roadmap(memory: Mapping[str, Any], labels: RoadmapLabels, key: str = AGREED) -> Roadmap | None:
@@ -158,10 +155,7 @@ def _window(engagement: Engagement, playbook: Playbook, context: Mapping[str, An
 
 
 def _evaluate(playbook: Playbook, source: str, context: Mapping[str, Any]) -> Any:
-    compiled = _COMPILED.setdefault(playbook.env, {})
-    if source not in compiled:
-        compiled[source] = playbook.env.compile_expression(source, undefined_to_none=False)
-    return evaluate_in(compiled[source], context)
+    return evaluate_in(compiled_expression(playbook.env, source), context)
 
 
 def rule_context(base: Mapping[str, Any], rule: Rule) -> dict[str, Any]:

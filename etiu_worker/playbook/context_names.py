@@ -23,6 +23,7 @@ from ..engagement.roles import Declarations
 from ..errors import RulesError
 from ..spelling import did_you_mean
 from .condition_check import StateNames
+from .tree_nodes import find_all, with_root
 
 # The names of the built-in checks' facts, by the [checks.*] table that gives them.
 CHECK_NAMES = {
@@ -88,7 +89,7 @@ def _refuse_built_in(where: str, path: str, name: str, what: str) -> None:
 def check_declared(tree: nodes.Node, declared_checks: set[str], where: str, subject: str) -> None:
     """Refuse a condition or template that reads a check's name (``window``) when the pack does
     not declare that check, saying which ``[checks.*]`` to declare."""
-    stored = {node.name for node in tree.find_all(nodes.Name) if node.ctx in ("store", "param")}
+    stored = {node.name for node in find_all(tree, nodes.Name) if node.ctx in ("store", "param")}
     loaded = [node.name for node in _names(tree) if node.ctx == "load" and node.name not in stored]
     for name in loaded:
         check = CHECK_NAMES.get(name)
@@ -98,8 +99,7 @@ def check_declared(tree: nodes.Node, declared_checks: set[str], where: str, subj
 
 
 def _names(tree: nodes.Node) -> list[nodes.Name]:
-    found = list(tree.find_all(nodes.Name))
-    return [tree, *found] if isinstance(tree, nodes.Name) else found
+    return with_root(tree, nodes.Name)
 
 
 class EngagementView:

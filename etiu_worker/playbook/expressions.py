@@ -17,7 +17,9 @@ from .condition_check import parse_expression
 from ..errors import RulesError
 from .names import closest, did_you_mean
 from .scope import evaluate_in
+from .templates import compiled_expression
 from .timechecks import check_time_literals
+from .tree_nodes import find_all
 
 NAMESPACES = ("dates", "latches")
 
@@ -49,7 +51,7 @@ def compile_expression(env: Any, source: Any, where: str) -> Expression:
     if not isinstance(source, str) or not source.strip():
         raise RulesError(f"{where}: {source!r} is not an expression: write it as text, e.g. \"slot | minus('48h')\"")
     try:
-        compiled = env.compile_expression(source, undefined_to_none=False)
+        compiled = compiled_expression(env, source)
         tree = parse_expression(env, source)
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: {source!r} does not compile: {error.message}{_filter_hint(env, error)}") from None
@@ -66,7 +68,7 @@ def _filter_hint(env: Any, error: TemplateSyntaxError) -> str:
 
 
 def _reads(tree: nodes.Node) -> Iterable[str]:
-    for node in [tree, *tree.find_all((nodes.Getattr, nodes.Getitem))]:  # find_all leaves out the tree itself
+    for node in [tree, *find_all(tree, (nodes.Getattr, nodes.Getitem))]:  # find_all leaves out the tree itself
         owner = getattr(node, "node", None)
         if not (isinstance(node, (nodes.Getattr, nodes.Getitem)) and isinstance(owner, nodes.Name) and owner.name in NAMESPACES):
             continue

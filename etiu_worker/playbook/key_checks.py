@@ -23,6 +23,8 @@ from jinja2 import TemplateSyntaxError, nodes
 from ..errors import RulesError
 from .file_messages import action_line
 from .moments import Moments
+from .templates import parsed_template
+from .tree_nodes import with_root
 
 CLOCK = ("now", "today")
 FIX = ("it would post again after a lost state folder: key it on the records' data (a field, a date "
@@ -78,9 +80,7 @@ def _moment_reads(tree: nodes.Node) -> Iterator[str]:
 
 def _walk(tree: nodes.Node, kinds) -> Iterator[nodes.Node]:
     """The tree itself (an expression's may be one name: ``now``) and every node of those kinds in it."""
-    if isinstance(tree, kinds):
-        yield tree
-    yield from tree.find_all(kinds)
+    return iter(with_root(tree, kinds))
 
 
 def _named(node: nodes.Node) -> tuple[str | None, str]:
@@ -99,7 +99,7 @@ def _attribute(node: nodes.Node) -> str:
 
 def _parse(env, source: str) -> nodes.Node:
     try:
-        return env.parse(source)
+        return parsed_template(env, source)
     except TemplateSyntaxError:  # the rules loader has refused it already, naming where
         return nodes.Template([])
 

@@ -25,6 +25,7 @@ from .context_names import check_declared
 from .context import build_context, compute_facts
 from .evaluate import evaluate_conditions
 from .rules import Condition, Playbook
+from .templates import compiled_expression
 from .timechecks import check_time_literals
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def compile_match(playbook: Playbook) -> tuple[Condition, ...]:
 
 def _compiled(playbook: Playbook, source: str, where: str) -> Condition:
     try:
-        compiled = playbook.env.compile_expression(source, undefined_to_none=False)
+        compiled = compiled_expression(playbook.env, source)
         tree = parse_expression(playbook.env, source)
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}") from None

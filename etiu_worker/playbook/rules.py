@@ -45,7 +45,7 @@ from .step_model import StepPlan
 from .steps import load_steps
 from .pack_schema import effective_records
 from ..engagement.roles import Declarations
-from .templates import make_environment, templates_folder, use_labels
+from .templates import compiled_expression, make_environment, parsed_template, templates_folder, use_labels
 from .timechecks import check_time_literals
 from ..engagement.workdays import BusinessCalendar
 
@@ -288,7 +288,7 @@ def _load_rule(path: Path, env: ImmutableSandboxedEnvironment, records: PackReco
 def _condition(env, records: PackRecords, source: str, path: Path, text: str, rule: str, key: str) -> Condition:
     where = f"{path}:{_line_of(text, source)}: rule {rule}, {key}"
     try:
-        compiled = env.compile_expression(source, undefined_to_none=False)
+        compiled = compiled_expression(env, source)
         tree = parse_expression(env, source)
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: condition {source!r} does not compile: {error.message}{_closest(env, error)}") from None
@@ -323,7 +323,7 @@ def _action(env, records: PackRecords, kinds: Kinds, raw: dict[str, Any], path: 
     for label, source in options.inline_templates().items():
         if source:
             try:
-                tree = env.parse(source)
+                tree = parsed_template(env, source)
             except TemplateSyntaxError as error:
                 raise RulesError(f"{where}: {label} template does not compile: {error.message}") from None
             check_state_names(tree, records.states, where, lambda _: f"{label} template {source!r}")
@@ -350,7 +350,7 @@ def _check_template(env, records: PackRecords, template: str, where: str, key: s
         return
     try:
         env.get_template(template)  # compiles it: an unknown filter or test is refused here
-        tree = env.parse(env.loader.get_source(env, template)[0])
+        tree = parsed_template(env, env.loader.get_source(env, template)[0])
     except TemplateSyntaxError as error:
         raise RulesError(f"{where}: template {template}, line {error.lineno}: {error.message}{_closest(env, error)}") from None
     except Exception:  # noqa: BLE001 - TemplateNotFound and loader errors

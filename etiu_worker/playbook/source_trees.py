@@ -14,6 +14,8 @@ from typing import Any, Iterator
 from jinja2 import TemplateSyntaxError, nodes
 
 from .condition_check import parse_expression
+from .templates import parsed_template
+from .tree_nodes import with_root
 
 UNREADABLE = {"unreadable": "now"}  # a file that cannot be read: a use of the clock no check follows
 
@@ -42,14 +44,14 @@ def strings(value: Any) -> Iterator[str]:
 def tree(env: Any, source: str) -> nodes.Node | None:
     """The string's tree, or None for prose."""
     try:
-        return env.parse(source) if "{{" in source or "{%" in source else parse_expression(env, source)
+        return parsed_template(env, source) if "{{" in source or "{%" in source else parse_expression(env, source)
     except TemplateSyntaxError:
         return None
 
 
 def all_nodes(root: nodes.Node, kind: type) -> list[Any]:
     """The nodes of ``kind`` in the tree, its root included (``find_all`` leaves the root out)."""
-    return [root, *root.find_all(kind)] if isinstance(root, kind) else list(root.find_all(kind))
+    return with_root(root, kind)
 
 
 def is_name(node: Any, name: str) -> bool:

@@ -20,6 +20,7 @@ from .durations import TimeFrame
 from .step_model import STARTS, Step, StepPlan
 from .step_states import StepFacts, StepRecord, StepsState
 from .step_status import derive_steps
+from .templates import compiled_expression
 
 CLOSED = ("done", "skipped", "canceled")
 
@@ -71,7 +72,7 @@ def start_instant(start_from: str, engagement: Any) -> datetime | None:
 
 
 def _evaluate(env: Any, expression: str, context: Mapping[str, Any]) -> Any:
-    return env.compile_expression(expression, undefined_to_none=False)(**context)
+    return compiled_expression(env, expression)(**context)
 
 
 def check_step_records(plan: StepPlan, declarations: Declarations, where: str) -> None:

@@ -8,11 +8,11 @@ a name fails when the rules are loaded, not in the middle of a cycle.
 from __future__ import annotations
 
 from datetime import date, datetime, timezone
-from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
-from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError as JinjaTemplateError, Undefined
+from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined, TemplateError as JinjaTemplateError, Undefined, nodes
+from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import TemplateError
@@ -21,6 +21,13 @@ from .timefilters import register_time
 # The notes the engine posts of its own (a write that did not save), for a pack that does not
 # word them in its templates folder: the pack's own file, when it has one, wins.
 ENGINE_NOTES = FileSystemLoader(str(Path(__file__).parent / "engine_notes"))
+
+# What an environment made of each source it was given: a pack's checks parse and compile one
+# string in several places (a date in [dates] and in the report, a template for each of its checks).
+# A source that fails is not kept: it fails again, in the same words, wherever it is read. Kept on
+# the environment itself, so it goes when the environment does (a compiled template holds its
+# environment: as the value of a weak map it would keep it alive).
+_MADE = "_etiu_sources_made"
 
 
 def _local(value: datetime | None, zone: Any) -> datetime | None:
@@ -59,6 +66,7 @@ def templates_folder(env: ImmutableSandboxedEnvironment) -> str:
 def use_labels(env: ImmutableSandboxedEnvironment, titles: Mapping[str, str]) -> None:
     """The ``label`` filter names a roadmap field as the pack's labels write it: prod_upgrade -> Prod upgrade."""
     env.filters["label"] = lambda field_name: titles.get(field_name) or _label(field_name)
+    vars(env).pop(_MADE, None)  # what was compiled bound the filter it replaces
 
 
 def _weekday(value: date | datetime | None) -> str:
@@ -87,11 +95,34 @@ def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnv
     return env
 
 
-@lru_cache(maxsize=1024)
+def _made(env: ImmutableSandboxedEnvironment, kind: str, source: str, make: Callable[[], Any]) -> Any:
+    made = vars(env).setdefault(_MADE, {})
+    key = (kind, source)
+    if key not in made:
+        made[key] = make()
+    return made[key]
+
+
+def compiled_expression(env: ImmutableSandboxedEnvironment, source: str) -> Any:
+    """``env.compile_expression(source, undefined_to_none=False)``, compiled once per environment."""
+    return _made(env, "expression", source, lambda: env.compile_expression(source, undefined_to_none=False))
+
+
+def parsed_template(env: ImmutableSandboxedEnvironment, source: str) -> nodes.Template:
+    """``env.parse(source)``, parsed once per environment; the tree is shared: read it, never change it."""
+    return _made(env, "template", source, lambda: env.parse(source))
+
+
+def parsed_expression(env: ImmutableSandboxedEnvironment, source: str) -> nodes.Expr:
+    """The syntax tree of an expression, parsed the way ``compile_expression`` parses it (without
+    its check that nothing follows), once per environment; shared as ``parsed_template``'s is."""
+    return _made(env, "parsed expression", source, lambda: Parser(env, source, state="variable").parse_expression())
+
+
 def _compiled(env: ImmutableSandboxedEnvironment, source: str):
     # An inline template (an action's key or title) is rendered for every engagement each cycle;
     # compile it once per environment, as conditions are.
-    return env.from_string(source)
+    return _made(env, "inline", source, lambda: env.from_string(source))
 
 
 def render(env: ImmutableSandboxedEnvironment, source: str, context: dict[str, Any], *, name: str) -> str:

@@ -15,6 +15,7 @@ from jinja2 import nodes
 from ..errors import RulesError
 from .durations import UNITS, parse_duration
 from .timefilters import FILTERS, GLOBALS, wall_time
+from .tree_nodes import find_all
 
 _USAGE = {
     "plus": "x | plus('2bd') or x | plus(n, 'bd')", "minus": "x | minus('48h') or x | minus(n, 'h')",
@@ -35,7 +36,7 @@ _UNKNOWN = object()  # an argument computed at evaluation, not written as a lite
 
 
 def _uses(tree: nodes.Node) -> Iterator[tuple[str, list[nodes.Expr], list[nodes.Keyword]]]:
-    found = list(tree.find_all((nodes.Filter, nodes.Call)))
+    found = find_all(tree, (nodes.Filter, nodes.Call))
     if isinstance(tree, (nodes.Filter, nodes.Call)):
         found.append(tree)
     for node in found:
