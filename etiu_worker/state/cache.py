@@ -194,7 +194,7 @@ class RecordCache:
     def _store(self, table: str, rows: Iterable[dict]) -> None:
         self._db.executemany(
             "INSERT OR REPLACE INTO records (tbl, sys_id, data) VALUES (?, ?, ?)",
-            [(table, row["sys_id"], json.dumps(row)) for row in rows],
+            ((table, row["sys_id"], json.dumps(row)) for row in rows),  # one row's text at a time, not the table's
         )
 
     def _transaction(self):
