@@ -19,6 +19,7 @@ from ..engagement.roles import Declarations, Identity
 from .progress import SyncProgress
 from ..servicenow.query import Query
 from .user_zone import check_user_time_zone
+from ..engagement.sharing import shared
 
 log = logging.getLogger(__name__)
 STAMP = "%Y-%m-%d %H:%M:%S"
@@ -111,15 +112,24 @@ def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Scoped]
             if user:
                 check_user_time_zone(client, table, user)
                 user = ""  # one table tells
-            rows, read_at = _timed(client, lambda: client.list(table, text, on_page=progress.on_page(table)))
+            rows, read_at = _timed(client, lambda: shared(client.list(table, text, on_page=progress.on_page(table))))
             cache.replace(name, rows, at, read_at=read_at, query=text)
+            tables[name] = _in_cache_order(rows)  # the cache's rows, without decoding them a second time
         else:
             since = (datetime.strptime(watermark, STAMP) - overlap).strftime(STAMP)
             delta = encoded(query, _delta_terms(since, own_user))
             rows, read_at = _timed(client, lambda: client.list(table, delta))
             cache.merge(name, rows, read_at=read_at)
-        tables[name] = cache.records(name)
+            tables[name] = cache.records(name)
+        del rows  # the next table's read does not share the peak with this one's answer
     return tables
+
+
+def _in_cache_order(rows: list[dict]) -> list[dict]:
+    """A full read's rows as ``cache.records`` returns them once stored: one per sys_id (the last
+    read), in sys_id order."""
+    by_id = {row["sys_id"]: row for row in rows}
+    return [by_id[sys_id] for sys_id in sorted(by_id)]
 
 
 def encoded(query: Scoped, terms: tuple[tuple[str, str, str], ...] = ()) -> str:
