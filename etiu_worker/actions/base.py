@@ -26,7 +26,7 @@ class ClockCheck:
     context: Mapping[str, Any] = field(repr=False)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Write:
     """One request the worker means to send, with what it changes and why."""
 

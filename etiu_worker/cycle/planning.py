@@ -6,10 +6,11 @@ remember and when each engagement must be evaluated again (``wakes``, playbook/w
 
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Callable
+from typing import AbstractSet, Any, Callable
 
 from ..actions import KINDS, Plan, Write
 from ..engagement.engagements import Engagement
@@ -32,8 +33,8 @@ class CyclePlan:
     writes: list[Write] = field(default_factory=list)
     memories: dict[str, dict[str, Any]] = field(default_factory=dict)
     latched: dict[str, dict[str, Any]] = field(default_factory=dict)  # memory as read, latches as now (saved first)
-    raised_flags: dict[str, set[tuple[str, str]]] = field(default_factory=dict)
-    evaluated_rules: dict[str, set[str]] = field(default_factory=dict)
+    raised_flags: dict[str, AbstractSet[tuple[str, str]]] = field(default_factory=dict)
+    evaluated_rules: dict[str, AbstractSet[str]] = field(default_factory=dict)
     skipped: dict[str, str] = field(default_factory=dict)  # engagement -> why it could not be planned
     packs: dict[str, tuple[str, ...]] = field(default_factory=dict)  # pack -> the engagements it took
     waiting: dict[str, list[tuple[str, str, str]]] = field(default_factory=dict)  # engagement -> (rule, record, why not created)
@@ -80,17 +81,24 @@ def plan_engagement(playbook, engagement, memory, at, already_posted, cycle: Cyc
                 if _holds(playbook, action.when, context):
                     KINDS[action.kind].plan(plan, rule, action, context)
     cycle.writes += plan.writes
-    cycle.raised_flags[engagement.key] = plan.raised_flags
+    cycle.raised_flags[engagement.key] = _shared(frozenset(plan.raised_flags))
     if plan.waiting:
         cycle.waiting[engagement.key] = plan.waiting
     for rule, record, why in plan.waiting:
         log.info("%s %s", record, why, extra={"engagement": engagement.key, "rule": rule})
-    cycle.evaluated_rules[engagement.key] = evaluated
+    cycle.evaluated_rules[engagement.key] = _shared(frozenset(evaluated))
     cycle.memories[engagement.key] = with_latches(next_memory(engagement, memory, facts), base, playbook)
     latched = with_latches(memory, base, playbook)
     if latched != memory:
         cycle.latched[engagement.key] = latched
     cycle.wakes[engagement.key] = wake_up(playbook, engagement, base, at)
+
+
+@functools.lru_cache(maxsize=1024)
+def _shared(names: frozenset) -> frozenset:
+    """One set object for equal sets: most engagements of a pack evaluate the same rules and raise
+    no flag, and a plan keeps a set of each per engagement to the end of the cycle."""
+    return names
 
 
 def _holds(playbook, conditions, context) -> bool:

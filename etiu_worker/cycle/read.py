@@ -19,6 +19,7 @@ from ..engagement.roles import Declarations, Identity
 from .progress import SyncProgress
 from ..servicenow.query import Query
 from .user_zone import check_user_time_zone
+from ..engagement.sharing import shared
 
 log = logging.getLogger(__name__)
 STAMP = "%Y-%m-%d %H:%M:%S"
@@ -105,6 +106,7 @@ def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Scoped]
     progress = progress or SyncProgress(enabled=False)
     period = timedelta(hours=state.full_resync_hours)
     overlap = timedelta(seconds=state.watermark_overlap_seconds)
+    held: dict[str, list[dict]] = {}  # a full read's rows, as read: not decoded again from the cache
     for name, table, query in chosen:
         watermark, text = cache.watermark(name), encoded(query)
         # An empty watermark: the table was empty at its full read and the instance sent no clock.
@@ -113,14 +115,16 @@ def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Scoped]
             if user:
                 check_user_time_zone(client, table, user)
                 user = ""  # one table tells
-            rows, read_at = _timed(client, lambda: client.list(table, text, on_page=progress.on_page(table)))
+            rows, read_at = _timed(client, lambda: shared(client.list(table, text, on_page=progress.on_page(table))))
             cache.replace(name, rows, at, read_at=read_at, query=text)
+            held[name] = _in_cache_order(rows)  # the cache's rows, without decoding them a second time
         else:
             since = (datetime.strptime(watermark, STAMP) - overlap).strftime(STAMP)
             delta = encoded(query, _delta_terms(since, own_user))
             rows, read_at = _timed(client, lambda: client.list(table, delta))
             cache.merge(name, rows, read_at=read_at)
-    tables = CachedTables(cache, [name for name, _, _ in chosen])
+        del rows  # the next table's read does not share the peak with this one's answer
+    tables = CachedTables(cache, [name for name, _, _ in chosen], held)
     return tables if lazy else dict(tables)
 
 
@@ -128,8 +132,8 @@ class CachedTables(Mapping):
     """The cached rows of some tables by cache name, each table decoded on first use and kept
     (the cycle uses them before it merges its own writes into the cache)."""
 
-    def __init__(self, cache: RecordCache, names: Sequence[str]) -> None:
-        self._cache, self._names, self._held = cache, list(names), {}
+    def __init__(self, cache: RecordCache, names: Sequence[str], held: dict[str, list[dict]]) -> None:
+        self._cache, self._names, self._held = cache, list(names), held
 
     def __getitem__(self, name: str) -> list[dict]:
         if name not in self._names:
@@ -143,6 +147,13 @@ class CachedTables(Mapping):
 
     def __len__(self) -> int:
         return len(self._names)
+
+
+def _in_cache_order(rows: list[dict]) -> list[dict]:
+    """A full read's rows as ``cache.records`` returns them once stored: one per sys_id (the last
+    read), in sys_id order."""
+    by_id = {row["sys_id"]: row for row in rows}
+    return [by_id[sys_id] for sys_id in sorted(by_id)]
 
 
 def encoded(query: Scoped, terms: tuple[tuple[str, str, str], ...] = ()) -> str:

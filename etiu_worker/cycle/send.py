@@ -25,6 +25,7 @@ from ..errors import AuthenticationError, NotFoundError, ServiceNowError, Unreac
 from ..state.journal import ActionRecord
 from ..state.journal_actions import ActionFinish
 from .batching import Send
+from ..engagement.sharing import shared
 
 log = logging.getLogger(__name__)
 UNREACHABLE_STREAK = 5  # requests in a row without a connection: the instance is down, stop sending
@@ -33,7 +34,7 @@ CHUNK_PER_THREAD = 8  # requests journalled per transaction, per thread
 NOT_SENT = "not sent: the run stopped before this write; the next cycle decides again"
 
 
-@dataclass
+@dataclass(slots=True)
 class Outcome:
     write: Write
     status: str = "pending"  # done, failed, unverified, unknown
@@ -63,6 +64,7 @@ class Sending:
         self._ready: deque[tuple[Send, list[Outcome]]] = deque()  # recorded pending, not started
         self._flight: dict[Future, tuple[Send, list[Outcome]]] = {}
         self._started: set[int] = set()  # journal ids of the outcomes whose request left
+        self._texts: dict[str, str] = {}  # the answers' values, one string each (engagement/sharing.py)
 
     def run(self, sends: list[Send], should_stop=lambda: False) -> list[Outcome]:
         """The outcomes of the requests started, in planned order; raises AuthenticationError."""
@@ -134,6 +136,8 @@ class Sending:
             self._count(all(outcome.unreachable for outcome in outcomes))
             return
         self._count(False)
+        if type(saved) is dict:  # kept to the cycle's end: its names and repeated values shared
+            saved = shared((saved,), self._texts)[0]
         for outcome in outcomes:
             _sent(outcome, saved, send, _extra(self.run_id, outcome.write))
 

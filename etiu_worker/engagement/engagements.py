@@ -10,7 +10,7 @@ from ..spelling import did_you_mean
 from .records import Problem, Record
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Engagement:
     """The records of one engagement, grouped by the pack's roles.
 

@@ -23,7 +23,7 @@ _DATE_KINDS = ("date", "datetime", "local_datetime")
 _CLOSED = ("done", "skipped", "canceled")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Problem:
     """Something about an engagement's records that the playbook cannot work with."""
 
@@ -34,7 +34,7 @@ class Problem:
     number: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Record:
     """One record in its role, with its declared aliases typed."""
 
@@ -52,17 +52,18 @@ class Record:
     raw: Mapping[str, Any] = field(repr=False, compare=False, hash=False)
 
     def __getattr__(self, name: str) -> Any:
-        # Only called for names that are not attributes: the role's aliases.
-        values = self.__dict__.get("values")
-        if name.startswith("_") or values is None:
+        # Only called for names that are not attributes: the role's aliases (or a slot not yet set).
+        if name.startswith("_") or name in Record.__slots__:
             raise AttributeError(name)
+        values = self.values
         if name in values:
             return values[name]
         raise AttributeError(f"{self.role} has no field {name!r}{did_you_mean(name, values)}")
 
     def __dir__(self) -> list[str]:
         # So that the names a condition can read on a record (names.names_of) include the aliases.
-        return sorted({*super().__dir__(), *self.values})
+        # object.__dir__, not super(): a slots dataclass is a new class, which a bare super() misses.
+        return sorted({*object.__dir__(self), *self.values})
 
     @property
     def is_pending(self) -> bool:
@@ -131,7 +132,8 @@ class RecordReader:
             step=plain(raw.get(self.step_field)) if self.step_field is not None else None,
             code=self.code,
             values=MappingProxyType(values),
-            raw=MappingProxyType(dict(raw)),
+            # A read-only view, not a copy: a record costs no second copy of its row (rows are not changed once read).
+            raw=raw if type(raw) is MappingProxyType else MappingProxyType(raw),
         )
 
 

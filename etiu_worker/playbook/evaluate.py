@@ -12,7 +12,7 @@ from .scope import scope_of
 from .timefilters import explain_comparison
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ConditionResult:
     """One condition's value, or the error that kept it from one (``error`` as Python said it,
     ``hint`` as an admin can act on it, when there is a better way to say it)."""
@@ -28,7 +28,7 @@ class ConditionResult:
         return self.hint or self.error
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RuleResult:
     """Whether a rule matched one engagement, with each condition's result or why it was skipped."""
 

@@ -228,9 +228,11 @@ class RecordCache:
         return [row for row in rows if held.get(row["sys_id"]) != json.dumps(row)]
 
     def _store(self, table: str, rows: Iterable[dict]) -> None:
-        stored = [(table, row["sys_id"], json.dumps(row)) for row in rows]
-        self._db.executemany("INSERT OR REPLACE INTO records (tbl, sys_id, data) VALUES (?, ?, ?)", stored)
-        if stored:
+        stored = self._db.executemany(
+            "INSERT OR REPLACE INTO records (tbl, sys_id, data) VALUES (?, ?, ?)",
+            ((table, row["sys_id"], json.dumps(row)) for row in rows),  # one row's text at a time, not the table's
+        )
+        if stored.rowcount > 0:
             self._renew_token(table)
 
     def _renew_token(self, table: str) -> None:
