@@ -143,7 +143,7 @@ def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_
     check = playbook.checks.roadmap_sync
     field = carrier_field(check, playbook.declarations)
     history = cycle_history(client, unsure, check.roles, field) if check and field else {}
-    cycle = plan_cycle(playbook, engagements, memories, started, already_posted, history)
+    cycle = plan_cycle(playbook, engagements, memories, started, already_posted, history, keep_results=False)
     cycle.writes = unsent_writes(client, journal, cache, playbook.declarations, cycle.writes, run_id)
     return cycle
 
