@@ -135,7 +135,7 @@ class Sending:
             return
         self._count(False)
         for outcome in outcomes:
-            _sent(outcome, saved, send, _extra(self.run_id, outcome.write))
+            _sent(outcome, saved, send, self.run_id)
 
     def _refused(self, outcomes: list[Outcome], error: AuthenticationError) -> None:
         for outcome in outcomes:
@@ -195,11 +195,13 @@ def _extra(run_id: str, write: Write) -> dict:
             "record": write.number or write.target, "action": write.kind}
 
 
-def _sent(outcome: Outcome, saved: dict, send: Send, extra: dict) -> None:
+def _sent(outcome: Outcome, saved: dict, send: Send, run_id: str) -> None:
     outcome.saved, outcome.status = saved, "sent"
     if send.is_create:
         outcome.sys_id, outcome.number = saved.get("sys_id", ""), saved.get("number", "")
-    log.info("%s on %s %s", outcome.write.kind, outcome.write.target, outcome.number, extra=extra)
+    if log.isEnabledFor(logging.INFO):  # thousands of writes a cold cycle: no line, no fields to build
+        log.info("%s on %s %s", outcome.write.kind, outcome.write.target, outcome.number,
+                 extra=_extra(run_id, outcome.write))
 
 
 def _failed(outcome: Outcome, error: ServiceNowError, extra: dict) -> None:
