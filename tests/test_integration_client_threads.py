@@ -75,3 +75,20 @@ def test_a_429_one_thread_meets_delays_the_next_request_of_another(sandbox):
         second.submit(client.list, TICKETS, ENGAGEMENT_TICKETS).result()
     assert waits == [("first_0", 2.0), ("second_0", 2.0)]  # its retry, then the other's first request only
     assert sandbox.requests[("GET", TICKETS)] == 4
+
+
+def test_writes_reuse_one_kept_pool_and_go_on_through_a_new_one_once_it_was_closed(sandbox):
+    tickets = [ticket["sys_id"] for ticket in sandbox.store.query(TICKETS, "correlation_idISNOTEMPTY")][:3]
+    with ServiceNowClient(settings_for(sandbox)) as client:
+        client.update(TICKETS, tickets[0], {"state": "2"})
+        adapter = client._connections.current().session.get_adapter(sandbox.url)
+        [kept] = adapter._pools.values()
+        client.update(TICKETS, tickets[1], {"state": "2"})
+        adapter.poolmanager.clear()
+        kept.close()  # a pool its manager dropped, closed (as urllib3 1.x closes one on the way out)
+        client.update(TICKETS, tickets[2], {"state": "2"})
+        [fresh] = adapter._pools.values()
+        counted = client.requests
+    assert fresh is not kept
+    assert all(sandbox.store.get(TICKETS, sys_id)["state"] == "2" for sys_id in tickets)
+    assert counted == sandbox.requests == {("PATCH", TICKETS): 3}

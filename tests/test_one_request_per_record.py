@@ -10,6 +10,7 @@ flight finish and verifies them.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import threading
 from collections import Counter
@@ -199,3 +200,26 @@ def test_a_stop_asked_mid_cycle_finishes_the_requests_in_flight_and_verifies_the
     assert withdrawn and all(entry.error == NOT_SENT for entry in withdrawn)
     monkeypatch.setattr(engine, "run_cycle", cycle)
     assert [c.exit_code for c in converge(settings)] in ([0, 0], [0, 0, 0])
+
+
+def test_a_cycle_logged_at_info_tells_each_write_sent_with_its_run_rule_engagement_and_record(sandbox, tmp_path, caplog):
+    settings = in_process_settings(sandbox, tmp_path / "state")
+    caplog.set_level(logging.INFO, logger="etiu_worker.cycle.send")
+
+    first = run_cycle(settings)
+
+    told = [(r.run, r.rule, r.engagement, r.record, r.action) for r in caplog.records
+            if r.name == "etiu_worker.cycle.send" and hasattr(r, "action")]
+    sent = [(first.report.run_id, o.write.rule, o.write.engagement, o.write.number or o.write.target, o.write.kind)
+            for o in first.report.outcomes]
+    assert sent and Counter(told) == Counter(sent)
+
+
+def test_a_cycle_logged_at_warning_tells_no_write_that_went_well(sandbox, tmp_path, caplog):
+    settings = in_process_settings(sandbox, tmp_path / "state")
+    caplog.set_level(logging.WARNING, logger="etiu_worker.cycle.send")
+
+    first = run_cycle(settings)
+
+    assert first.report.outcomes and not first.report.failed
+    assert not [r for r in caplog.records if r.name == "etiu_worker.cycle.send"]

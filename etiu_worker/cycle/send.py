@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
+from queue import Empty, SimpleQueue
 
 from ..actions import Write
 from ..errors import AuthenticationError, NotFoundError, ServiceNowError, UnreachableError
@@ -63,6 +64,7 @@ class Sending:
         self._streak = 0
         self._ready: deque[tuple[Send, list[Outcome]]] = deque()  # recorded pending, not started
         self._flight: dict[Future, tuple[Send, list[Outcome]]] = {}
+        self._done: SimpleQueue[Future] = SimpleQueue()  # requests in flight that completed, in that order
         self._started: set[int] = set()  # journal ids of the outcomes whose request left
         self._texts: dict[str, str] = {}  # the answers' values, one string each (engagement/sharing.py)
 
@@ -114,14 +116,26 @@ class Sending:
         for outcome in outcomes:
             outcome.sent_at = sent_at
             self._started.add(outcome.journal_id)
-        self._flight[pool.submit(_request, self.client, send)] = (send, outcomes)
+        future = pool.submit(_request, self.client, send)
+        self._flight[future] = (send, outcomes)
+        future.add_done_callback(self._done.put)
         return True
 
     def _collect(self, block: bool) -> None:
-        """Take in the requests that completed (waiting for one when ``block``)."""
-        finished, _ = wait(self._flight, timeout=None if block else 0, return_when=FIRST_COMPLETED)
-        for future in finished:
+        """Take in the requests that completed (waiting for one when ``block``).
+
+        A queue the futures put themselves in as they complete, not ``concurrent.futures.wait``,
+        which hooks a waiter onto every request in flight at each call: thousands a cold cycle."""
+        try:
+            future = self._done.get(block=block and bool(self._flight))
+        except Empty:
+            return
+        while True:
             self._complete(future, *self._flight.pop(future))
+            try:
+                future = self._done.get_nowait()
+            except Empty:
+                return
 
     def _complete(self, future: Future, send: Send, outcomes: list[Outcome]) -> None:
         try:
@@ -139,7 +153,7 @@ class Sending:
         if type(saved) is dict:  # kept to the cycle's end: its names and repeated values shared
             saved = shared((saved,), self._texts)[0]
         for outcome in outcomes:
-            _sent(outcome, saved, send, _extra(self.run_id, outcome.write))
+            _sent(outcome, saved, send, self.run_id)
 
     def _refused(self, outcomes: list[Outcome], error: AuthenticationError) -> None:
         for outcome in outcomes:
@@ -199,11 +213,13 @@ def _extra(run_id: str, write: Write) -> dict:
             "record": write.number or write.target, "action": write.kind}
 
 
-def _sent(outcome: Outcome, saved: dict, send: Send, extra: dict) -> None:
+def _sent(outcome: Outcome, saved: dict, send: Send, run_id: str) -> None:
     outcome.saved, outcome.status = saved, "sent"
     if send.is_create:
         outcome.sys_id, outcome.number = saved.get("sys_id", ""), saved.get("number", "")
-    log.info("%s on %s %s", outcome.write.kind, outcome.write.target, outcome.number, extra=extra)
+    if log.isEnabledFor(logging.INFO):  # thousands of writes a cold cycle: no line, no fields to build
+        log.info("%s on %s %s", outcome.write.kind, outcome.write.target, outcome.number,
+                 extra=_extra(run_id, outcome.write))
 
 
 def _failed(outcome: Outcome, error: ServiceNowError, extra: dict) -> None:

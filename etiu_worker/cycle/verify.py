@@ -187,14 +187,19 @@ def finish(outcome: Outcome) -> ActionFinish | None:
 
 
 def _judge(outcome: Outcome) -> None:
-    extra = {"rule": outcome.write.rule, "engagement": outcome.write.engagement, "record": outcome.number}
     if outcome.not_returned:
         outcome.status, outcome.verification = "unverified", NOT_RETURNED
-        log.warning("%s on %s: %s", outcome.write.kind, outcome.number or outcome.write.target, NOT_RETURNED, extra=extra)
+        log.warning("%s on %s: %s", outcome.write.kind, outcome.number or outcome.write.target, NOT_RETURNED,
+                    extra=_extra(outcome))
     elif outcome.missing:
         outcome.status = "unverified"
         outcome.verification = "not verified: " + "; ".join(f"{name} reads {value[:60]!r}" for name, value in outcome.missing.items())
         log.error("%s on %s could not be verified: %s", outcome.write.kind, outcome.number or outcome.write.target,
-                  outcome.verification, extra=extra)
+                  outcome.verification, extra=_extra(outcome))
     else:
         outcome.status, outcome.verification = "done", "verified"
+
+
+def _extra(outcome: Outcome) -> dict[str, str]:
+    """The log fields of a write that did not verify (only built when it is logged)."""
+    return {"rule": outcome.write.rule, "engagement": outcome.write.engagement, "record": outcome.number}

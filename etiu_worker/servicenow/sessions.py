@@ -16,6 +16,8 @@ Two costs requests and pysnow would pay on every request are paid once here:
 * pysnow builds a new Resource (URL builder, path check, deep copy of its parameters) for each
   call. A connection keeps one per table and gives it fresh parameters before each request.
 
+The pool of connections an adapter picks for a request is kept per origin (``KeptPoolAdapter``).
+
 A write (a POST or a PATCH: one per record the worker changes, thousands in a cold cycle) skips
 pysnow and ``Session.request`` altogether (``Connection.write``, writing.py): it prepares the
 request itself and hands it to the session's adapter, with the same URL, parameters, headers,
@@ -31,6 +33,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import requests
+import requests.adapters
 from pysnow.params_builder import ParamsBuilder
 from pysnow.resource import Resource
 from requests.sessions import merge_setting
@@ -63,6 +66,33 @@ class Environment:
             return self._proxies[key]
 
 
+class KeptPoolAdapter(requests.adapters.HTTPAdapter):
+    """requests' adapter, keeping the connection pool it picks for an origin and its settings.
+
+    ``HTTPAdapter.send`` works the pool out again for every request (parsing the URL, selecting a
+    proxy, building the pool's key), some 30 µs of a write's 1 ms. The pool depends only on the URL's
+    origin and the TLS and proxy settings, so the one found first is kept, and worked out again
+    only once it is closed (the adapter closed, or the pool manager dropping it for a newer one).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._pools: dict[tuple[Any, ...], Any] = {}
+
+    def get_connection_with_tls_context(self, request, verify, proxies=None, cert=None):  # type: ignore[no-untyped-def]
+        origin = request.url.split("/", 3)[:3]  # scheme, "", host and port
+        key = (*origin, verify, cert if not isinstance(cert, list) else tuple(cert),
+               tuple(sorted((proxies or {}).items())))
+        pool = self._pools.get(key)
+        if pool is None or pool.pool is None:
+            pool = self._pools[key] = super().get_connection_with_tls_context(request, verify, proxies, cert)
+        return pool
+
+    def close(self) -> None:
+        self._pools.clear()
+        super().close()
+
+
 class ClientSession(requests.Session):
     """A session that reads the environment once (see Environment) and keeps ``verify = False``.
 
@@ -74,6 +104,8 @@ class ClientSession(requests.Session):
     def __init__(self, environment: Environment) -> None:
         super().__init__()
         self.environment = environment
+        self.mount("https://", KeptPoolAdapter())
+        self.mount("http://", KeptPoolAdapter())
 
     def merge_environment_settings(self, url, proxies, stream, verify, cert):  # type: ignore[no-untyped-def]
         if self.trust_env:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .journal_schema import ACTION_COLUMNS
-from .journal_values import iso, parse, truncate
+from .journal_values import MAX_VALUE_CHARS, iso, parse, truncate
 
 # An action kind is a name from the actions registry, which the journal does not know (state/
 # imports nothing of the playbook): the worker passes the registry's names to ``Journal.open``.
@@ -32,6 +32,10 @@ OUTCOMES = RECORD_OUTCOMES | FINISH_OUTCOMES
 _CREDENTIAL_KEY = re.compile(
     r"pass(word|wd)|secret|token|authori[sz]ation|api[-_]?key|credential", re.IGNORECASE
 )
+
+
+_PLAIN_NAMES: set[str] = set()  # field names already found not to look like a credential
+_PLAIN_NAMES_KEPT = 4096
 
 
 # --- records -----------------------------------------------------------------------------------
@@ -87,7 +91,7 @@ class ActionsMixin:
     """Record, finish and list actions; needs the journal's ``_db``, ``_transaction``, ``_now``,
     ``_batched`` and ``_action_kinds`` (the kinds it may record; ``None``: any name).
 
-    ``_remember_note`` comes from the memory part: finishing a note action remembers the note.
+    ``_remember_notes`` comes from the memory part: finishing a note action remembers the note.
     """
 
     def record_action(self, entry: ActionRecord) -> int:
@@ -100,7 +104,8 @@ class ActionsMixin:
             raise RuntimeError("actions are recorded in their own transaction, committed before their write is sent")
         rows = [_action_row(entry, self._action_kinds) for entry in entries]
         with self._transaction() as db:
-            ids = [int(db.execute(_INSERT, (iso(self._now()), *row)).lastrowid) for row in rows]
+            stamp = iso(self._now())  # one step, one moment: the chunk's entries are recorded together
+            ids = [int(db.execute(_INSERT, (stamp, *row)).lastrowid) for row in rows]
         return ids
 
     def finish_action(
@@ -127,29 +132,13 @@ class ActionsMixin:
             if finish.outcome not in FINISH_OUTCOMES:
                 raise ValueError(f"an action finishes as done, failed or unverified, not {finish.outcome!r}")
         with self._transaction() as db:
-            for finish in finishes:
-                self._finish(db, finish)
-
-    def _finish(self, db, finish: ActionFinish) -> None:
-        stored_after = _stored_values(finish.after) if finish.after is not None else None
-        row = db.execute(
-            "SELECT outcome, sys_id, note_key, run_id FROM actions WHERE id = ?", (finish.action_id,)
-        ).fetchone()
-        if row is None:
-            raise ValueError(f"no action {finish.action_id} in the journal")
-        if row[0] != PENDING:
-            raise ValueError(f"action {finish.action_id} is {row[0]}, not pending: it cannot be finished")
-        db.execute(
-            "UPDATE actions SET outcome = ?, verification = ?, error = ?,"
-            " after = coalesce(?, after), sys_id = coalesce(?, sys_id),"
-            " number = coalesce(?, number) WHERE id = ?",
-            (finish.outcome, truncate(finish.verification), truncate(finish.error), stored_after,
-             finish.sys_id, finish.number, finish.action_id),
-        )
-        note_key = row[2]
-        # A failed write posted nothing; an unverified one may have, so it counts as posted.
-        if note_key and finish.outcome in (DONE, UNVERIFIED):
-            self._remember_note(db, finish.sys_id or row[1], note_key, row[3])
+            stored = _pending_rows(db, [finish.action_id for finish in finishes])
+            db.executemany(_FINISH, [_finish_row(finish) for finish in finishes])
+            # A failed write posted nothing; an unverified one may have, so it counts as posted.
+            self._remember_notes(db, [
+                (finish.sys_id or stored[finish.action_id][1], *stored[finish.action_id][2:])
+                for finish in finishes if stored[finish.action_id][2] and finish.outcome in (DONE, UNVERIFIED)
+            ])
 
     def withdraw_actions(self, action_ids: Sequence[int], reason: str) -> None:
         """Pending actions whose write was never sent (the run stopped first) become ``planned``:
@@ -209,6 +198,36 @@ _INSERT = (
 )
 
 
+_FINISH = (
+    "UPDATE actions SET outcome = ?, verification = ?, error = ?, after = coalesce(?, after),"
+    " sys_id = coalesce(?, sys_id), number = coalesce(?, number) WHERE id = ?"
+)
+_IDS_PER_SELECT = 500  # under SQLite's oldest limit of 999 parameters a statement
+
+
+def _pending_rows(db, action_ids: Sequence[int]) -> dict[int, tuple[str, str, str, str]]:
+    """(outcome, sys_id, note_key, run_id) of each action, by id; ValueError unless all are pending."""
+    rows: dict[int, tuple[str, str, str, str]] = {}
+    for start in range(0, len(action_ids), _IDS_PER_SELECT):
+        chunk = action_ids[start:start + _IDS_PER_SELECT]
+        marks = ", ".join("?" * len(chunk))
+        for id_, *row in db.execute(
+                f"SELECT id, outcome, sys_id, note_key, run_id FROM actions WHERE id IN ({marks})", chunk):
+            rows[id_] = tuple(row)
+    for action_id in action_ids:
+        if action_id not in rows:
+            raise ValueError(f"no action {action_id} in the journal")
+        if rows[action_id][0] != PENDING:
+            raise ValueError(f"action {action_id} is {rows[action_id][0]}, not pending: it cannot be finished")
+    return rows
+
+
+def _finish_row(finish: ActionFinish) -> tuple[Any, ...]:
+    after = _stored_values(finish.after) if finish.after is not None else None
+    return (finish.outcome, truncate(finish.verification), truncate(finish.error), after,
+            finish.sys_id, finish.number, finish.action_id)
+
+
 def _action_row(entry: ActionRecord, known: frozenset[str] | None) -> tuple[Any, ...]:
     """The values ``_INSERT`` stores for an entry after its time, checked before anything is written."""
     _check_kind(entry.kind, known)
@@ -238,12 +257,18 @@ def _stored_values(values: Mapping[str, str]) -> str:
     for name, value in values.items():
         if not isinstance(name, str) or not isinstance(value, str):
             raise TypeError(f"field values are strings, got {name!r}: {value!r}")
-        if _CREDENTIAL_KEY.search(name):
-            raise ValueError(
-                f"field {name!r} looks like a credential: the state folder must never hold one"
-            )
-        stored[name] = truncate(value)
+        if name not in _PLAIN_NAMES:
+            _check_not_credential(name)
+        stored[name] = value if len(value) <= MAX_VALUE_CHARS else truncate(value)
     return json.dumps(stored, ensure_ascii=False)
+
+
+def _check_not_credential(name: str) -> None:
+    """Refuse a credential-looking name; remember a plain one (a pack writes few distinct fields)."""
+    if _CREDENTIAL_KEY.search(name):
+        raise ValueError(f"field {name!r} looks like a credential: the state folder must never hold one")
+    if len(_PLAIN_NAMES) < _PLAIN_NAMES_KEPT:
+        _PLAIN_NAMES.add(name)
 
 
 def _entry(row: tuple[Any, ...]) -> JournalEntry:

@@ -32,10 +32,14 @@ class MemoryMixin:
             self._remember_note(db, sys_id, key, run_id)
 
     def _remember_note(self, db: sqlite3.Connection, sys_id: str, key: str, run_id: str) -> None:
-        db.execute(
-            "INSERT INTO notes (sys_id, key, run_id, time) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (sys_id, key, run_id, iso(self._now())),
+        self._remember_notes(db, [(sys_id, key, run_id)])
+
+    def _remember_notes(self, db: sqlite3.Connection, notes: Iterable[tuple[str, str, str]]) -> None:
+        """Remember each (sys_id, key, run_id) inside the caller's transaction."""
+        stamp = iso(self._now())
+        db.executemany(
+            "INSERT INTO notes (sys_id, key, run_id, time) VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING",
+            [(sys_id, key, run_id, stamp) for sys_id, key, run_id in notes],
         )
 
     # --- engagement memory -----------------------------------------------------------------
