@@ -365,12 +365,8 @@ def _utc(value):
 
 
 def _print_cycle(report, settings: Settings, *, full: bool = False) -> None:
-    from ..report.output import echo_wrapped
     from ..report.text import print_cycle
 
-    packs = report.plan.packs
-    if len(packs) > 1:
-        echo_wrapped("packs: " + ", ".join(f"{name} {len(keys)} engagement{'s' * (len(keys) != 1)}" for name, keys in packs.items()))
     print_cycle(report, configured_names(settings), full=full)
 
 

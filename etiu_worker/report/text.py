@@ -53,6 +53,8 @@ def cycle_items(report, schema: FieldNames | None = None) -> list[dict]:
 def print_cycle(report, schema: FieldNames | None = None, *, full: bool = False) -> None:
     plan = report.plan
     verb = "would do" if report.dry_run else "did"
+    if len(plan.packs) > 1 and plan.engagements:
+        echo_wrapped(_packs(plan))
     echo_wrapped(f"run {report.run_id}: {_engagements(plan)}, {len(plan.writes)} writes planned"
                  f" in {report.duration:.2f}s")
     items = cycle_items(report, schema)
@@ -69,6 +71,12 @@ def print_cycle(report, schema: FieldNames | None = None, *, full: bool = False)
                      f"{outcome.error or outcome.verification}")
     if full:
         print_notes(items)
+
+
+def _packs(plan) -> str:
+    """The engagements each pack took, of those evaluated when incremental evaluation left some alone."""
+    counts = ", ".join(f"{name} {len(keys)} engagement{'s' * (len(keys) != 1)}" for name, keys in plan.packs.items())
+    return ("packs: " if len(plan.engagements) >= plan.total else "packs, of the evaluated: ") + counts
 
 
 def _engagements(plan) -> str:
