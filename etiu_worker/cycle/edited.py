@@ -5,16 +5,17 @@ grouping every cached row for it is most of a cycle where a person edited a few 
 cycle that groups keeps, with the record cache, every engagement's signature (a checkpoint:
 ``RecordCache.checkpoint``), and the cache logs each row stored since with its version from before.
 The next cycle then decodes only what the changed rows can reach: the engagements they belong to,
-before and after the change (a child record by the record it points at, through the cached rows),
+before and after the change (a child record by the record it points at, a shared record by the
+records pointing at it, through the cached rows),
 those whose signature or memory no longer matches their evaluation mark or whose wake-up is due,
 and every engagement a record so gathered belongs to, until no new one turns up. Those are
 grouped exactly as the whole cache would group them; every other engagement keeps its signature.
 
 Where that cannot be done exactly, the cycle groups every row as before (logged at DEBUG with the
 reason): no checkpoint made with these packs and settings, a row whose key or reference field
-changed (it moves between engagements, or its children do), a record found by the records that
-point at it (one shared by many engagements, or claimed by several), or too many engagements to
-gather one by one.
+changed (it moves between engagements, or its children do), a pack with a record found by the
+records that point at it and not shared (several engagements may claim it), or too many
+engagements to gather one by one (a shared record changed, say).
 """
 
 from __future__ import annotations
@@ -143,8 +144,6 @@ def _unfollowable(declarations: Declarations, table: str, old: dict | None, new:
         link = declarations.link_of(role)
         if link.kind == "referenced_by" and not link.shared:
             return f"{role} is found by reference, not shared (claims)"
-        if link.kind == "referenced_by" and record.table == table:
-            return f"a record of {role}, found by the records pointing at it, changed"
         moved = [name for name in (link.field, link.ref) if record.table == table and name]
         if link.kind == "referenced_by" and declarations.records[str(link.of)].table == table:
             moved.append(str(link.referenced_by))
@@ -164,14 +163,19 @@ def _row_keys(declarations: Declarations, names: Mapping[str, str], cache, table
 
 
 def _role_keys(declarations: Declarations, names: Mapping[str, str], cache, role: str, row: dict) -> set[str]:
+    """The engagements the row would belong to in ``role``: by its key, or the keys of the record
+    it points at, or of the records pointing at it (a shared record: every engagement sharing it)."""
     link = declarations.link_of(role)
     if link.kind == "key":
         return {plain(row.get(str(link.field)))} - {""}
-    if link.kind != "ref":
-        return set()
     name = names.get(declarations.records[str(link.of)].table)
-    parents = cache.rows(name, [plain(row.get(str(link.ref)))]) if name else []
-    return set().union(*(_role_keys(declarations, names, cache, str(link.of), parent) for parent in parents))
+    if name is None:
+        return set()
+    if link.kind == "ref":
+        others = cache.rows(name, [plain(row.get(str(link.ref)))])
+    else:
+        others = cache.rows_where(name, str(link.referenced_by), [plain(row.get("sys_id"))])
+    return set().union(*(_role_keys(declarations, names, cache, str(link.of), other) for other in others))
 
 
 def _gather(playbooks, chosen, cache, keys: set[str]) -> dict[str, list[dict]]:
