@@ -121,7 +121,7 @@ def _select(playbooks, chosen, rows, journal, cache, settings: Settings, started
         log.info("%d engagements, none evaluated (nothing changed, no wake-up due)", total)
         return incremental.quiet(playbooks, total, fingerprint)
     return incremental.select(playbooks, chosen, rows, journal, settings, started, full=full, fingerprint=fingerprint,
-                              upgrade=lambda memories: _upgraded_memories(memories, playbooks))
+                              upgrade=lambda memories: _upgraded_memories(memories, playbooks), cache=cache)
 
 
 def _merged(parts: list[tuple[Playbook, CyclePlan, list]], selection) -> CyclePlan:

@@ -36,7 +36,8 @@ from ..playbook.clock_reads import clock_use
 from ..playbook.pack_match import assign
 from ..playbook.roadmap_check import with_roadmap_problems
 from ..playbook.rules import Playbook
-from .pack_reads import distinct, tables_of
+from .pack_reads import distinct
+from . import edited
 
 log = logging.getLogger(__name__)
 
@@ -71,21 +72,27 @@ def full_read_due(cache, chosen, state, at: datetime) -> bool:
 
 
 def select(playbooks: Sequence[Playbook], chosen, rows, journal, settings: Settings, at: datetime, *, full: bool,
-           upgrade: Callable[[dict], dict], fingerprint: str | None = None) -> Selection:
+           upgrade: Callable[[dict], dict], fingerprint: str | None = None, cache=None) -> Selection:
     """The engagements to evaluate, built and assigned to their packs; ``full`` forces all of them.
-    ``fingerprint``: ``settings_fingerprint(playbooks, settings)`` when the caller has it."""
+    ``fingerprint``: ``settings_fingerprint(playbooks, settings)`` when the caller has it. With the
+    record ``cache`` the rows come from, only the engagements the rows changed since the last
+    cycle reach are grouped when that can be done exactly (edited.py)."""
     zone = settings.worker.default_timezone
-    groupings = {p.name: Grouping(p.declarations, tables_of(chosen[p.name], rows), zone) for p in playbooks}
-    keys = sorted({key for grouping in groupings.values() for key in grouping.keys()})
-    present = {name: set(grouping.keys()) for name, grouping in groupings.items()}
-    signatures = {key: "#".join(f"{n}={g.signature(key)}" for n, g in groupings.items() if key in present[n]) for key in keys}
     texts = journal.engagement_state_texts() if journal is not None else {}
     fingerprint = fingerprint or settings_fingerprint(playbooks, settings)
     full = full or journal is None or full_evaluation_due(journal.metadata(), fingerprint, at, settings)
     marks = {} if full else journal.evaluations()
-    due = [key for key in keys if full or _changed(key, marks, fingerprint, signatures, texts, at)]
+    made_with = edited.label(fingerprint, chosen)
+    stale = lambda key, signature: _changed(key, marks, fingerprint, signature, texts, at)  # noqa: E731
+    grouped = None if full or cache is None else edited.grouped(playbooks, chosen, cache, made_with, zone, stale)
+    grouped = grouped or edited.whole(playbooks, chosen, rows, zone)
+    if cache is not None:
+        cache.checkpoint(made_with, grouped.fresh, drop=grouped.dropped, whole=grouped.whole)
+    signatures, present = grouped.signatures, grouped.present()
+    keys = sorted(signatures)
+    due = [key for key in keys if full or stale(key, signatures[key])]
     memories = upgrade({key: json.loads(texts[key]) for key in due if key in texts})
-    built = {p.name: _built(p, groupings[p.name], [key for key in due if key in present[p.name]]) for p in playbooks}
+    built = {p.name: _built(p, grouped.groupings[p.name], [key for key in due if key in present[p.name]]) for p in playbooks}
     selection = Selection(assign(playbooks, built, memories, at), due, len(keys), full, fingerprint,
                           {key: signatures[key] for key in due}, {key: texts.get(key, "") for key in due}, memories,
                           any(clock_use(p).match for p in playbooks), keys, marks)
@@ -109,11 +116,11 @@ def full_evaluation_due(meta: Mapping[str, str], fingerprint: str, at: datetime,
     return datetime.fromisoformat(meta[FULL_AT_KEY]) + timedelta(hours=settings.state.full_evaluation_hours) <= at
 
 
-def _changed(key: str, marks, fingerprint: str, signatures, texts, at: datetime) -> bool:
+def _changed(key: str, marks, fingerprint: str, signature: str, texts, at: datetime) -> bool:
     mark = marks.get(key)
     if mark is None:
         return True
-    if mark[0] != key_fingerprint(fingerprint, signatures[key], texts.get(key, "")):
+    if mark[0] != key_fingerprint(fingerprint, signature, texts.get(key, "")):
         return True
     return datetime.fromisoformat(mark[1]) <= at
 

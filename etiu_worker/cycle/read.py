@@ -204,7 +204,7 @@ def remember_own_writes(cache: RecordCache, declarations: Declarations, outcomes
         own, *others = names[table]
         cache.merge(own, rows)
         for name in others:
-            held = {record.get("sys_id") for record in cache.records(name)}
+            held = cache.sys_ids(name)
             cache.merge(name, [row for row in rows if row.get("sys_id") in held])
     for table, sys_id in sorted(moved):
         log.warning("%s %s was changed by someone else while the worker wrote to it; it is read again next cycle",

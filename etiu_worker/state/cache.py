@@ -12,6 +12,11 @@ Every change of a table's cached rows (a merge of rows that differ, a full read'
 look-up stored) gives the table a new random token in the same transaction: a cycle that finds
 every token as it left them knows no row changed without reading one (cycle/quiet.py).
 
+Beside the rows, a caller may keep a summary of them by group (``groups``: a text per group, under
+a label saying what it was made with) at a checkpoint; from then on every row stored keeps its
+version from before in ``changes`` (none for a new row), so that the next cycle learns which rows
+changed since the summary without reading the others (cycle/edited.py). A full read drops both.
+
 Records and watermark of a table change in one SQLite transaction: a crash leaves either the old
 pair or the new one, never a watermark ahead of the records it stands for.
 
@@ -21,12 +26,13 @@ etiu-worker) is deleted with a WARNING, and the cycle reads every record again.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
 import secrets
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -36,7 +42,8 @@ from .files import connect_read_only, damage, guard_database_errors, remove, use
 log = logging.getLogger(__name__)
 
 CACHE_NAME = "records.sqlite3"
-CACHE_VERSION = 2  # PRAGMA user_version; a cache from a newer worker is rebuilt, not read
+CACHE_VERSION = 3  # PRAGMA user_version; a cache from a newer worker is rebuilt, not read
+# (3: rows stored log their old version, which a worker of version 2 would not do)
 _DECODE_CHUNK = 2000  # cached rows decoded at once
 _LOOKUP_BATCH = 500  # sys_ids per look-up of cached rows (SQLite allows 999 parameters at least)
 SCHEMA = """
@@ -55,7 +62,14 @@ CREATE TABLE IF NOT EXISTS tokens (
 CREATE TABLE IF NOT EXISTS marks (
     name TEXT PRIMARY KEY, value TEXT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS changes (
+    tbl TEXT NOT NULL, sys_id TEXT NOT NULL, data TEXT, PRIMARY KEY (tbl, sys_id)
+);
+CREATE TABLE IF NOT EXISTS groups (
+    name TEXT PRIMARY KEY, summary TEXT NOT NULL
+);
 """
+GROUPS_MARK = "groups_label"  # marks: the label of the groups' summary; none, no summary held
 # A cache from before the tokens (version 1) holds rows no token stands for: each table gets a new
 # one, and what was remembered against the old ones is dropped.
 _UPGRADE = """
@@ -63,6 +77,8 @@ INSERT OR REPLACE INTO tokens (tbl, token) SELECT tbl, lower(hex(randomblob(16))
     SELECT DISTINCT tbl FROM records UNION SELECT tbl FROM sync
 );
 DELETE FROM marks;
+DELETE FROM groups;
+DELETE FROM changes;
 """
 
 
@@ -138,6 +154,7 @@ class RecordCache:
         cache becomes exactly these rows."""
         with self._transaction():
             self._db.execute("DELETE FROM records WHERE tbl = ?", (table,))
+            self._drop_groups()
             self._store(table, rows)
             self._renew_token(table)
             self._db.execute(
@@ -178,6 +195,7 @@ class RecordCache:
             self._db.execute("DELETE FROM scopes")
             self._db.execute("DELETE FROM tokens")
             self._db.execute("DELETE FROM marks")
+            self._drop_groups()
 
     def token(self, table: str) -> str | None:
         """The table's change token: a new one whenever its cached rows change; None before any."""
@@ -216,6 +234,58 @@ class RecordCache:
             "ELSE json_extract(data, ?) END FROM records WHERE tbl = ?", (path, path, path, table))
         return {str(value) for (value,) in found if value is not None}
 
+    def rows(self, table: str, sys_ids) -> list[dict]:
+        """The table's cached rows of these sys_ids, in sys_id order."""
+        return self._rows_in(table, "sys_id", sorted(set(sys_ids)))
+
+    def rows_where(self, table: str, field: str, values) -> list[dict]:
+        """The table's cached rows whose ``field`` (a reference by its value) is one of ``values``, as
+        text, in sys_id order; found by an index of the field (made on first use, kept up by SQLite),
+        so Python decodes only the rows found."""
+        path = ('$."' + field.replace('"', '""') + '"').replace("'", "''")
+        value = (f"CAST(CASE json_type(data, '{path}') WHEN 'object' THEN json_extract(data, '{path}.value') "
+                 f"ELSE json_extract(data, '{path}') END AS TEXT)")
+        index = "records_by_" + hashlib.blake2b(field.encode("utf-8"), digest_size=8).hexdigest()
+        self._db.execute(f"CREATE INDEX IF NOT EXISTS {index} ON records (tbl, {value})")
+        return self._rows_in(table, value, sorted(set(values) - {""}))
+
+    def _rows_in(self, table: str, column: str, values: list[str]) -> list[dict]:
+        found: list[tuple[str, str]] = []
+        for start in range(0, len(values), _LOOKUP_BATCH):
+            batch = values[start:start + _LOOKUP_BATCH]
+            found += self._db.execute(f"SELECT sys_id, data FROM records WHERE tbl = ? AND {column} IN "
+                                      f"({','.join('?' * len(batch))})", (table, *batch)).fetchall()
+        return json.loads("[" + ",".join(data for _, data in sorted(found)) + "]")
+
+    def changes(self) -> list[tuple[str, str, dict | None]]:
+        """(table, sys_id, the row as it was at the groups' checkpoint, None for a new row) of each
+        row stored since."""
+        found = self._db.execute("SELECT tbl, sys_id, data FROM changes ORDER BY tbl, sys_id")
+        return [(table, sys_id, json.loads(data) if data is not None else None) for table, sys_id, data in found]
+
+    def groups(self, label: str) -> dict[str, str] | None:
+        """The groups' summary kept at the last checkpoint, when it was made with ``label``; else None."""
+        if self.mark(GROUPS_MARK) != label:
+            return None
+        return dict(self._db.execute("SELECT name, summary FROM groups"))
+
+    def checkpoint(self, label: str, summary: dict[str, str], *, drop=(), whole: bool = False) -> None:
+        """The groups' summary as of now: ``summary`` replaces the groups named in it and ``drop``
+        (every group, when ``whole``), and the log of changed rows starts again."""
+        with self._transaction():
+            if whole:
+                self._db.execute("DELETE FROM groups")
+            self._db.executemany("DELETE FROM groups WHERE name = ?", [(name,) for name in drop])
+            self._db.executemany("INSERT OR REPLACE INTO groups (name, summary) VALUES (?, ?)", summary.items())
+            self._db.execute("DELETE FROM changes")
+            self._db.execute("INSERT OR REPLACE INTO marks (name, value) VALUES (?, ?)", (GROUPS_MARK, label))
+
+    def _drop_groups(self) -> None:
+        """A full read may drop rows, which the log of changes cannot tell: the summary goes."""
+        self._db.execute("DELETE FROM groups")
+        self._db.execute("DELETE FROM changes")
+        self._db.execute("DELETE FROM marks WHERE name = ?", (GROUPS_MARK,))
+
     def _changed(self, table: str, rows: list[dict]) -> list[dict]:
         """The rows whose cached version is not exactly them (new rows included)."""
         held: dict[str, str] = {}
@@ -227,7 +297,13 @@ class RecordCache:
                                          (table, *batch)))
         return [row for row in rows if held.get(row["sys_id"]) != json.dumps(row)]
 
-    def _store(self, table: str, rows: Iterable[dict]) -> None:
+    def _store(self, table: str, rows: Sequence[dict]) -> None:
+        # The first old version since the checkpoint is the one kept (NULL: the row is new); with
+        # no summary held there is nothing to keep it for.
+        if self._db.execute("SELECT 1 FROM marks WHERE name = ?", (GROUPS_MARK,)).fetchone():
+            self._db.executemany("INSERT OR IGNORE INTO changes (tbl, sys_id, data) VALUES "
+                                 "(?1, ?2, (SELECT data FROM records WHERE tbl = ?1 AND sys_id = ?2))",
+                                 ((table, row["sys_id"]) for row in rows))
         stored = self._db.executemany(
             "INSERT OR REPLACE INTO records (tbl, sys_id, data) VALUES (?, ?, ?)",
             ((table, row["sys_id"], json.dumps(row)) for row in rows),  # one row's text at a time, not the table's
