@@ -22,6 +22,7 @@ import pytest
 
 from safety_helpers import (
     FIXED_MOMENT,
+    MovedClock,
     TickingClock,
     converge,
     in_process_settings,
@@ -36,6 +37,14 @@ from safety_helpers import (
 def clock(monkeypatch):
     """One clock for the worker and the sandboxes: the fixed day, running at the real pace."""
     clock = TickingClock(FIXED_MOMENT)
+    use_clock(monkeypatch, clock)
+    return clock
+
+
+@pytest.fixture
+def moved(monkeypatch):
+    """One clock for the worker, standing at the fixed moment until the test moves it."""
+    clock = MovedClock(FIXED_MOMENT)
     use_clock(monkeypatch, clock)
     return clock
 

@@ -202,6 +202,16 @@ def seeded_sandbox(today: date, *, arrange: Callable[[Sandbox], object] | None =
 # --- the worker in-process ---------------------------------------------------------------------
 
 
+class MovedClock:
+    """A clock that stands still until the test moves it (``clock.at = ...``)."""
+
+    def __init__(self, at: datetime) -> None:
+        self.at = at
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
 class TickingClock:
     """A clock that starts at ``start`` and runs at the real pace."""
 

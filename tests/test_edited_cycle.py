@@ -18,7 +18,7 @@ from etiu_worker.cycle import runner
 from etiu_worker.sandbox import demo as demo_data
 from etiu_worker.state.cache import RecordCache
 
-from test_quiet_cycle import TICKETS, _move_bp_date, _writes, cycle, moved, settled  # noqa: F401 - fixtures
+from test_quiet_cycle import TICKETS, _move_bp_date, _writes, cycle, settled  # noqa: F401 - fixtures
 
 PERSON = "dana.coordinator"
 

@@ -15,11 +15,10 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from etiu_worker.actions.loading import load_packs
 from etiu_worker.config import load_settings
-from etiu_worker.cycle import engine, runner
+from etiu_worker.cycle import runner
 from etiu_worker.playbook.clock_reads import _unsafe_use, clock_use
 from etiu_worker.playbook.timefilters import register_time
 from etiu_worker.playbook.wakeups import next_midnight
-from etiu_worker.state import journal as journal_module
 from etiu_worker.state.journal import Journal
 from etiu_worker.state.journal_open import DATABASE_NAME
 from etiu_worker.state.journal_schema import MIGRATIONS
@@ -28,22 +27,6 @@ from safety_helpers import FIXED_DAY, FIXED_MOMENT, in_process_settings, run_cyc
 from test_faults_all_packs import MIX
 
 TICKETS = "u_etiu_ticket"
-
-
-class MovedClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@pytest.fixture
-def moved(monkeypatch):
-    clock = MovedClock(FIXED_MOMENT)
-    monkeypatch.setattr(engine, "now", clock)
-    monkeypatch.setattr(journal_module, "now", clock)
-    return clock
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ import pytest
 from etiu_worker.cycle import engine
 from etiu_worker.state import journal as journal_module
 
-from safety_helpers import FIXED_MOMENT, run_cycle
+from safety_helpers import FIXED_MOMENT, MovedClock, run_cycle
 from test_faults_all_packs import TABLES, mix_sandbox, mix_settings, mix_snapshot
 
 # Three histories keep CI near two minutes; ETIU_INCREMENTAL_SEEDS=12 runs twelve (all pass).
@@ -35,16 +35,6 @@ EDITED_FIELDS = re.compile(r"^(state|short_description|start_date|end_date|u_.*|
                            r"close_code|correlation_id|service|due_date)$")
 PERSON = "dana.coordinator"
 _DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}( \d{2}:\d{2}(:\d{2})?)?")
-
-
-class MovedClock:
-    """A clock that stands still until the test moves it: both workers and instances read it."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 def planned(cycle, seeded: frozenset[str]) -> list[tuple]:

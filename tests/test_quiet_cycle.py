@@ -14,7 +14,6 @@ import pytest
 
 from etiu_worker.cycle import engine, runner
 from etiu_worker.sandbox import demo as demo_data
-from etiu_worker.state import journal as journal_module
 from etiu_worker.state.cache import CACHE_NAME, RecordCache
 from etiu_worker.state.journal import Journal
 
@@ -22,22 +21,6 @@ from safety_helpers import FIXED_DAY, FIXED_MOMENT, in_process_settings, run_cyc
 
 TICKETS = "u_etiu_ticket"
 TABLES = (TICKETS, "change_request", "change_task")
-
-
-class MovedClock:
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
-@pytest.fixture
-def moved(monkeypatch):
-    clock = MovedClock(FIXED_MOMENT)
-    monkeypatch.setattr(engine, "now", clock)
-    monkeypatch.setattr(journal_module, "now", clock)
-    return clock
 
 
 @pytest.fixture
