@@ -21,7 +21,6 @@ from etiu_worker.playbook.timefilters import register_time
 
 from safety_helpers import FIXED_MOMENT, run_cycle
 from test_faults_all_packs import MIX, mix_sandbox, mix_settings, mix_snapshot
-from test_incremental import moved  # noqa: F401 (a fixture)
 from test_incremental_property import planned
 
 CASES = "sn_customerservice_case"
