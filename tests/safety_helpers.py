@@ -265,6 +265,15 @@ def converge(settings, limit: int = 4) -> list[Cycle]:
     raise AssertionError(f"no quiet cycle after {limit}: {[c.exit_code for c in cycles]}")
 
 
+def converge_as_time_moves(settings, clock: MovedClock, limit: int) -> None:
+    """Cycles a minute apart, each after the stamps of the writes before (a moment the next cycle
+    is past), until one plans no write or ``limit`` have run."""
+    for _ in range(limit):
+        clock.at += timedelta(minutes=1)
+        if not run_cycle(settings).report.plan.writes:
+            return
+
+
 def open_demo_sandbox(request, clock) -> Sandbox:
     """The demo instance of ``FIXED_DAY`` on ``clock``, stopped when the test ends."""
     sb = seeded_sandbox(FIXED_DAY)

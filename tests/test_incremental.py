@@ -23,7 +23,7 @@ from etiu_worker.state.journal import Journal
 from etiu_worker.state.journal_open import DATABASE_NAME
 from etiu_worker.state.journal_schema import MIGRATIONS
 
-from safety_helpers import FIXED_DAY, FIXED_MOMENT, in_process_settings, run_cycle, seeded_sandbox
+from safety_helpers import FIXED_DAY, converge_as_time_moves, in_process_settings, run_cycle, seeded_sandbox
 from test_faults_all_packs import MIX
 
 TICKETS = "u_etiu_ticket"
@@ -35,10 +35,7 @@ def demo(moved, tmp_path):
     sb = seeded_sandbox(FIXED_DAY)
     sb.store.now = moved
     settings = in_process_settings(sb, tmp_path / "state")
-    for _ in range(4):
-        moved.at += timedelta(minutes=1)  # after the stamps of the writes before: a moment the next cycle is past
-        if not run_cycle(settings).report.plan.writes:
-            break
+    converge_as_time_moves(settings, moved, 4)
     yield sb, settings
     sb.stop()
 

@@ -17,7 +17,7 @@ from etiu_worker.sandbox import demo as demo_data
 from etiu_worker.state.cache import CACHE_NAME, RecordCache
 from etiu_worker.state.journal import Journal
 
-from safety_helpers import FIXED_DAY, FIXED_MOMENT, in_process_settings, run_cycle, seeded_sandbox
+from safety_helpers import FIXED_DAY, converge_as_time_moves, in_process_settings, run_cycle, seeded_sandbox
 
 TICKETS = "u_etiu_ticket"
 TABLES = (TICKETS, "change_request", "change_task")
@@ -30,10 +30,7 @@ def settled(moved, tmp_path):
     sb = seeded_sandbox(FIXED_DAY)
     sb.store.now = moved
     settings = in_process_settings(sb, tmp_path / "state")
-    for _ in range(5):
-        moved.at += timedelta(minutes=1)  # after the stamps of the writes before: a moment the next cycle is past
-        if not run_cycle(settings).report.plan.writes:
-            break
+    converge_as_time_moves(settings, moved, 5)
     moved.at += timedelta(minutes=1)
     assert run_cycle(settings).report.plan.evaluated == []
     yield sb, settings
