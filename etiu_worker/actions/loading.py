@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ..config import SchemaSettings, Settings
 from ..errors import RulesError
+from ..playbook.code_cache import CodeCache
 from ..playbook.pack_folders import PackFolder
 from ..playbook.packs import chosen_folders
 from ..playbook.report_checks import load_report
@@ -23,9 +24,10 @@ from ..playbook.key_checks import refuse_remembered_keys
 from .sample import SAMPLE_NOW, check_against_sample, check_condition, sample_context
 
 
-def load_pack(folder: PackFolder, overrides: SchemaSettings | None = None) -> Playbook:
-    """Load and check the pack in ``folder``; ``overrides`` are the settings' deprecated [schema] keys."""
-    return _checked(parse_pack(folder, KINDS, overrides))
+def load_pack(folder: PackFolder, overrides: SchemaSettings | None = None, code_cache: CodeCache | None = None) -> Playbook:
+    """Load and check the pack in ``folder``; ``overrides`` are the settings' deprecated [schema] keys;
+    ``code_cache`` holds what was compiled before (the checks all run all the same)."""
+    return _checked(parse_pack(folder, KINDS, overrides, code_cache))
 
 
 def load_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) -> Playbook:
@@ -33,16 +35,21 @@ def load_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings) 
     return _checked(parse_playbook(rules_dir, templates_dir, schema, KINDS))
 
 
-def load_packs(settings: Settings, pack: str | Path | None = None) -> tuple[Playbook, ...]:
+def load_packs(settings: Settings, pack: str | Path | None = None,
+               code_cache: CodeCache | None = None) -> tuple[Playbook, ...]:
     """Every chosen pack, loaded and checked, in the order the settings list them."""
-    playbooks = tuple(load_pack(folder, settings.schema) for folder in chosen_folders(settings, pack))
+    playbooks = tuple(load_pack(folder, settings.schema, code_cache) for folder in chosen_folders(settings, pack))
     _refuse_duplicate_names(playbooks)
     return playbooks
 
 
 def runtime_packs(settings: Settings) -> tuple[Playbook, ...]:
-    """Every pack a run takes, in the order rules.packs lists them."""
-    return load_packs(settings)
+    """Every pack a run takes, in the order rules.packs lists them; what they compile to is kept in
+    the state folder for the next run (playbook/code_cache.py)."""
+    code_cache = CodeCache.open(settings.state.dir)
+    playbooks = load_packs(settings, code_cache=code_cache)
+    code_cache.save()
+    return playbooks
 
 
 def runtime_playbook(settings: Settings) -> Playbook:

@@ -45,6 +45,7 @@ from .step_model import StepPlan
 from .steps import load_steps
 from .pack_schema import effective_records
 from ..engagement.roles import Declarations
+from .code_cache import CodeCache
 from .templates import compiled_expression, make_environment, parsed_template, templates_folder, use_labels
 from .timechecks import check_time_literals
 from ..engagement.workdays import BusinessCalendar
@@ -150,11 +151,12 @@ class Playbook:
         return state_names(self.declarations, self.context_names)
 
 
-def parse_pack(folder: PackFolder, kinds: Kinds, overrides: SchemaSettings | None = None) -> Playbook:
+def parse_pack(folder: PackFolder, kinds: Kinds, overrides: SchemaSettings | None = None,
+               code_cache: CodeCache | None = None) -> Playbook:
     """Parse the pack in ``folder`` (not yet tried on the sample), its actions read as ``kinds``;
-    ``overrides`` are the settings' deprecated [schema] keys."""
+    ``overrides`` are the settings' deprecated [schema] keys; ``code_cache`` keeps what it compiles."""
     pack = _read_pack_file(folder)
-    return _load(folder, pack, overrides or SchemaSettings(), kinds)
+    return _load(folder, pack, overrides or SchemaSettings(), kinds, code_cache)
 
 
 def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings, kinds: Kinds) -> Playbook:
@@ -164,10 +166,10 @@ def parse_playbook(rules_dir: Path, templates_dir: Path, schema: SchemaSettings,
         raise RulesError(f"rules folder {rules_dir} does not exist: set rules.path (ETIU_RULES__PATH)")
     shipped = shipped_pack(DEFAULT_PACK)
     folder = PackFolder(rules_dir, rules_dir / PLAYBOOK_FILE, rules_dir, templates_dir, shipped / "fixtures", legacy=True)
-    return _load(folder, _read_pack_file(folder), schema, kinds)
+    return _load(folder, _read_pack_file(folder), schema, kinds, None)
 
 
-def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: Kinds) -> Playbook:
+def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: Kinds, code_cache: CodeCache | None) -> Playbook:
     pack, where = _with_shipped_moments(folder, _with_shipped_checks(pack))
     declarations, fit = effective_records(pack, overrides, folder.pack_file)
     if not folder.templates_dir.is_dir():
@@ -177,7 +179,7 @@ def _load(folder: PackFolder, pack: PackFile, overrides: SchemaSettings, kinds: 
     if not folder.rules_dir.is_dir():
         raise RulesError(f"rules folder {folder.rules_dir} does not exist: the pack {folder.root} needs its "
                          f"rules/ folder, one file per rule (NN_name.toml)")
-    env = make_environment(folder.templates_dir)
+    env = make_environment(folder.templates_dir, code_cache)
     names = load_context(pack.context, declarations, str(folder.pack_file))
     checks = checks_of(pack, declarations, env, fit, str(folder.pack_file))
     if checks.roadmap_sync is not None:

@@ -16,6 +16,8 @@ from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..errors import TemplateError
+from .code_cache import CodeCache
+from .compiling import CachingEnvironment
 from .timefilters import register_time
 
 # The notes the engine posts of its own (a write that did not save), for a pack that does not
@@ -66,6 +68,7 @@ def templates_folder(env: ImmutableSandboxedEnvironment) -> str:
 def use_labels(env: ImmutableSandboxedEnvironment, titles: Mapping[str, str]) -> None:
     """The ``label`` filter names a roadmap field as the pack's labels write it: prod_upgrade -> Prod upgrade."""
     env.filters["label"] = lambda field_name: titles.get(field_name) or _label(field_name)
+    env.labels = repr(sorted(titles.items()))
     vars(env).pop(_MADE, None)  # what was compiled bound the filter it replaces
 
 
@@ -80,8 +83,9 @@ def _is_none(value: Any) -> bool:
     return value is None
 
 
-def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnvironment:
-    env = ImmutableSandboxedEnvironment(
+def make_environment(templates_dir: Path | None = None, code_cache: CodeCache | None = None) -> ImmutableSandboxedEnvironment:
+    """A pack's environment; with ``code_cache``, what it compiles is kept there and taken from there."""
+    env = CachingEnvironment(
         loader=ChoiceLoader([FileSystemLoader(str(templates_dir)), ENGINE_NOTES]) if templates_dir else None,
         undefined=StrictUndefined,
         autoescape=False,
@@ -92,6 +96,7 @@ def make_environment(templates_dir: Path | None = None) -> ImmutableSandboxedEnv
     env.filters.update(local=_local, when=_when, utc=_utc, weekday=_weekday, label=_label)
     env.tests["none"] = _is_none
     register_time(env)
+    env.code_cache = code_cache
     return env
 
 
