@@ -453,6 +453,16 @@ def test_many_engagements_and_rules_resolve_at_once_as_one_by_one(journal: Journ
     assert {(f.engagement, f.rule, f.key) for f in journal.open_flags()} == {("ENG-1", "dates", "b"), ("ENG-1", "ctasks", "k")}
 
 
+def test_resolving_flags_of_more_engagements_than_one_query_takes_resolves_each(journal: Journal) -> None:
+    with journal.batch():
+        for number in range(1200):
+            flag(journal, "k", engagement=f"ENG-{number}", rule="dates")
+    resolved = journal.resolve_flags_of({(f"ENG-{number}", "dates"): set() for number in range(1, 1200)})
+    assert len(resolved) == 1199
+    assert [(f.engagement, f.key) for f in journal.open_flags()] == [("ENG-0", "k")]
+    assert journal.resolve_flags_of({}) == []
+
+
 def test_a_batch_stores_every_step_or_none(state_dir: Path, journal: Journal) -> None:
     with pytest.raises(KeyError):
         with journal.batch():

@@ -72,9 +72,11 @@ class FlagsMixin:
         """``resolve_flags`` of each (engagement, rule) with its keys still open, in one transaction
         that reads the open flags once (a cycle evaluates thousands of engagements × rules)."""
         keep = {pair: set(keys) for pair, keys in still_open.items()}
+        if not keep:  # a quiet cycle evaluated nothing: no flag can have gone
+            return []
         resolved_at = iso(self._now())
         with self._transaction() as db:
-            rows = db.execute(f"SELECT {FLAG_COLUMNS} FROM flags WHERE resolved_at IS NULL ORDER BY id").fetchall()
+            rows = sorted(_open_flag_rows(db, sorted({engagement for engagement, _ in keep})))
             gone = [flag_from_row(row) for row in rows
                     if (row[1], row[2]) in keep and row[3] not in keep[(row[1], row[2])]]
             db.executemany("UPDATE flags SET resolved_at = ? WHERE id = ?", [(resolved_at, flag.id) for flag in gone])
@@ -89,6 +91,18 @@ class FlagsMixin:
             parameters = (engagement,)
         rows = self._db.execute(query + " ORDER BY opened_at, id", parameters).fetchall()
         return [flag_from_row(row) for row in rows]
+
+
+_ENGAGEMENTS_PER_SELECT = 500  # under SQLite's oldest limit of 999 parameters a statement
+
+
+def _open_flag_rows(db: Any, engagements: list[str]) -> Iterable[tuple[Any, ...]]:
+    """The open flags of these engagements only (an edited cycle evaluates a few of thousands),
+    by the index of open flags."""
+    for start in range(0, len(engagements), _ENGAGEMENTS_PER_SELECT):
+        chunk = engagements[start:start + _ENGAGEMENTS_PER_SELECT]
+        yield from db.execute(f"SELECT {FLAG_COLUMNS} FROM flags WHERE resolved_at IS NULL"
+                              f" AND engagement IN ({', '.join('?' * len(chunk))})", chunk)
 
 
 def flag_from_row(row: tuple[Any, ...]) -> Flag:
