@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import sqlite3
 from collections import Counter
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from etiu_worker.cycle import runner
 from etiu_worker.sandbox import demo as demo_data
 from etiu_worker.state.cache import RecordCache
 
+from safety_helpers import FIXED_DAY, in_process_settings, seeded_sandbox
 from test_quiet_cycle import TICKETS, _move_bp_date, _writes, cycle, settled  # noqa: F401 - fixtures
 
 PERSON = "dana.coordinator"
@@ -125,3 +127,24 @@ def test_a_deleted_record_leaves_its_engagement_at_the_next_full_read(settled, m
     report = cycle(settings, moved, settings.state.full_resync_hours * 60)
     assert report.plan.total == len(demo_data.ENGAGEMENTS) - 1
     assert "ENG-ACME" not in report.plan.evaluated and report.plan.evaluated
+
+
+
+def indexes(settings) -> set[str]:
+    with sqlite3.connect(settings.state.dir / "records.sqlite3") as db:
+        return {name for (name,) in db.execute("SELECT name FROM sqlite_master WHERE name LIKE 'records_by_%'")}
+
+
+def test_the_first_cycle_indexes_the_fields_an_edited_cycle_finds_rows_by(moved, tmp_path):
+    sb = seeded_sandbox(FIXED_DAY)
+    sb.store.now = moved
+    settings = in_process_settings(sb, tmp_path / "state")
+    try:
+        cycle(settings, moved)
+        made = indexes(settings)
+        _move_bp_date(sb, "ENG-ACME")
+        cycle(settings, moved)
+    finally:
+        sb.stop()
+    assert len(made) >= 2  # the engagement key, and the change request its tasks point at
+    assert indexes(settings) == made

@@ -210,6 +210,18 @@ def _found(cache, asked, name: str, link, keys: set[str], found: Mapping[str, li
     return asked[question]
 
 
+def linked_fields(playbooks: Sequence) -> set[str]:
+    """The fields an edited cycle finds cached rows by (keys, references), besides sys_id: the cache
+    indexes them after a full grouping, so that the first edited cycle does not build the indexes."""
+    fields: set[str] = set()
+    for playbook in playbooks:
+        for role in playbook.declarations.records:
+            link = playbook.declarations.link_of(role)
+            field = {"key": link.field, "ref": link.ref, "referenced_by": link.referenced_by}.get(link.kind)
+            fields |= {str(field)} if field else set()
+    return fields
+
+
 def _walked(cache, scope, held: dict[str, dict[str, dict]]) -> None:
     """Add the records each hop of ``scope``'s own dot-walked query reaches from its rows: the
     pack's rows are filtered through them (pack_reads.tables_of)."""

@@ -88,6 +88,8 @@ def select(playbooks: Sequence[Playbook], chosen, rows, journal, settings: Setti
     grouped = grouped or edited.whole(playbooks, chosen, rows, zone)
     if cache is not None:
         cache.checkpoint(made_with, grouped.fresh, drop=grouped.dropped, whole=grouped.whole)
+        for name in edited.linked_fields(playbooks) if grouped.whole else ():
+            cache.index_field(name)
     signatures, present = grouped.signatures, grouped.present()
     keys = sorted(signatures)
     due = [key for key in keys if full or stale(key, signatures[key])]

@@ -242,12 +242,17 @@ class RecordCache:
         """The table's cached rows whose ``field`` (a reference by its value) is one of ``values``, as
         text, in sys_id order; found by an index of the field (made on first use, kept up by SQLite),
         so Python decodes only the rows found."""
+        return self._rows_in(table, self.index_field(field), sorted(set(values) - {""}))
+
+    def index_field(self, field: str) -> str:
+        """Index the rows by ``field`` (a reference by its value) once, SQLite keeping it up from
+        then on; the indexed expression, for a query to name."""
         path = ('$."' + field.replace('"', '""') + '"').replace("'", "''")
         value = (f"CAST(CASE json_type(data, '{path}') WHEN 'object' THEN json_extract(data, '{path}.value') "
                  f"ELSE json_extract(data, '{path}') END AS TEXT)")
         index = "records_by_" + hashlib.blake2b(field.encode("utf-8"), digest_size=8).hexdigest()
         self._db.execute(f"CREATE INDEX IF NOT EXISTS {index} ON records (tbl, {value})")
-        return self._rows_in(table, value, sorted(set(values) - {""}))
+        return value
 
     def _rows_in(self, table: str, column: str, values: list[str]) -> list[dict]:
         found: list[tuple[str, str]] = []
