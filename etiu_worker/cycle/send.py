@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import logging
 from collections import deque
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import datetime
 from queue import Empty, SimpleQueue
@@ -33,6 +34,14 @@ UNREACHABLE_STREAK = 5  # requests in a row without a connection: the instance i
 UNKNOWN = "unknown"  # sent, but whether ServiceNow applied it is not known: settled next run
 CHUNK_PER_THREAD = 8  # requests journalled per transaction, per thread
 NOT_SENT = "not sent: the run stopped before this write; the next cycle decides again"
+
+
+def lanes_of(parallel: int, *, always: bool = False):
+    """The write lanes' threads, as a context; with one lane, none (the caller sends itself)
+    unless ``always``."""
+    if parallel <= 1 and not always:
+        return nullcontext(None)
+    return ThreadPoolExecutor(max_workers=max(1, parallel), thread_name_prefix="etiu-write")
 
 
 @dataclass(slots=True)
@@ -68,10 +77,11 @@ class Sending:
         self._started: set[int] = set()  # journal ids of the outcomes whose request left
         self._texts: dict[str, str] = {}  # the answers' values, one string each (engagement/sharing.py)
 
-    def run(self, sends: list[Send], should_stop=lambda: False) -> list[Outcome]:
-        """The outcomes of the requests started, in planned order; raises AuthenticationError."""
+    def run(self, sends: list[Send], should_stop=lambda: False, lanes: Executor | None = None) -> list[Outcome]:
+        """The outcomes of the requests started, in planned order, sent on ``lanes`` (threads of
+        their own when not given); raises AuthenticationError."""
         waiting, recorded = deque(sends), []
-        with ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="etiu-write") as pool:
+        with nullcontext(lanes) if lanes is not None else lanes_of(self.parallel, always=True) as pool:
             try:
                 while (waiting or self._ready) and not self._stopping(should_stop, waiting):
                     if not self._ready:

@@ -18,6 +18,7 @@ connection and nothing got through) or that refuses the credentials ends the cyc
 from __future__ import annotations
 
 import logging
+from concurrent.futures import Executor
 from datetime import datetime, timedelta
 from typing import Iterable
 
@@ -27,7 +28,8 @@ from ..state.journal_actions import ActionFinish
 from ..engagement.values import format_sn_datetime, parse_sn_datetime
 from ..servicenow.query import Query, in_batches
 from .batching import batch
-from .send import UNKNOWN, UNREACHABLE_STREAK, Outcome, Sending
+from .lanes import in_lanes
+from .send import UNKNOWN, UNREACHABLE_STREAK, Outcome, Sending, lanes_of
 
 log = logging.getLogger(__name__)
 JOURNAL_TABLE = "sys_journal_field"
@@ -46,13 +48,14 @@ def send_and_verify(client, journal, run_id: str, writes: list[Write], since: da
     for the notes posted from then on.
     """
     sending = Sending(client, journal, run_id, clock, parallel)
-    outcomes = sending.run(batch(writes), should_stop)
-    sent = [outcome for outcome in outcomes if outcome.status == "sent"]
-    verify(client, sent, since)
-    retry = [outcome for outcome in sent if _fields_only_missing(outcome)]
-    resend_missing(client, retry)
-    if retry:
-        verify(client, retry, since, notes=False)
+    with lanes_of(parallel) as pool:
+        outcomes = sending.run(batch(writes), should_stop, pool)
+        sent = [outcome for outcome in outcomes if outcome.status == "sent"]
+        verify(client, sent, since, pool=pool)
+        retry = [outcome for outcome in sent if _fields_only_missing(outcome)]
+        resend_missing(client, retry)
+        if retry:
+            verify(client, retry, since, notes=False, pool=pool)
     finish_all(journal, outcomes)
     if sending.down and not any(outcome.status != "failed" for outcome in outcomes):
         raise UnreachableError(sending.last_error, method="write", table=outcomes[-1].write.table if outcomes else "")
@@ -64,8 +67,9 @@ def _fields_only_missing(outcome: Outcome) -> bool:
     return bool(outcome.missing) and outcome.write.note_field not in outcome.missing
 
 
-def verify(client, outcomes: list[Outcome], since: datetime, notes: bool = True) -> None:
-    """Fill each outcome's ``missing``: written fields whose stored value differs.
+def verify(client, outcomes: list[Outcome], since: datetime, notes: bool = True, pool: Executor | None = None) -> None:
+    """Fill each outcome's ``missing``: written fields whose stored value differs; the read-backs
+    several at once on ``pool``'s threads, when given.
 
     A read-back that fails leaves its writes ``unknown`` (settled by the next run); a record the
     read-back does not return is asked for once more, then reported as not returned, which says
@@ -77,11 +81,11 @@ def verify(client, outcomes: list[Outcome], since: datetime, notes: bool = True)
     for table, group in by_table.items():
         names = sorted({name for outcome in group for name in outcome.write.fields} | {"sys_id"})
         # Several writes may touch one record (a state and a flag): read each record back once.
-        stored = _guarded(group, read_back_all, client, table, list(dict.fromkeys(o.sys_id for o in group)), names)
+        stored = _guarded(group, read_back_all, client, table, list(dict.fromkeys(o.sys_id for o in group)), names, pool)
         for outcome in group:
             _compare(outcome, stored)
     if notes:
-        _verify_notes(client, [o for o in outcomes if o.write.note and o.status == "sent" and not o.not_returned], since)
+        _verify_notes(client, [o for o in outcomes if o.write.note and o.status == "sent" and not o.not_returned], since, pool)
 
 
 def _compare(outcome: Outcome, stored: dict[str, dict] | None) -> None:
@@ -112,28 +116,27 @@ def _guarded(outcomes: list[Outcome], read, *args):
         return None
 
 
-def read_back_all(client, table: str, sys_ids: list[str], fields: list[str]) -> dict[str, dict]:
+def read_back_all(client, table: str, sys_ids: list[str], fields: list[str], pool: Executor | None = None) -> dict[str, dict]:
     """``read_back``, asking once more for the records the first answer left out."""
-    stored = read_back(client, table, sys_ids, fields)
+    stored = read_back(client, table, sys_ids, fields, pool)
     absent = [sys_id for sys_id in sys_ids if sys_id not in stored]
     if absent:
-        stored.update(read_back(client, table, absent, fields))
+        stored.update(read_back(client, table, absent, fields, pool))
     return stored
 
 
-def read_back(client, table: str, sys_ids: list[str], fields: list[str] | None = None) -> dict[str, dict]:
+def read_back(client, table: str, sys_ids: list[str], fields: list[str] | None = None,
+              pool: Executor | None = None) -> dict[str, dict]:
     """The records by sys_id, one list request per 100; ``fields`` None reads whole rows."""
-    stored: dict[str, dict] = {}
-    for chunk in in_batches(sys_ids):
-        for record in client.list(table, Query.where("sys_id", "IN", chunk), fields=fields):
-            stored[record["sys_id"]] = record
-    return stored
+    read = lambda chunk: client.list(table, Query.where("sys_id", "IN", chunk), fields=fields)  # noqa: E731
+    return {record["sys_id"]: record for records in in_lanes(pool, read, in_batches(sys_ids)) for record in records}
 
 
-def _verify_notes(client, outcomes: list[Outcome], since: datetime) -> None:
+def _verify_notes(client, outcomes: list[Outcome], since: datetime, pool: Executor | None = None) -> None:
     if not outcomes:
         return
-    entries = _guarded(outcomes, journal_entries, client, {o.sys_id for o in outcomes}, format_sn_datetime(since - CLOCK_SLACK))
+    entries = _guarded(outcomes, journal_entries, client, {o.sys_id for o in outcomes},
+                       format_sn_datetime(since - CLOCK_SLACK), pool)
     for outcome in outcomes if entries is not None else ():
         posted = [e for e in entries.get(outcome.sys_id, []) if outcome.write.note_ref in e.get("value", "")]
         if not posted:
@@ -145,12 +148,14 @@ def _verify_notes(client, outcomes: list[Outcome], since: datetime) -> None:
             outcome.stamped_at = None
 
 
-def journal_entries(client, sys_ids: Iterable[str], since: str) -> dict[str, list[dict]]:
+def journal_entries(client, sys_ids: Iterable[str], since: str, pool: Executor | None = None) -> dict[str, list[dict]]:
     """The instance's journal entries (work notes, comments) on these records since a time."""
+    fields = ["element_id", "element", "value", "sys_created_on"]
+    read = lambda chunk: client.list(  # noqa: E731
+        JOURNAL_TABLE, Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since), fields=fields)
     entries: dict[str, list[dict]] = {}
-    for chunk in in_batches(sorted(sys_ids)):
-        query = Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since)
-        for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "element", "value", "sys_created_on"]):
+    for found in in_lanes(pool, read, in_batches(sorted(sys_ids))):
+        for entry in found:
             entries.setdefault(entry.get("element_id", ""), []).append(entry)
     return entries
 

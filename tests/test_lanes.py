@@ -1,0 +1,56 @@
+"""The read-backs of a cycle's writes go several at once on the write lanes' threads
+(cycle/lanes.py), and fail as they would one after another."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from etiu_worker.cycle.lanes import in_lanes
+from etiu_worker.cycle.verify import read_back
+
+
+class TwoAtOnceClient:
+    """A client whose list requests each wait until another one is in flight: one after another,
+    the first would wait for ever (the barrier gives up after 10 s and the test fails)."""
+
+    def __init__(self) -> None:
+        self.together = threading.Barrier(2, timeout=10)
+        self.asked: list[list[str]] = []
+
+    def list(self, table, query, fields=None):
+        ids = str(query).split("IN", 1)[1].split(",")
+        self.asked.append(ids)
+        self.together.wait()
+        return [{"sys_id": sys_id.strip()} for sys_id in ids]
+
+
+def test_read_backs_of_two_hundred_records_are_sent_at_once_on_two_lanes():
+    client = TwoAtOnceClient()
+    sys_ids = [f"{number:032d}" for number in range(200)]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        stored = read_back(client, "u_etiu_ticket", sys_ids, ["sys_id"], pool)
+    assert sorted(stored) == sys_ids
+    assert len(client.asked) == 2
+
+
+def test_results_come_in_the_order_of_the_items():
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert in_lanes(pool, lambda n: n * n, range(20)) == [n * n for n in range(20)]
+
+
+def test_without_lanes_the_calls_are_made_here_one_after_another():
+    threads = in_lanes(None, lambda _: threading.current_thread(), range(3))
+    assert threads == [threading.current_thread()] * 3
+
+
+def test_the_first_failure_in_item_order_is_raised():
+    def call(n):
+        if n in (3, 7):
+            raise LookupError(f"item {n}")
+        return n
+
+    with ThreadPoolExecutor(max_workers=4) as pool, pytest.raises(LookupError, match="item 3"):
+        in_lanes(pool, call, range(10))
