@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from etiu_worker.cycle.instance_lookup import posted_refs
 from etiu_worker.cycle.lanes import in_lanes
 from etiu_worker.cycle.verify import read_back
 
@@ -24,7 +25,7 @@ class TwoAtOnceClient:
         ids = str(query).split("IN", 1)[1].split(",")
         self.asked.append(ids)
         self.together.wait()
-        return [{"sys_id": sys_id.strip()} for sys_id in ids]
+        return [] if table == "sys_journal_field" else [{"sys_id": sys_id.strip()} for sys_id in ids]
 
 
 def test_read_backs_of_two_hundred_records_are_sent_at_once_on_two_lanes():
@@ -54,3 +55,9 @@ def test_the_first_failure_in_item_order_is_raised():
 
     with ThreadPoolExecutor(max_workers=4) as pool, pytest.raises(LookupError, match="item 3"):
         in_lanes(pool, call, range(10))
+
+
+def test_a_cold_cycles_look_up_of_posted_notes_goes_two_at_once_on_two_lanes():
+    client = TwoAtOnceClient()
+    assert posted_refs(client, [f"{number:032d}" for number in range(200)], lanes=2) == {}
+    assert len(client.asked) == 2

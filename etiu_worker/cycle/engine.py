@@ -94,8 +94,9 @@ def run_cycle(client, journal, cache, playbook: Playbook | Sequence[Playbook], s
                        settings.state, started, progress, own_user=own_user, user=settings.servicenow.user, lazy=True)
     selection = _select(playbooks, chosen, rows, journal, cache, settings, started, full)
     owned, memories = selection.owned, selection.memories
+    lanes = settings.servicenow.max_parallel_writes
     parts = [(p, _plan(client, None if dry_run else journal, cache, p, owned[p.name], started, run_id, memories,
-                       journal.note_posted), owned[p.name]) for p in playbooks]
+                       journal.note_posted, lanes), owned[p.name]) for p in playbooks]
     report = CycleReport(run_id, dry_run, started, 0.0, _merged(parts, selection))
     if not dry_run:
         _enforce(client, journal, cache, parts, report, should_stop, chosen, settings.servicenow.max_parallel_writes)
@@ -137,14 +138,15 @@ def _merged(parts: list[tuple[Playbook, CyclePlan, list]], selection) -> CyclePl
     return whole
 
 
-def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_id, memories, already_posted) -> CyclePlan:
+def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_id, memories, already_posted,
+          lanes: int = 1) -> CyclePlan:
     """Plan from the records (with the history first sight needs), less what the instance already has."""
     unsure = [e for e in engagements if needs_history(e, memories.get(e.key, {}), playbook)]
     check = playbook.checks.roadmap_sync
     field = carrier_field(check, playbook.declarations)
     history = cycle_history(client, unsure, check.roles, field) if check and field else {}
     cycle = plan_cycle(playbook, engagements, memories, started, already_posted, history, keep_results=False)
-    cycle.writes = unsent_writes(client, journal, cache, playbook.declarations, cycle.writes, run_id)
+    cycle.writes = unsent_writes(client, journal, cache, playbook.declarations, cycle.writes, run_id, lanes)
     return cycle
 
 

@@ -18,6 +18,8 @@ from dataclasses import replace
 from ..actions import Write
 from ..engagement.roles import Declarations
 from ..servicenow.query import Query, in_batches
+from .lanes import in_lanes
+from .send import lanes_of
 from .verify import JOURNAL_TABLE
 
 log = logging.getLogger(__name__)
@@ -26,31 +28,36 @@ WORKER_MARK = "etiu-worker"
 _REF = re.compile(r"· ref ([0-9a-f]{12})[ \t]*(?=\n\n|\s*\Z)")
 
 
-def unsent_writes(client, journal, cache, declarations: Declarations, writes: list[Write], run_id: str) -> list[Write]:
-    """``writes`` less the notes and tickets the instance already has.
+def unsent_writes(client, journal, cache, declarations: Declarations, writes: list[Write], run_id: str,
+                  lanes: int = 1) -> list[Write]:
+    """``writes`` less the notes and tickets the instance already has; the notes looked up
+    ``lanes`` requests at once.
 
     The journal learns each note found (none when ``journal`` is None, as in a dry run)."""
-    writes = _without_posted_notes(client, journal, writes, run_id)
+    writes = _without_posted_notes(client, journal, writes, run_id, lanes)
     return _without_existing_tickets(client, cache, declarations, writes)
 
 
-def posted_refs(client, sys_ids: Iterable[str]) -> dict[str, set[str]]:
+def posted_refs(client, sys_ids: Iterable[str], lanes: int = 1) -> dict[str, set[str]]:
     """The references of the worker's notes on these records, as the instance holds them."""
+    read = lambda chunk: client.list(  # noqa: E731
+        JOURNAL_TABLE, Query.where("element_id", "IN", chunk).and_where("value", "LIKE", WORKER_MARK),
+        fields=["element_id", "value"])
+    with lanes_of(lanes) as pool:
+        entries = [entry for found in in_lanes(pool, read, in_batches(sorted(set(sys_ids)))) for entry in found]
     refs: dict[str, set[str]] = {}
-    for chunk in in_batches(sorted(set(sys_ids))):
-        query = Query.where("element_id", "IN", chunk).and_where("value", "LIKE", WORKER_MARK)
-        for entry in client.list(JOURNAL_TABLE, query, fields=["element_id", "value"]):
-            found = _REF.findall(entry.get("value", ""))
-            if found:
-                refs.setdefault(entry.get("element_id", ""), set()).update(found)
+    for entry in entries:
+        found = _REF.findall(entry.get("value", ""))
+        if found:
+            refs.setdefault(entry.get("element_id", ""), set()).update(found)
     return refs
 
 
-def _without_posted_notes(client, journal, writes: list[Write], run_id: str) -> list[Write]:
+def _without_posted_notes(client, journal, writes: list[Write], run_id: str, lanes: int) -> list[Write]:
     noted = [write for write in writes if write.note and write.sys_id]
     if not noted:
         return writes
-    found = posted_refs(client, {write.sys_id for write in noted})
+    found = posted_refs(client, {write.sys_id for write in noted}, lanes)
     kept = []
     for write in writes:
         if write.note and write.sys_id and write.note_ref in found.get(write.sys_id, ()):
