@@ -17,6 +17,7 @@ from etiu_worker.actions.loading import load_pack, load_packs, runtime_packs
 from etiu_worker.config import Settings
 from etiu_worker.cycle.rule_tester import run_fixture
 from etiu_worker.errors import RulesError
+from etiu_worker.state.journal import Journal
 from etiu_worker.playbook.code_cache import FILE_NAME, CodeCache
 from etiu_worker.playbook.pack_folders import pack_folder, shipped_pack, shipped_pack_names
 from etiu_worker.playbook.templates import make_environment, render, render_file, use_labels
@@ -25,8 +26,11 @@ from etiu_worker.actions.sample import sample_context
 SHIPPED = shipped_pack_names()
 
 
-def five_pack_settings(state_dir) -> Settings:
+def five_pack_settings(state_dir, *, journal: bool = True) -> Settings:
+    """The five shipped packs, with a state folder that holds a journal (one a run made) or not."""
     state_dir.mkdir(mode=0o700, exist_ok=True)
+    if journal:
+        Journal.open(state_dir).close()
     return Settings(rules={"packs": SHIPPED}, state={"dir": state_dir})
 
 
@@ -45,7 +49,7 @@ def outcome(result) -> list[tuple]:
 
 def test_a_second_run_of_unchanged_packs_compiles_nothing(tmp_path):
     settings = five_pack_settings(tmp_path / "state")
-    runtime_packs(settings)
+    runtime_packs(settings, keep_compiled=True)
     again = CodeCache.open(settings.state.dir)
     load_packs(settings, code_cache=again)
     assert again.misses == 0
@@ -54,8 +58,16 @@ def test_a_second_run_of_unchanged_packs_compiles_nothing(tmp_path):
 
 def test_a_run_keeps_the_compiled_code_readable_by_its_user_alone(tmp_path):
     settings = five_pack_settings(tmp_path / "state")
-    runtime_packs(settings)
+    runtime_packs(settings, keep_compiled=True)
     assert (settings.state.dir / FILE_NAME).stat().st_mode & 0o777 == 0o600
+
+
+@pytest.mark.parametrize("keep_compiled, journal", [(True, False), (False, True)])
+def test_a_folder_without_a_journal_and_a_command_that_is_not_a_run_keep_nothing(keep_compiled, journal, tmp_path):
+    settings = five_pack_settings(tmp_path / "state", journal=journal)
+    before = sorted(path.name for path in settings.state.dir.iterdir())
+    runtime_packs(settings, keep_compiled=keep_compiled)
+    assert sorted(path.name for path in settings.state.dir.iterdir()) == before
 
 
 @pytest.mark.parametrize("name", SHIPPED)

@@ -14,6 +14,7 @@ from pathlib import Path
 from ..config import SchemaSettings, Settings
 from ..errors import RulesError
 from ..playbook.code_cache import CodeCache
+from ..state.journal_open import DATABASE_NAME
 from ..playbook.pack_folders import PackFolder
 from ..playbook.packs import chosen_folders
 from ..playbook.report_checks import load_report
@@ -43,12 +44,17 @@ def load_packs(settings: Settings, pack: str | Path | None = None,
     return playbooks
 
 
-def runtime_packs(settings: Settings) -> tuple[Playbook, ...]:
-    """Every pack a run takes, in the order rules.packs lists them; what they compile to is kept in
-    the state folder for the next run (playbook/code_cache.py)."""
+def runtime_packs(settings: Settings, *, keep_compiled: bool = False) -> tuple[Playbook, ...]:
+    """Every pack a run takes, in the order rules.packs lists them. With ``keep_compiled`` (a run),
+    what they compile to is taken from the state folder and kept there for the next run
+    (playbook/code_cache.py), once the folder holds a journal: a folder that is not the
+    worker's, or not yet, is left as it is."""
+    if not keep_compiled:
+        return load_packs(settings)
     code_cache = CodeCache.open(settings.state.dir)
     playbooks = load_packs(settings, code_cache=code_cache)
-    code_cache.save()
+    if (settings.state.dir / DATABASE_NAME).is_file():
+        code_cache.save()
     return playbooks
 
 

@@ -29,7 +29,6 @@ from .output import SANDBOX_PASSWORD
 from .rules import rules
 from ..config import Settings, load_settings
 from ..logs import setup_logging
-from ..playbook.code_cache import FILE_NAME as COMPILED_TEMPLATES
 from ..playbook.packs import configured_names
 
 EPILOG = """\b
@@ -356,8 +355,7 @@ def _write_html(path: Path, report, rows, selection: str, view_title: str, fmt: 
 
 
 def _holds_anything(folder: Path) -> bool:
-    """Anything a run keeps besides its compiled templates (kept before the first request)."""
-    return folder.is_dir() and any(path.name != COMPILED_TEMPLATES for path in folder.iterdir())
+    return folder.is_dir() and any(folder.iterdir())
 
 
 def _utc(value):

@@ -39,7 +39,7 @@ RETRY_MARKS = ("; retrying in", ": giving up after")
 
 def _prepare(settings: Settings):
     """Every pack the run takes, loaded and checked, before anything else."""
-    playbooks = runtime_packs(settings)
+    playbooks = runtime_packs(settings, keep_compiled=True)
     settings.servicenow.require_credentials()
     return playbooks
 

@@ -67,7 +67,7 @@ class CodeCache:
 
     def save(self) -> None:
         """Keep exactly what this load used; write nothing when that is what the file holds."""
-        if self._used == self._stored or not self.path.parent.is_dir():
+        if self._used == self._stored:
             return
         try:
             _write(self.path, self._used)
