@@ -36,9 +36,9 @@ def decoded(monkeypatch):
         counted["rows"] |= {row["sys_id"] for row in found}
         return found
 
-    def counting_records(cache, table):
+    def counting_records(cache, table, *each_chunk):
         counted["tables"][table] += 1
-        return records(cache, table)
+        return records(cache, table, *each_chunk)
 
     monkeypatch.setattr(RecordCache, "_rows_in", counting_rows)
     monkeypatch.setattr(RecordCache, "records", counting_records)

@@ -43,8 +43,8 @@ def decoded(monkeypatch):
     counted: Counter = Counter()
     records = RecordCache.records
 
-    def counting(cache, table):
-        found = records(cache, table)
+    def counting(cache, table, *each_chunk):
+        found = records(cache, table, *each_chunk)
         counted[table] += len(found)
         return found
 

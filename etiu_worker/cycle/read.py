@@ -115,7 +115,7 @@ def read_scopes(client, cache: RecordCache, chosen: list[tuple[str, str, Scoped]
             if user:
                 check_user_time_zone(client, table, user)
                 user = ""  # one table tells
-            rows, read_at = _timed(client, lambda: shared(client.list(table, text, on_page=progress.on_page(table))))
+            rows, read_at = _timed(client, lambda: _full_rows(client, table, text, progress))
             cache.replace(name, rows, at, read_at=read_at, query=text)
             held[name] = _in_cache_order(rows)  # the cache's rows, without decoding them a second time
         else:
@@ -139,7 +139,8 @@ class CachedTables(Mapping):
         if name not in self._names:
             raise KeyError(name)
         if name not in self._held:
-            self._held[name] = self._cache.records(name)
+            memo: dict[str, str] = {}  # the table's texts, shared chunk by chunk as they are decoded
+            self._held[name] = self._cache.records(name, lambda rows: shared(rows, memo))
         return self._held[name]
 
     def __iter__(self):
@@ -147,6 +148,16 @@ class CachedTables(Mapping):
 
     def __len__(self) -> int:
         return len(self._names)
+
+
+def _full_rows(client, table: str, query: str, progress: SyncProgress) -> list[dict]:
+    """A full read's rows, their texts shared page by page (one memo for the table): each page's
+    raw rows go as soon as they are shared, so the table is never held twice over."""
+    memo: dict[str, str] = {}
+    rows: list[dict] = []
+    for page in client.iter_pages(table, query, on_page=progress.on_page(table)):
+        rows += shared(page, memo)
+    return rows
 
 
 def _in_cache_order(rows: list[dict]) -> list[dict]:
