@@ -63,9 +63,12 @@ def instants(context: Mapping[str, Any], zone: ZoneInfo, use: ClockUse = ClockUs
     """Every instant the context holds (a date at its local midnight), but for the clock itself:
     ``now``, a date that is a projected finish, the ``current`` of a latch whose value is ``now``."""
     seen: set[int] = set()
-    for name, value in context.items():
-        if name not in _SKIPPED:
-            yield from _walk(_fixed(name, value, use), zone, seen, _DEPTH)
+    # Every value made first and kept to the end: ``seen`` holds ids, and a copy ``_fixed`` made
+    # (the dates less the projected ones) freed after its walk could lend its id to the next one
+    # (the latches), which would then be skipped as seen and its moments missed.
+    values = [_fixed(name, value, use) for name, value in context.items() if name not in _SKIPPED]
+    for value in values:
+        yield from _walk(value, zone, seen, _DEPTH)
 
 
 def _fixed(name: str, value: Any, use: ClockUse) -> Any:
