@@ -75,8 +75,10 @@ def projected_finishes(plan: StepPlan, facts: Mapping[str, StepFacts], frame: Ti
             before = [found[p] for p in after if p in found]
             fact = facts.get(key, NO_FACTS)
             closed = fact.record.meaning in CLOSED
-            clock = _clock(step, before, fact, frame, now)
-            finish = _finish(closed, fact.record.done_at, before, clock, not closed and not fact.paused, frame, now)
+            running = not closed and not fact.paused
+            # The share used is read only by a paused step's finish: the search need not count it.
+            clock = _clock(step, before, fact, frame, now, with_share=not closed and not running)
+            finish = _finish(closed, fact.record.done_at, before, clock, running, frame, now)
             found[key] = _Before(fact.record.meaning in ("done", "skipped"), finish)
     return [state.projected_finish for state in found.values()]
 
@@ -125,11 +127,14 @@ def _state(step: Step, after: Sequence[StepState], facts: StepFacts, frame: Time
     return replace(state, why=_why(state, early, frame) + _unknown_amount(step, clock, state))
 
 
-def _clock(step: Step, after: Sequence[StepState], facts: StepFacts, frame: TimeFrame, now: datetime) -> _Clock:
+def _clock(step: Step, after: Sequence[StepState], facts: StepFacts, frame: TimeFrame, now: datetime,
+           with_share: bool = True) -> _Clock:
     start = _clock_start(step, after, facts)
     duration = step.duration.resolve(facts.amount) if step.duration else None
     if start is None or duration is None:
         return _Clock(start, duration, None, None)
+    if not with_share:
+        return _Clock(start, duration, frame.add(start, duration), None)
     meaning = facts.record.meaning
     until = facts.record.done_at if meaning == "done" else now
     # Before its clock starts a step has used none of its duration, not a negative share.
