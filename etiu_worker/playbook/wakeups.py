@@ -96,7 +96,17 @@ def _walk(value: Any, zone: ZoneInfo, seen: set[int], depth: int, found: list[da
         return
     seen.add(id(value))
     for child in _children(kind, value):
-        _walk(child, zone, seen, depth - 1, found)
+        # The leaves inline (most children are text, flags and moments): what _walk does with them.
+        inner = _KINDS.get(type(child)) or _kind(type(child))
+        if inner is _LEAF:
+            continue
+        if inner is _MOMENT:
+            if child.utcoffset() is not None:
+                found.append(child)
+        elif inner is _DAY:
+            found.append(local_midnight(child, zone))
+        else:
+            _walk(child, zone, seen, depth - 1, found)
 
 
 # What each type of value is to the walk, worked out once per type: the context holds few types
