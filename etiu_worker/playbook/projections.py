@@ -23,7 +23,7 @@ from .dayrange import next_midnight
 from .durations import TimeFrame
 from .step_context import step_facts
 from .step_states import StepFacts, StepsState, every_step
-from .step_status import projected_finishes
+from .step_status import Projection
 from .steps import StepPlan
 
 PRECISION = timedelta(minutes=5)  # how early a projected finish's change may be woken at: about a poll
@@ -47,10 +47,10 @@ def next_class_change(plan: StepPlan, facts: Mapping[str, StepFacts], frame: Tim
     """``projection_change`` for steps derived at ``at`` from ``facts``. A group's and the
     engagement's projected finish are the latest of their steps': when one of them changes class,
     a step's did (a class only grows with the value), so the steps' alone are compared."""
-    remembering = _RememberingFrame(frame)
+    projection = Projection(plan, facts, _RememberingFrame(frame))
 
     def classes(moment: datetime) -> list[Class]:
-        return [_class(value, instants, frame.zone) for value in projected_finishes(plan, facts, remembering, moment)]
+        return [_class(value, instants, frame.zone) for value in projection.finishes(moment)]
 
     return _first_change(classes, at, _bound(steps, instants, frame.zone, at))
 
