@@ -34,6 +34,24 @@ class Problem:
     number: str = ""
 
 
+class _NoField:
+    """The message of an AttributeError for a field a record does not have, made when read:
+    ``getattr(record, name, None)`` and the templates' lookups ask for absent fields of every
+    engagement each cycle and throw the error away, and the closest field costs a difflib search.
+    Read as text (``str``, ``repr``) it is that message, so the error reads as before."""
+
+    __slots__ = ("role", "name", "fields")
+
+    def __init__(self, role: str, name: str, fields: Mapping[str, Any]) -> None:
+        self.role, self.name, self.fields = role, name, fields
+
+    def __str__(self) -> str:
+        return f"{self.role} has no field {self.name!r}{did_you_mean(self.name, self.fields)}"
+
+    def __repr__(self) -> str:
+        return repr(str(self))
+
+
 @dataclass(frozen=True, slots=True)
 class Record:
     """One record in its role, with its declared aliases typed."""
@@ -58,7 +76,7 @@ class Record:
         values = self.values
         if name in values:
             return values[name]
-        raise AttributeError(f"{self.role} has no field {name!r}{did_you_mean(name, values)}")
+        raise AttributeError(_NoField(self.role, name, values))
 
     def __dir__(self) -> list[str]:
         # So that the names a condition can read on a record (names.names_of) include the aliases.

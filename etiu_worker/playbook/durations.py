@@ -96,9 +96,12 @@ class TimeFrame:
         """Walk the wall clock, counting only the hours of business days."""
         if left < timedelta():
             return self._step_business_back(wall, -left)
+        # The calendar's is_business_day, inline: a step of weeks asks it of every day on the way.
+        weekend, holidays = self.calendar.weekend, self.calendar.holidays
         while True:
-            end_of_day = datetime.combine(wall.date(), time()) + ONE_DAY
-            if self.calendar.is_business_day(wall.date()):
+            day = wall.date()
+            end_of_day = datetime.combine(day, time()) + ONE_DAY
+            if day.weekday() not in weekend and day not in holidays:
                 if left <= end_of_day - wall:
                     return wall + left
                 left -= end_of_day - wall

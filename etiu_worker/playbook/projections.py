@@ -23,7 +23,7 @@ from .dayrange import next_midnight
 from .durations import TimeFrame
 from .step_context import step_facts
 from .step_states import StepFacts, StepsState, every_step
-from .step_status import projected_finishes
+from .step_status import Projection
 from .steps import StepPlan
 
 PRECISION = timedelta(minutes=5)  # how early a projected finish's change may be woken at: about a poll
@@ -47,10 +47,33 @@ def next_class_change(plan: StepPlan, facts: Mapping[str, StepFacts], frame: Tim
     """``projection_change`` for steps derived at ``at`` from ``facts``. A group's and the
     engagement's projected finish are the latest of their steps': when one of them changes class,
     a step's did (a class only grows with the value), so the steps' alone are compared."""
+    projection = Projection(plan, facts, _RememberingFrame(frame))
+
     def classes(moment: datetime) -> list[Class]:
-        return [_class(value, instants, frame.zone) for value in projected_finishes(plan, facts, frame, moment)]
+        return [_class(value, instants, frame.zone) for value in projection.finishes(moment)]
 
     return _first_change(classes, at, _bound(steps, instants, frame.zone, at))
+
+
+class _RememberingFrame:
+    """A TimeFrame that steps each instant by each duration once: the search derives the steps
+    again at a dozen moments, and a step's due time (its start plus its duration) moves only when
+    its start does. Keyed by the reading's wall clock, zone and fold, so that equal keys are the
+    same instant (two readings in one zone compare by wall clock alone)."""
+
+    def __init__(self, frame: TimeFrame) -> None:
+        self.frame, self.calendar, self.zone = frame, frame.calendar, frame.zone
+        self._added: dict[tuple, datetime] = {}
+
+    def add(self, moment: datetime, duration: Any) -> datetime:
+        key = (moment, moment.tzinfo, moment.fold, duration.amount, duration.unit)
+        found = self._added.get(key)
+        if found is None:
+            found = self._added[key] = self.frame.add(moment, duration)
+        return found
+
+    def share(self, start: datetime, now: datetime, duration: Any) -> float:
+        return self.frame.share(start, now, duration)
 
 
 def _first_change(classes: Callable[[datetime], list[Class]], at: datetime, bound: datetime | None) -> datetime:

@@ -25,10 +25,10 @@ names to instants, and passes ``now``; nothing here reads the clock.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from types import MappingProxyType
-from typing import Mapping, NamedTuple, Sequence
+from typing import Mapping, Sequence
 
 from .durations import Duration, TimeFrame
 from .step_states import GroupState, StepFacts, StepItems, StepsState, StepState
@@ -56,29 +56,62 @@ def derive_steps(plan: StepPlan, facts: Mapping[str, StepFacts], frame: TimeFram
                       projected_finish=_latest(s.projected_finish for s in everything))
 
 
-class _Before(NamedTuple):
-    """What a step's clock and projected finish read of a predecessor."""
-
-    settled: bool
-    projected_finish: datetime | None
-
-
 def projected_finishes(plan: StepPlan, facts: Mapping[str, StepFacts], frame: TimeFrame,
                        now: datetime) -> list[datetime | None]:
     """Each step's projected finish as ``derive_steps`` derives it at ``now``, in the plan's order,
     and nothing else of its state: what a wake-up's search derives again and again (projections.py)."""
-    kept = _kept(plan, facts)
-    found: dict[str, _Before] = {}
-    for key in plan.order:
-        if key in kept:
+    return Projection(plan, facts, frame).finishes(now)
+
+
+class Projection:
+    """``projected_finishes`` at any moment, for steps whose facts stay as given: what does not
+    move with ``now`` (which steps are kept and after which, what each record means, where a clock
+    starts, how long it runs) is worked out once, so that a wake-up's search, which derives the
+    finishes at a dozen moments, does only the rest each time. The same values, step for step, as
+    ``_clock`` and ``_finish`` give."""
+
+    def __init__(self, plan: StepPlan, facts: Mapping[str, StepFacts], frame: TimeFrame) -> None:
+        self.frame = frame
+        kept = _kept(plan, facts)
+        index: dict[str, int] = {}
+        self.steps: list[tuple] = []
+        for key in plan.order:
+            if key not in kept:
+                continue
             step, after = kept[key]
-            before = [found[p] for p in after if p in found]
             fact = facts.get(key, NO_FACTS)
-            closed = fact.record.meaning in CLOSED
-            clock = _clock(step, before, fact, frame, now)
-            finish = _finish(closed, fact.record.done_at, before, clock, not closed and not fact.paused, frame, now)
-            found[key] = _Before(fact.record.meaning in ("done", "skipped"), finish)
-    return [state.projected_finish for state in found.values()]
+            record = fact.record
+            closed = record.meaning in CLOSED
+            before = tuple(index[p] for p in after if p in index)
+            after_finish = step.start_from == "after" and bool(before)
+            start = None if after_finish else (record.started_at if step.start_from in ("started", "after")
+                                               else fact.start)
+            duration = step.duration.resolve(fact.amount) if step.duration else None
+            index[key] = len(self.steps)
+            self.steps.append((before, closed, not closed and not fact.paused, record.done_at, after_finish, start,
+                               duration, record.meaning in ("done", "skipped")))
+
+    def finishes(self, now: datetime) -> list[datetime | None]:
+        frame, found = self.frame, []
+        for before, closed, running, done_at, after_finish, start, duration, _ in self.steps:
+            latest = _latest(found[i] for i in before)
+            if closed:
+                found.append(done_at or latest)  # a closed step's clock is not read
+                continue
+            if after_finish:  # its clock starts when its predecessors finish, once they are settled
+                start = None if any(not self.steps[i][7] for i in before) else latest
+            earliest = max(now, latest) if latest else now
+            if duration is None:
+                found.append(earliest)
+            elif start is None:
+                found.append(frame.add(earliest, duration))
+            elif running:
+                found.append(max(earliest, frame.add(start, duration)))
+            else:  # paused: what is left of its duration, from now
+                share = max(0.0, frame.share(start, now, duration))
+                left = duration.amount * (1 - (share or 0.0))
+                found.append(max(earliest, frame.add(now, Duration(max(0.0, left), duration.unit))))
+        return found
 
 
 def _kept(plan: StepPlan, facts: Mapping[str, StepFacts]) -> dict[str, tuple[Step, tuple[str, ...]]]:
@@ -122,7 +155,10 @@ def _state(step: Step, after: Sequence[StepState], facts: StepFacts, frame: Time
         paused=facts.paused and not closed,
         projected_finish=_finish(closed, record.done_at, after, clock, running, frame, now), why="",
     )
-    return replace(state, why=_why(state, early, frame) + _unknown_amount(step, clock, state))
+    # Its words read the rest of it; set on the state before anyone else sees it, rather than
+    # copied into a second one (dataclasses.replace is a tenth of deriving the steps).
+    object.__setattr__(state, "why", _why(state, early, frame) + _unknown_amount(step, clock, state))
+    return state
 
 
 def _clock(step: Step, after: Sequence[StepState], facts: StepFacts, frame: TimeFrame, now: datetime) -> _Clock:

@@ -63,9 +63,14 @@ def instants(context: Mapping[str, Any], zone: ZoneInfo, use: ClockUse = ClockUs
     """Every instant the context holds (a date at its local midnight), but for the clock itself:
     ``now``, a date that is a projected finish, the ``current`` of a latch whose value is ``now``."""
     seen: set[int] = set()
-    for name, value in context.items():
-        if name not in _SKIPPED:
-            yield from _walk(_fixed(name, value, use), zone, seen, _DEPTH)
+    # Every value made first and kept to the end: ``seen`` holds ids, and a copy ``_fixed`` made
+    # (the dates less the projected ones) freed after its walk could lend its id to the next one
+    # (the latches), which would then be skipped as seen and its moments missed.
+    values = [_fixed(name, value, use) for name, value in context.items() if name not in _SKIPPED]
+    found: list[datetime] = []
+    for value in values:
+        _walk(value, zone, seen, _DEPTH, found)
+    return iter(found)
 
 
 def _fixed(name: str, value: Any, use: ClockUse) -> Any:
@@ -77,22 +82,60 @@ def _fixed(name: str, value: Any, use: ClockUse) -> Any:
     return value
 
 
-def _walk(value: Any, zone: ZoneInfo, seen: set[int], depth: int) -> Iterator[datetime]:
-    if isinstance(value, datetime):
+def _walk(value: Any, zone: ZoneInfo, seen: set[int], depth: int, found: list[datetime]) -> None:
+    """Depth first, each object once (by id), ``depth`` levels at most: into ``found``."""
+    kind = _KINDS.get(type(value)) or _kind(type(value))
+    if kind is _MOMENT:
         if value.utcoffset() is not None:
-            yield value
+            found.append(value)
         return
-    if isinstance(value, date):
-        yield local_midnight(value, zone)
+    if kind is _DAY:
+        found.append(local_midnight(value, zone))
         return
-    if depth <= 0 or value is None or isinstance(value, (str, bytes, int, float, bool)) or id(value) in seen:
+    if kind is _LEAF or depth <= 0 or id(value) in seen:
         return
     seen.add(id(value))
-    for child in _children(value):
-        yield from _walk(child, zone, seen, depth - 1)
+    for child in _children(kind, value):
+        # The leaves inline (most children are text, flags and moments): what _walk does with them.
+        inner = _KINDS.get(type(child)) or _kind(type(child))
+        if inner is _LEAF:
+            continue
+        if inner is _MOMENT:
+            if child.utcoffset() is not None:
+                found.append(child)
+        elif inner is _DAY:
+            found.append(local_midnight(child, zone))
+        else:
+            _walk(child, zone, seen, depth - 1, found)
 
 
-def _children(value: Any) -> list[Any]:
+# What each type of value is to the walk, worked out once per type: the context holds few types
+# and many values (a step state's dataclass fields, a record's values), and the walk runs for
+# every engagement evaluated.
+_MOMENT, _DAY, _LEAF, _OTHER = "moment", "day", "leaf", "other"
+_KINDS: dict[type, Any] = {}
+
+
+def _kind(cls: type) -> Any:
+    if issubclass(cls, datetime):
+        kind: Any = _MOMENT
+    elif issubclass(cls, date):
+        kind = _DAY
+    elif cls is type(None) or issubclass(cls, (str, bytes, int, float, bool)):
+        kind = _LEAF
+    elif issubclass(cls, (DayRange, Record, Roadmap, Mapping, list, tuple, set, frozenset)):
+        kind = _OTHER
+    elif dataclasses.is_dataclass(cls) and not issubclass(cls, type):
+        kind = tuple(item.name for item in dataclasses.fields(cls) if item.name not in _MOVING)
+    else:
+        kind = ()  # nothing inside to walk
+    _KINDS[cls] = kind
+    return kind
+
+
+def _children(kind: Any, value: Any) -> Any:
+    if kind is not _OTHER:
+        return [getattr(value, name, None) for name in kind]  # a dataclass's fields (none for the rest)
     if isinstance(value, DayRange):
         return [value.start, value.end]
     if isinstance(value, Record):
@@ -101,11 +144,7 @@ def _children(value: Any) -> list[Any]:
         return list(value._values)
     if isinstance(value, Mapping):
         return list(value.values())
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return list(value)
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return [getattr(value, item.name, None) for item in dataclasses.fields(value) if item.name not in _MOVING]
-    return []
+    return list(value)
 
 
 def _warn_times(playbook: Any, steps: StepsState, zone: ZoneInfo, at: datetime) -> list[datetime]:
