@@ -1,5 +1,5 @@
 """The read-backs of a cycle's writes go several at once on the write lanes' threads
-(cycle/lanes.py), and fail as they would one after another."""
+(cycle/lanes.py), and fail as they would one after another; a free write lane is kept busy."""
 
 from __future__ import annotations
 
@@ -8,9 +8,13 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from etiu_worker.actions import Write
+from etiu_worker.cycle.batching import batch
 from etiu_worker.cycle.instance_lookup import posted_refs
 from etiu_worker.cycle.lanes import in_lanes
+from etiu_worker.cycle.send import Sending
 from etiu_worker.cycle.verify import read_back
+from etiu_worker.state.journal import Journal
 
 
 class TwoAtOnceClient:
@@ -61,3 +65,36 @@ def test_a_cold_cycles_look_up_of_posted_notes_goes_two_at_once_on_two_lanes():
     client = TwoAtOnceClient()
     assert posted_refs(client, [f"{number:032d}" for number in range(200)], lanes=2) == {}
     assert len(client.asked) == 2
+
+
+class ChecklistThenUpdateClient:
+    """The first create waits (up to 10 s) until the update to another record has started: one
+    lane kept busy with a checklist while the other stays idle would make the update come late."""
+
+    def __init__(self) -> None:
+        self.update_started = threading.Event()
+        self.calls: list[str] = []
+
+    def create(self, table, payload):
+        self.calls.append(payload["short_description"])
+        if len(self.calls) == 1:
+            self.update_started.wait(timeout=10)
+        return {"sys_id": f"{len(self.calls):032d}", "number": f"TASK{len(self.calls)}", **payload}
+
+    def update(self, table, sys_id, payload):
+        self.calls.append(f"update {sys_id}")
+        self.update_started.set()
+        return {"sys_id": sys_id, **payload}
+
+
+def test_a_free_lane_takes_a_later_record_while_a_long_checklist_holds_the_other(tmp_path):
+    creates = [Write(rule="checklist", engagement="E1", kind="create_record", table="task", sys_id="", number="", target="task",
+                     fields={"short_description": f"step {number}"}) for number in range(40)]
+    update = Write(rule="close", engagement="E2", kind="set_state", table="task", sys_id="s2", number="TASK0",
+                   target="task", fields={"state": "3"})
+    client = ChecklistThenUpdateClient()
+    with Journal.open(tmp_path) as journal:
+        outcomes = Sending(client, journal, "run1", lambda: None, parallel=2).run(batch([*creates, update]))
+    assert client.calls.index("update s2") == 1
+    assert [call for call in client.calls if call.startswith("step")] == [f"step {n}" for n in range(40)]
+    assert [outcome.status for outcome in outcomes] == ["sent"] * 41  # verified by the caller

@@ -3,7 +3,10 @@
 Every action's journal entry is recorded ``pending`` before its request leaves: the entries of the
 next ``CHUNK_PER_THREAD`` × threads requests are recorded in one transaction, then those requests
 are handed to the threads as they come free, lane by lane: there is one request per record, and
-one engagement's creates on a table go one after another (a checklist numbered in its steps' order). The journal is only touched from the calling thread.
+one engagement's creates on a table go one after another (a checklist numbered in its steps' order).
+When a thread is free but every request recorded waits for its lane (a chunk of one checklist's
+creates), the next chunk is recorded, up to ``READY_CHUNKS`` chunks ahead, so that the free
+threads have work. The journal is only touched from the calling thread.
 
 Asked to stop (``should_stop``), or once the instance cannot be reached (``UNREACHABLE_STREAK``
 requests in a row, counted as they complete, find no connection), no request is started any
@@ -33,6 +36,7 @@ log = logging.getLogger(__name__)
 UNREACHABLE_STREAK = 5  # requests in a row without a connection: the instance is down, stop sending
 UNKNOWN = "unknown"  # sent, but whether ServiceNow applied it is not known: settled next run
 CHUNK_PER_THREAD = 8  # requests journalled per transaction, per thread
+READY_CHUNKS = 4  # chunks recorded ahead at most while free threads find no request whose lane is free
 NOT_SENT = "not sent: the run stopped before this write; the next cycle decides again"
 
 
@@ -87,6 +91,9 @@ class Sending:
                     if not self._ready:
                         recorded += self._record(waiting)
                     submitted = self._submit(pool)
+                    if not submitted and self._starved(waiting):
+                        recorded += self._record(waiting)
+                        continue
                     self._collect(block=len(self._flight) >= self.parallel or not submitted)
                 while self._flight:
                     self._collect(block=True)
@@ -102,6 +109,11 @@ class Sending:
         left = len(waiting) + len(self._ready)
         log.info("stopping: %d planned requests left for the next run", left)
         return True
+
+    def _starved(self, waiting: deque[Send]) -> bool:
+        """A thread is free, no request recorded may take it, and more may be recorded."""
+        chunk = CHUNK_PER_THREAD * self.parallel
+        return bool(waiting) and len(self._flight) < self.parallel and len(self._ready) < READY_CHUNKS * chunk
 
     def _record(self, waiting: deque[Send]) -> list[Outcome]:
         """Journal the next chunk of requests' actions as pending, in one transaction."""
