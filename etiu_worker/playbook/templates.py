@@ -92,6 +92,9 @@ def make_environment(templates_dir: Path | None = None, code_cache: CodeCache | 
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=False,
+        # A pack is loaded afresh for every cycle: asking the disk for each note whether its
+        # template file changed (a stat per render) would only let one cycle mix two versions.
+        auto_reload=False,
     )
     env.filters.update(local=_local, when=_when, utc=_utc, weekday=_weekday, label=_label)
     env.tests["none"] = _is_none
