@@ -14,13 +14,14 @@ from typing import Any, Callable
 from jinja2 import TemplateSyntaxError, nodes
 from jinja2.environment import TemplateExpression
 from jinja2.parser import Parser
-from jinja2.sandbox import ImmutableSandboxedEnvironment
 
+from .attribute_ways import QuickAttributes
 from .code_cache import CodeCache, digest
 
 
-class CachingEnvironment(ImmutableSandboxedEnvironment):
-    """The immutable sandbox, with ``code_cache`` (none: compile everything, as Jinja does)."""
+class CachingEnvironment(QuickAttributes):
+    """The immutable sandbox (attribute_ways.py), with ``code_cache`` (none: compile everything,
+    as Jinja does)."""
 
     code_cache: CodeCache | None = None
     labels = ""  # the label filter's titles (templates.use_labels): a constant's label is folded in
@@ -60,7 +61,7 @@ class CachingEnvironment(ImmutableSandboxedEnvironment):
         return repr(options)
 
 
-def _expression_tree(env: ImmutableSandboxedEnvironment, source: str) -> nodes.Template:
+def _expression_tree(env: QuickAttributes, source: str) -> nodes.Template:
     """``source`` as the template ``compile_expression`` compiles (Jinja 3.1's own steps)."""
     parser = Parser(env, source, state="variable")
     try:
