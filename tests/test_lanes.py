@@ -1,5 +1,6 @@
 """The read-backs of a cycle's writes go several at once on the write lanes' threads
-(cycle/lanes.py), and fail as they would one after another; a free write lane is kept busy."""
+(cycle/lanes.py), as do the freshness checks before them, and fail as they would one after
+another; a free write lane is kept busy."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 
 from etiu_worker.actions import Write
 from etiu_worker.cycle.batching import batch
+from etiu_worker.cycle.freshness import fresh_writes
 from etiu_worker.cycle.instance_lookup import posted_refs
 from etiu_worker.cycle.lanes import in_lanes
 from etiu_worker.cycle.send import Sending
@@ -98,3 +100,21 @@ def test_a_free_lane_takes_a_later_record_while_a_long_checklist_holds_the_other
     assert client.calls.index("update s2") == 1
     assert [call for call in client.calls if call.startswith("step")] == [f"step {n}" for n in range(40)]
     assert [outcome.status for outcome in outcomes] == ["sent"] * 41  # verified by the caller
+
+
+class Cache:
+    """The record cache's one method the freshness check calls: the rows that moved go in."""
+
+    def __init__(self) -> None:
+        self.stored: list[dict] = []
+
+    def store(self, table, rows):
+        self.stored += rows
+
+
+def test_the_freshness_checks_of_two_hundred_records_go_two_at_once_on_two_lanes():
+    client = TwoAtOnceClient()
+    writes = [Write(rule="close", engagement="E1", kind="set_state", table="u_etiu_ticket", sys_id=f"{n:032d}",
+                    number=f"TICKET{n}", target="ticket", fields={"state": "3"}) for n in range(200)]
+    assert fresh_writes(client, Cache(), writes, {}, lanes=2) == writes
+    assert len(client.asked) == 2

@@ -160,7 +160,8 @@ def _enforce(client, journal, cache, parts, report: CycleReport, should_stop, ch
     try:
         for _, part, _ in parts:
             save_latches(journal, part)
-        fresh = {id(write) for write in fresh_writes(client, cache, [w for _, part, _ in parts for w in part.writes], read)}
+        planned = [write for _, part, _ in parts for write in part.writes]
+        fresh = {id(write) for write in fresh_writes(client, cache, planned, read, parallel)}
         for _, part, _ in parts:
             part.writes = [write for write in part.writes if id(write) in fresh]
         since = client.instance_now() or report.started  # the read-back's window, on the instance's clock
