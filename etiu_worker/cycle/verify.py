@@ -20,7 +20,7 @@ from __future__ import annotations
 import logging
 from concurrent.futures import Executor
 from datetime import datetime, timedelta
-from typing import Iterable
+from collections.abc import Collection, Mapping
 
 from ..actions import Write
 from ..errors import AuthenticationError, ServiceNowError, UnreachableError
@@ -135,29 +135,44 @@ def read_back(client, table: str, sys_ids: list[str], fields: list[str] | None =
 def _verify_notes(client, outcomes: list[Outcome], since: datetime, pool: Executor | None = None) -> None:
     if not outcomes:
         return
-    entries = _guarded(outcomes, journal_entries, client, {o.sys_id for o in outcomes},
-                       format_sn_datetime(since - CLOCK_SLACK), pool)
-    for outcome in outcomes if entries is not None else ():
-        posted = [e for e in entries.get(outcome.sys_id, []) if outcome.write.note_ref in e.get("value", "")]
-        if not posted:
+    refs: dict[str, set[str]] = {}
+    for outcome in outcomes:
+        refs.setdefault(outcome.sys_id, set()).add(outcome.write.note_ref)
+    found = _guarded(outcomes, notes_found, client, refs, format_sn_datetime(since - CLOCK_SLACK), pool)
+    for outcome in outcomes if found is not None else ():
+        created = found.get((outcome.sys_id, outcome.write.note_ref))
+        if created is None:
             outcome.missing[outcome.write.note_field] = "(note not found in the record's journal)"
             continue
         try:
-            outcome.stamped_at = parse_sn_datetime(posted[0].get("sys_created_on", ""))
+            outcome.stamped_at = parse_sn_datetime(created)
         except ValueError:
             outcome.stamped_at = None
 
 
-def journal_entries(client, sys_ids: Iterable[str], since: str, pool: Executor | None = None) -> dict[str, list[dict]]:
-    """The instance's journal entries (work notes, comments) on these records since a time."""
+def notes_found(client, refs: Mapping[str, Collection[str]], since: str,
+                pool: Executor | None = None) -> dict[tuple[str, str], str]:
+    """Which references (``refs``: by record sys_id) a journal entry (work note, comment) on their
+    record holds since a time: (sys_id, reference) to the first such entry's ``sys_created_on``.
+
+    Only that is kept of each 100 records' entries, not their texts, which for a cold cycle's
+    10,000 notes would add some 13 MB to the worker's peak."""
     fields = ["element_id", "element", "value", "sys_created_on"]
-    read = lambda chunk: client.list(  # noqa: E731
-        JOURNAL_TABLE, Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since), fields=fields)
-    entries: dict[str, list[dict]] = {}
-    for found in in_lanes(pool, read, in_batches(sorted(sys_ids))):
-        for entry in found:
-            entries.setdefault(entry.get("element_id", ""), []).append(entry)
-    return entries
+
+    def read(chunk: list[str]) -> dict[tuple[str, str], str]:
+        query = Query.where("element_id", "IN", chunk).and_where("sys_created_on", ">=", since)
+        found: dict[tuple[str, str], str] = {}
+        for entry in client.list(JOURNAL_TABLE, query, fields=fields):
+            sys_id, value = entry.get("element_id", ""), entry.get("value", "")
+            for ref in refs.get(sys_id, ()):
+                if ref in value:
+                    found.setdefault((sys_id, ref), entry.get("sys_created_on", ""))
+        return found
+
+    found: dict[tuple[str, str], str] = {}
+    for part in in_lanes(pool, read, in_batches(sorted(refs))):
+        found.update(part)  # each record's entries are in one chunk
+    return found
 
 
 def resend_missing(client, outcomes: list[Outcome]) -> None:
