@@ -300,15 +300,18 @@ def record_state(journal, cycle: CyclePlan, outcomes: list[Outcome]) -> None:
         journal.save_engagement_states(cycle.memories)
 
 
-def _still_open(cycle: CyclePlan) -> dict[tuple[str, str], set[str]]:
+_NONE_RAISED: frozenset[str] = frozenset()
+
+
+def _still_open(cycle: CyclePlan) -> dict[tuple[str, str], frozenset[str]]:
     """The flag keys each evaluated (engagement, rule) still raises: its other open flags resolve."""
-    still: dict[tuple[str, str], set[str]] = {}
+    still: dict[tuple[str, str], frozenset[str]] = {}
     for key, rules in cycle.evaluated_rules.items():
-        for rule in rules:
-            still[(key, rule)] = set()
+        raised: dict[str, set[str]] = {}
         for rule, flag in cycle.raised_flags.get(key, ()):
-            if rule in rules:
-                still[(key, rule)].add(flag)
+            raised.setdefault(rule, set()).add(flag)
+        for rule in rules:  # most raise nothing: one shared empty set, not 40,000 at 5,000 engagements
+            still[(key, rule)] = frozenset(raised[rule]) if rule in raised else _NONE_RAISED
     return still
 
 

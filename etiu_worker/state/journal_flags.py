@@ -5,7 +5,7 @@ A mixin of ``Journal``: callers use ``Journal.open_flag`` and friends, as before
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
@@ -68,10 +68,12 @@ class FlagsMixin:
             )
         return [replace(flag, resolved_at=parse(resolved_at)) for flag in gone]
 
-    def resolve_flags_of(self, still_open: Mapping[tuple[str, str], Iterable[str]]) -> list[Flag]:
+    def resolve_flags_of(self, still_open: Mapping[tuple[str, str], Collection[str]]) -> list[Flag]:
         """``resolve_flags`` of each (engagement, rule) with its keys still open, in one transaction
-        that reads the open flags once (a cycle evaluates thousands of engagements × rules)."""
-        keep = {pair: set(keys) for pair, keys in still_open.items()}
+        that reads the open flags once (a cycle evaluates thousands of engagements × rules).
+
+        ``still_open`` is read as it is, not copied: a cold cycle's 40,000 pairs are some 10 MB."""
+        keep = still_open
         if not keep:  # a quiet cycle evaluated nothing: no flag can have gone
             return []
         resolved_at = iso(self._now())
