@@ -169,3 +169,27 @@ def test_each_engagement_goes_to_the_one_pack_that_claims_it_and_a_shared_one_to
         ("E1", []), ("E2", ["engagement E2 is claimed by packs a and b: no pack acts on it until the [pack] match "
                             "of all but one of them leaves it out"])]
     assert [e.key for e in owned["b"]] == ["E3"]
+
+
+def pisaas_with_match(tmp_path: Path, match: str):
+    folder = tmp_path / "pisaas-monthly"
+    shutil.copytree(SHIPPED_PACK.parent / "pisaas-monthly", folder)
+    text = (folder / "pack.toml").read_text(encoding="utf-8")
+    shipped = 'match = ["case is not none", "case.service == \'pisaas_monthly\'"]'
+    assert shipped in text
+    (folder / "pack.toml").write_text(text.replace(shipped, f"match = {match}"), encoding="utf-8")
+    return load_pack(pack_folder(folder))
+
+
+@pytest.mark.parametrize("match", [
+    '["case is not none"]',  # reads a record only: evaluated without the steps and dates
+    '["steps is defined", "steps.acceptance is defined"]',
+    '["dates is mapping", "latches is mapping"]',
+])
+def test_a_match_claims_the_engagement_with_every_name_it_reads_computed(tmp_path, match):
+    from etiu_worker.actions.sample import SAMPLE_NOW, sample_context
+    from etiu_worker.playbook.pack_match import claims
+
+    playbook = pisaas_with_match(tmp_path, match)
+    engagement, _ = sample_context(playbook)
+    assert claims(playbook, engagement, {}, SAMPLE_NOW)

@@ -86,6 +86,16 @@ def _local_times(roadmap: Roadmap) -> list[tuple[str, Any]]:
     return [(name, getattr(roadmap, name)) for name in names if getattr(roadmap, name) is not None]
 
 
+# What build_context adds to records_context, and reads it for: a condition that names none of
+# them can be evaluated on records_context alone (building them is most of a context's cost).
+COMPUTED_LAST = frozenset({"window", "steps", "dates", "latches"})
+
+
+def records_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
+    """The context but for the names of ``COMPUTED_LAST``: records, roadmap, client, clock."""
+    return _records_and_facts(engagement, facts, playbook, now)
+
+
 def build_context(engagement: Engagement, facts: f.Facts, playbook: Playbook, now: datetime) -> dict[str, Any]:
     """Every name a condition or template reads; the pack's dates and latches are computed last,
     as they read the rest, the steps included (a pack that declares none has no ``steps``,

@@ -15,14 +15,14 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from jinja2 import TemplateSyntaxError
+from jinja2 import TemplateSyntaxError, nodes
 
 from ..engagement.engagements import Engagement
 from ..engagement.records import Problem
 from ..errors import RulesError
 from .condition_check import check_state_names, parse_expression
 from .context_names import check_declared
-from .context import build_context, compute_facts
+from .context import COMPUTED_LAST, build_context, compute_facts, records_context
 from .evaluate import evaluate_conditions
 from .rules import Condition, Playbook
 from .templates import compiled_expression
@@ -57,13 +57,33 @@ def claims(playbook: Playbook, engagement: Engagement, memory: Mapping[str, Any]
     cannot be evaluated on this engagement's data does not claim it, and says why."""
     if not playbook.match:
         return True
-    context = build_context(engagement, compute_facts(engagement, playbook, memory, at), playbook, at)
-    results = evaluate_conditions(playbook, playbook.match, context)
+    facts = compute_facts(engagement, playbook, memory, at)
+    build = build_context if _names_read(playbook.match) & COMPUTED_LAST else records_context
+    results = evaluate_conditions(playbook, playbook.match, build(engagement, facts, playbook, at))
     for result in results:
         if result.error:
             log.warning("pack %s: match %r fails on engagement %s: %s", playbook.name, result.text, engagement.key,
                         result.hint or result.error, extra={"engagement": engagement.key})
     return len(results) == len(playbook.match) and all(result.value and not result.error for result in results)
+
+
+def _names_read(match: tuple[Condition, ...]) -> frozenset[str]:
+    """Every name the match's conditions read (a pack's match is read for each engagement it
+    builds: the names are found once per match)."""
+    known = _NAMES.get(id(match))
+    if known is None or known[0] is not match:
+        names = frozenset(node.name for condition in match if condition.tree is not None
+                          for node in condition.tree.find_all(nodes.Name))
+        if any(condition.tree is None for condition in match):
+            names = COMPUTED_LAST  # no tree to read: the whole context, to be safe
+        if len(_NAMES) >= _NAMES_KEPT:
+            _NAMES.clear()  # packs loaded afresh each cycle: start again rather than grow
+        known = _NAMES[id(match)] = (match, names)
+    return known[1]
+
+
+_NAMES: dict[int, tuple[tuple[Condition, ...], frozenset[str]]] = {}
+_NAMES_KEPT = 64
 
 
 def assign(playbooks: Sequence[Playbook], built: Mapping[str, list[Engagement]],
