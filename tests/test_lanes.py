@@ -1,16 +1,18 @@
 """The read-backs of a cycle's writes go several at once on the write lanes' threads
-(cycle/lanes.py), as do the freshness checks before them, and fail as they would one after
-another; a free write lane is kept busy."""
+(cycle/lanes.py), as do the freshness checks before them and a first sight's history reads, and
+fail as they would one after another; a free write lane is kept busy."""
 
 from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 
 import pytest
 
 from etiu_worker.actions import Write
 from etiu_worker.cycle.batching import batch
+from etiu_worker.engagement.history import read_field_history
 from etiu_worker.cycle.freshness import fresh_writes
 from etiu_worker.cycle.instance_lookup import posted_refs
 from etiu_worker.cycle.lanes import in_lanes
@@ -118,3 +120,11 @@ def test_the_freshness_checks_of_two_hundred_records_go_two_at_once_on_two_lanes
                     number=f"TICKET{n}", target="ticket", fields={"state": "3"}) for n in range(200)]
     assert fresh_writes(client, Cache(), writes, {}, lanes=2) == writes
     assert len(client.asked) == 2
+
+
+def test_a_first_sights_history_of_two_hundred_records_is_read_two_at_once_on_two_lanes():
+    client = TwoAtOnceClient()
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        found = read_field_history(client, "u_etiu_ticket", [f"{n:032d}" for n in range(200)], "short_description",
+                                   partial(in_lanes, pool))
+    assert found is not None and len(client.asked) == 2

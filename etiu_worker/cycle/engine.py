@@ -13,6 +13,7 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from functools import partial
 from typing import Any, Callable, Sequence
 
 from ..actions import Write
@@ -23,7 +24,9 @@ from ..playbook.roadmap_check import carrier_field
 from ..errors import EXIT_ACTIONS_FAILED, EXIT_OK
 from .freshness import fresh_writes, record_index
 from .instance_lookup import unsent_writes
-from ..engagement.history import cycle_history
+from ..engagement.history import History, cycle_history
+from .lanes import in_lanes
+from .send import lanes_of
 from ..config import Settings
 from .recover import settle_pending
 from .pack_reads import cache_names, distinct, pack_scopes
@@ -144,7 +147,10 @@ def _plan(client, journal, cache, playbook: Playbook, engagements, started, run_
     unsure = [e for e in engagements if needs_history(e, memories.get(e.key, {}), playbook)]
     check = playbook.checks.roadmap_sync
     field = carrier_field(check, playbook.declarations)
-    history = cycle_history(client, unsure, check.roles, field) if check and field else {}
+    history: History | None = {}
+    if check and field and unsure:
+        with lanes_of(lanes) as pool:
+            history = cycle_history(client, unsure, check.roles, field, partial(in_lanes, pool))
     cycle = plan_cycle(playbook, engagements, memories, started, already_posted, history, keep_results=False)
     cycle.writes = unsent_writes(client, journal, cache, playbook.declarations, cycle.writes, run_id, lanes)
     return cycle

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Iterable, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 from ..errors import ForbiddenError
 from .engagements import Engagement
@@ -46,14 +46,23 @@ class FieldChange:
 
 
 History = Mapping[str, Sequence[FieldChange]]  # by record sys_id, oldest first
+Each = Callable[[Callable[[Any], Any], Iterable[Any]], list[Any]]  # (call, items) -> results, in item order
 
 
-def read_field_history(client, table: str, sys_ids: Iterable[str], field: str) -> dict[str, list[FieldChange]] | None:
-    """Every audited change of ``field`` on these records, oldest first; None when refused (403)."""
-    rows: list[dict] = []
+def one_after_another(call: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+    """``call`` of each item here, in order: how the batches are read unless told otherwise."""
+    return [call(item) for item in items]
+
+
+def read_field_history(client, table: str, sys_ids: Iterable[str], field: str,
+                       each: Each = one_after_another) -> dict[str, list[FieldChange]] | None:
+    """Every audited change of ``field`` on these records, oldest first; None when refused (403).
+
+    ``each(call, batches)`` reads the batches of 100 records (the cycle passes its write lanes,
+    which read several at once) and returns their rows in batch order."""
+    read = lambda chunk: client.list(AUDIT_TABLE, _audit_query(table, field, chunk), fields=list(AUDIT_FIELDS))  # noqa: E731
     try:
-        for chunk in in_batches(sorted(set(sys_ids))):
-            rows += client.list(AUDIT_TABLE, _audit_query(table, field, chunk), fields=list(AUDIT_FIELDS))
+        rows = [row for found in each(read, in_batches(sorted(set(sys_ids)))) for row in found]
     except ForbiddenError as error:
         _say_forbidden(table, error)
         return None
@@ -72,7 +81,8 @@ def changes_from_rows(rows: Iterable[Mapping[str, str]], field: str) -> dict[str
     return changes
 
 
-def cycle_history(client, engagements: Sequence[Engagement], roles: Sequence[str], field: str) -> History | None:
+def cycle_history(client, engagements: Sequence[Engagement], roles: Sequence[str], field: str,
+                  each: Each = one_after_another) -> History | None:
     """The history of ``field`` for every record of ``roles`` in these engagements (the records
     that carry the roadmap), in one batched read per table.
 
@@ -86,7 +96,7 @@ def cycle_history(client, engagements: Sequence[Engagement], roles: Sequence[str
                 by_table.setdefault(record.table, []).append(record.sys_id)
     history: dict[str, list[FieldChange]] = {}
     for table, sys_ids in by_table.items():
-        found = read_field_history(client, table, sys_ids, field)
+        found = read_field_history(client, table, sys_ids, field, each)
         if found is None:
             return None
         history |= found
